@@ -1,0 +1,164 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fromCallback } from 'xstate';
+import type { ProcessCommand, ProcessEvent, ProcessInput } from '../machines/instanceMachine.js';
+import type { Logger } from './logger.js';
+
+/** How clusters are launched; the same for every cluster of a run. */
+export interface LaunchSettings {
+  workDir: string;
+  module: string;
+  interp?: string | undefined;
+  /** The supervisor's environment plus the `env` files. */
+  env: NodeJS.ProcessEnv;
+  channel: string;
+  token: string;
+  redisUrl: string;
+}
+
+export interface LaunchCommand {
+  file: string;
+  args: string[];
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+}
+
+/**
+ * argv and env of a cluster process, as the Go mewld passed them (clusters parse
+ * argv positionally): [interp] <workdir>/<module> <shards> <shard_count>
+ * <cluster_id> <cluster_name> 0 <workdir>, plus the MEWLD_* variables.
+ */
+export function launchCommand(settings: LaunchSettings, input: ProcessInput): LaunchCommand {
+  const { cluster, shardCount, clusterCount } = input;
+  const program = `${settings.workDir.replace(/\/+$/, '')}/${settings.module}`;
+  const shards = JSON.stringify(cluster.shards);
+  const tail = [shards, String(shardCount), String(cluster.id), cluster.name, '0', settings.workDir];
+  // interp may carry flags ("node --enable-source-maps"); the Go version took one word.
+  const interp = settings.interp?.trim().split(/\s+/).filter(Boolean) ?? [];
+  const [file, ...args] = interp.length > 0 ? [...interp, program, ...tail] : [program, ...tail];
+  return {
+    file: file!,
+    args,
+    cwd: settings.workDir,
+    env: {
+      ...settings.env,
+      MEWLD_CHANNEL: settings.channel,
+      MTOKEN: settings.token,
+      MEWLD_CLUSTER_ID: String(cluster.id),
+      MEWLD_CLUSTER_NAME: cluster.name,
+      MEWLD_SHARDS: shards,
+      MEWLD_SHARD_COUNT: String(shardCount),
+      MEWLD_CLUSTER_COUNT: String(clusterCount),
+      MEWLD_REDIS_URL: settings.redisUrl,
+    },
+  };
+}
+
+const TAIL_LINES = 20;
+
+/**
+ * The cluster process adapter: one actor per cluster, for the cluster's whole
+ * life. Each process runs in its own process group, so that signals reach
+ * whatever it started too; when the leader exits, what is left of the group is
+ * killed. A new process is never spawned while the previous one is alive, and
+ * stopping the actor (the supervisor going away) kills the group.
+ */
+export function spawnCluster(settings: LaunchSettings, logger: Logger) {
+  return fromCallback<ProcessCommand, ProcessInput, ProcessEvent>(({ input, sendBack, receive }) => {
+    const log = logger.child({ cluster: input.cluster.id, name: input.cluster.name });
+    let child: ChildProcess | null = null;
+    let reapPending = false;
+    let stopped = false;
+    const tail: string[] = [];
+    const report = (event: ProcessEvent) => {
+      if (!stopped) sendBack(event);
+    };
+
+    const signalGroup = (pid: number, signal: NodeJS.Signals) => {
+      try {
+        process.kill(-pid, signal);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ESRCH') log.warn({ err }, `could not send ${signal} to process group ${pid}`);
+      }
+    };
+
+    const capture = (stream: NodeJS.ReadableStream | null, name: 'stdout' | 'stderr') => {
+      if (!stream) return;
+      createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
+        tail.push(line);
+        if (tail.length > TAIL_LINES) tail.shift();
+        log[name === 'stderr' ? 'warn' : 'info']({ stream: name }, line);
+      });
+    };
+
+    const start = () => {
+      if (child) {
+        report({ type: 'PROCESS.SPAWN_FAILED', error: `the previous process (pid ${child.pid}) is still alive`, at: Date.now() });
+        return;
+      }
+      const command = launchCommand(settings, input);
+      let proc: ChildProcess;
+      try {
+        proc = spawn(command.file, command.args, {
+          cwd: command.cwd,
+          env: command.env,
+          detached: true, // its own process group (setsid)
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+      } catch (err) {
+        report({ type: 'PROCESS.SPAWN_FAILED', error: (err as Error).message, at: Date.now() });
+        return;
+      }
+      proc.once('error', (err) => {
+        if (proc.pid !== undefined) {
+          log.warn({ err }, 'cluster process error');
+          return;
+        }
+        log.error({ err }, `could not start ${command.file}`);
+        report({ type: 'PROCESS.SPAWN_FAILED', error: err.message, at: Date.now() });
+      });
+      if (proc.pid === undefined) return; // 'error' follows
+      const pid = proc.pid;
+      child = proc;
+      capture(proc.stdout, 'stdout');
+      capture(proc.stderr, 'stderr');
+      proc.once('exit', (code, signal) => {
+        // Leave nothing of the group behind: a replacement will run the same shards.
+        signalGroup(pid, 'SIGKILL');
+        child = null;
+        log.info({ code, signal }, `cluster process ${pid} exited (${signal ? `signal ${signal}` : `code ${code}`})`);
+        report({ type: 'PROCESS.EXITED', code, signal, at: Date.now(), lastLines: [...tail] });
+        if (reapPending) {
+          reapPending = false;
+          report({ type: 'PROCESS.REAPED', at: Date.now() });
+        }
+      });
+      log.info({ pid, argv: [command.file, ...command.args] }, `cluster process ${pid} started`);
+      report({ type: 'PROCESS.SPAWNED', pid, at: Date.now() });
+    };
+
+    receive((command) => {
+      switch (command.type) {
+        case 'SPAWN':
+          start();
+          return;
+        case 'SIGNAL':
+          if (child?.pid !== undefined && child) signalGroup(child.pid, command.signal);
+          return;
+        case 'REAP':
+          if (child?.pid !== undefined && child) {
+            reapPending = true;
+            signalGroup(child.pid, 'SIGKILL');
+          } else {
+            // Answer after the current event, as a real exit would be.
+            queueMicrotask(() => report({ type: 'PROCESS.REAPED', at: Date.now() }));
+          }
+      }
+    });
+
+    return () => {
+      stopped = true;
+      if (child?.pid !== undefined && child) signalGroup(child.pid, 'SIGKILL');
+    };
+  });
+}

@@ -1,0 +1,95 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fromPromise } from 'xstate';
+import { z } from 'zod';
+import type { GatewayInfo } from '../machines/orchestratorMachine.js';
+import type { Logger } from './logger.js';
+
+export interface GatewayOptions {
+  token: string;
+  /** Base URL: https://discord.com, or a proxy that answers like it. */
+  proxy: string;
+  /** Per request, ms. */
+  timeout: number;
+  /** Gives up after this many failed attempts (429 and 5xx and network errors are retried). */
+  maxAttempts?: number;
+  /** First retry delay for 5xx and network errors, ms; doubles each time, up to 30 s. */
+  retryDelay?: number;
+}
+
+const gatewayBotSchema = z.object({
+  shards: z.number().int().positive(),
+  session_start_limit: z
+    .object({
+      total: z.number(),
+      remaining: z.number(),
+      reset_after: z.number(),
+      max_concurrency: z.number().int().positive(),
+    })
+    .optional(),
+});
+
+/** A failure that retrying will not fix: a bad token, a wrong proxy. */
+export class GatewayError extends Error {
+  override name = 'GatewayError';
+}
+
+/**
+ * GET {proxy}/api/v10/gateway/bot: the recommended shard count and the
+ * session start limit. 429 waits for retry_after; 5xx and network errors are
+ * retried with backoff; 401 and other 4xx are fatal, with a message that says
+ * what to fix.
+ */
+export async function getGatewayBot(options: GatewayOptions, logger: Logger, signal?: AbortSignal): Promise<GatewayInfo> {
+  const url = `${options.proxy.replace(/\/+$/, '')}/api/v10/gateway/bot`;
+  const maxAttempts = options.maxAttempts ?? 8;
+  let delay = options.retryDelay ?? 1000;
+  for (let attempt = 1; ; attempt++) {
+    let wait: number;
+    let problem: string;
+    try {
+      const response = await fetch(url, {
+        headers: { Authorization: `Bot ${options.token}`, 'User-Agent': 'DiscordBot (https://github.com/mewld-ts/mewld, 0.1.0)' },
+        signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(options.timeout)]) : AbortSignal.timeout(options.timeout),
+      });
+      const body: unknown = await response.json().catch(() => null);
+      if (response.ok) {
+        const parsed = gatewayBotSchema.safeParse(body);
+        if (!parsed.success) throw new GatewayError(`${url} answered 200 with an unexpected body: ${JSON.stringify(body)?.slice(0, 200)}`);
+        const limit = parsed.data.session_start_limit;
+        return {
+          shards: parsed.data.shards,
+          source: 'discord',
+          sessionStartLimit: limit
+            ? { total: limit.total, remaining: limit.remaining, resetAfter: limit.reset_after, maxConcurrency: limit.max_concurrency }
+            : null,
+        };
+      }
+      if (response.status === 401) {
+        throw new GatewayError(`Discord refused the bot token (401 Unauthorized at ${url}): check token in the config or MTOKEN`);
+      }
+      if (response.status === 429) {
+        const retryAfter = Number((body as { retry_after?: unknown } | null)?.retry_after ?? response.headers.get('retry-after'));
+        wait = Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter * 1000 : delay;
+        problem = `rate limited (429), retry after ${Math.round(wait)} ms`;
+      } else if (response.status >= 500) {
+        wait = delay;
+        problem = `server error ${response.status}`;
+      } else {
+        throw new GatewayError(`${url} answered ${response.status}: ${JSON.stringify(body)?.slice(0, 200)}`);
+      }
+    } catch (err) {
+      if (err instanceof GatewayError || signal?.aborted) throw err;
+      wait = delay;
+      problem = (err as Error).name === 'TimeoutError' ? `no answer within ${options.timeout} ms` : `network error: ${(err as Error).message}`;
+    }
+    if (attempt >= maxAttempts) throw new GatewayError(`gave up on ${url} after ${attempt} attempts; last: ${problem}`);
+    logger.warn({ attempt, wait }, `GET ${url}: ${problem}; retrying`);
+    await sleep(wait, undefined, signal ? { signal } : undefined);
+    delay = Math.min(delay * 2, 30_000);
+  }
+}
+
+/** The gateway lookup as an actor for the orchestrator's `gateway` slot. */
+export function fetchGateway(options: GatewayOptions, logger: Logger) {
+  return fromPromise<GatewayInfo>(({ signal }) => getGatewayBot(options, logger, signal));
+}

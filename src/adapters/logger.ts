@@ -1,0 +1,45 @@
+import pino, { type Logger } from 'pino';
+
+export type { Logger };
+
+export interface LoggerOptions {
+  level?: string;
+  /** Human-readable lines instead of JSON; defaults to whether stderr is a terminal. */
+  pretty?: boolean;
+  /** Where JSON lines go (a file descriptor); defaults to 2, stderr. */
+  destination?: number;
+}
+
+/**
+ * The supervisor's logger: JSON lines (one object per line, as log pipelines
+ * expect) or, on a terminal, pino-pretty's readable form.
+ */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const level = options.level ?? 'info';
+  const destination = options.destination ?? 2;
+  const pretty = options.pretty ?? process.stderr.isTTY === true;
+  if (pretty) {
+    return pino({
+      level,
+      transport: { target: 'pino-pretty', options: { destination, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } },
+    });
+  }
+  return pino({ level, base: undefined }, pino.destination({ dest: destination, sync: true }));
+}
+
+/**
+ * Adapts the logger to XState's `log` action: machines log plain objects
+ * `{ level, msg, ...fields }` and stay free of I/O.
+ */
+export function machineLogger(logger: Logger): (...args: unknown[]) => void {
+  return (...args) => {
+    const value = args.at(-1);
+    if (value && typeof value === 'object' && 'msg' in value) {
+      const { level, msg, ...fields } = value as { level?: string; msg: string };
+      const method = level && level in logger && typeof logger[level as 'info'] === 'function' ? (level as 'info') : 'info';
+      logger[method](fields, msg);
+    } else {
+      logger.info(String(value));
+    }
+  };
+}

@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { createLogger } from './adapters/logger.js';
+import { ConfigError, loadConfig } from './config/index.js';
+import { startSupervisor } from './supervisor.js';
+
+const HELP = `mewld: a process supervisor for Discord bots split into shard clusters
+
+Usage: mewld [--config FILE]
+
+  -c, --config FILE   the config file (default: ./config.yaml)
+  -h, --help          show this help
+  -v, --version       show the version
+
+Signals: SIGINT or SIGTERM stops every cluster and exits 0; a second one kills them at once.
+Exit codes: 0 after a shutdown, 1 after restartproc or a fatal error, 2 for a bad config.`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+async function main(): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      options: {
+        config: { type: 'string', short: 'c', default: 'config.yaml' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+      strict: true,
+    }).values;
+  } catch (err) {
+    process.stderr.write(`mewld: ${(err as Error).message}\n\n${HELP}\n`);
+    return 2;
+  }
+  if (args.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  if (args.version) {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
+
+  let loaded;
+  try {
+    loaded = loadConfig(args.config!);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`mewld: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+
+  const logger = createLogger({ level: loaded.config.log_level });
+  for (const warning of loaded.warnings) logger.warn(`config: ${warning}`);
+  logger.info({ config: loaded.file, version: version() }, 'mewld starting');
+
+  const supervisor = startSupervisor(loaded, logger);
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    logger.info(`${signal}: ${signals === 1 ? 'stopping every cluster' : 'killing every cluster now'}`);
+    supervisor.actor.send({ type: 'command.shutdown' });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const { exitCode, error } = await supervisor.done;
+  logger.info({ exitCode }, error ? `mewld stopped: ${error}` : 'mewld stopped');
+  logger.flush?.();
+  return exitCode;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`mewld: ${(err as Error).stack ?? err}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,397 @@
+import { describe, expect, it } from 'vitest';
+import { SimulatedClock } from 'xstate';
+import { getShortestPaths } from 'xstate/graph';
+import { advance, fakeProcesses, underParent } from '../../tests/helpers/machines.js';
+import { backoffDelay, instanceMachine, refusal, viewOf, type InstanceInput, type InstanceSnapshot, type RestartPolicy } from './instanceMachine.js';
+
+const timing = { pingInterval: 1000, pingTimeout: 500, launchTimeout: 5000, killTimeout: 2000 };
+const restart: RestartPolicy = {
+  backoffInitial: 100,
+  backoffFactor: 2,
+  backoffMax: 1000,
+  jitter: 0,
+  resetAfter: 10_000,
+  maxRestarts: 3,
+  within: 60_000,
+  noRestartExitCodes: [78],
+};
+
+function start(overrides: Partial<InstanceInput> = {}) {
+  const clock = new SimulatedClock();
+  const procs = fakeProcesses(clock);
+  const input: InstanceInput = {
+    cluster: { id: 0, name: 'Alpha', shards: [0, 1] },
+    shardCount: 2,
+    clusterCount: 1,
+    timing,
+    restart,
+    nonceSalt: 'salt',
+    seed: 1,
+    ...overrides,
+  };
+  const { child, reports } = underParent(instanceMachine.provide({ actors: { clusterProcess: procs.logic } }), input, clock);
+  const snap = () => child().getSnapshot() as InstanceSnapshot;
+  const state = () => snap().value;
+  const send = (event: Parameters<ReturnType<typeof child>['send']>[0]) => child().send(event);
+  const reportTypes = () => reports.map((r) => r.type);
+  /** Brings the cluster to `running`, as its launch slot and launch_next would. */
+  const launch = () => {
+    send({ type: 'LAUNCH' });
+    send({ type: 'LAUNCH_NEXT', at: clock.now() });
+  };
+  const lastDiagNonce = () => [...reports].reverse().find((r) => r.type === 'CLUSTER.DIAG_REQUEST')?.nonce as string;
+  const tick = (ms: number) => advance(clock, ms);
+  return { clock, tick, procs, snap, state, send, reports, reportTypes, launch, lastDiagNonce };
+}
+
+describe('instanceMachine', () => {
+  it('launches: idle → starting → waitingLaunchNext → running, and reports up once', () => {
+    const t = start();
+    expect(t.state()).toBe('idle');
+    t.send({ type: 'LAUNCH' });
+    expect(t.procs.commands.get(0)).toEqual([{ type: 'SPAWN' }]);
+    expect(t.state()).toBe('waitingLaunchNext');
+    expect(t.snap().context.pid).toBe(1000);
+    t.send({ type: 'LAUNCH_NEXT', at: 5 });
+    expect(t.state()).toBe('running');
+    expect(t.reportTypes()).toEqual(['CLUSTER.UP']);
+    // A duplicate launch_next changes nothing.
+    t.send({ type: 'LAUNCH_NEXT', at: 6 });
+    expect(t.state()).toBe('running');
+    expect(t.reportTypes()).toEqual(['CLUSTER.UP']);
+  });
+
+  it('START queues for a launch slot instead of starting at once', () => {
+    const t = start();
+    t.send({ type: 'START' });
+    expect(t.state()).toBe('queued');
+    expect(t.reports).toEqual([{ type: 'CLUSTER.LAUNCH_REQUEST', id: 0 }]);
+    expect(t.procs.commands.get(0)).toEqual([]);
+    t.send({ type: 'LAUNCH' });
+    expect(t.state()).toBe('waitingLaunchNext');
+  });
+
+  it('diagnoses every ping_interval and goes back to running on the matching nonce', () => {
+    const t = start();
+    t.launch();
+    t.tick(999);
+    expect(t.state()).toBe('running');
+    t.tick(1);
+    expect(t.state()).toBe('diagPending');
+    const nonce = t.lastDiagNonce();
+    expect(nonce).toBe('salt-0-1');
+    // An answer to someone else's (or an old) diagnostic does not count.
+    t.send({ type: 'DIAG_ANSWER', nonce: 'salt-0-0', health: [], at: 1 });
+    expect(t.state()).toBe('diagPending');
+    const health = [{ shard_id: 0, up: true, latency: 40, guilds: 10, users: 100 }];
+    t.send({ type: 'DIAG_ANSWER', nonce, health, at: 1000 });
+    expect(t.state()).toBe('running');
+    expect(t.snap().context.lastDiag).toEqual({ at: 1000, health });
+    t.tick(1000);
+    expect(t.lastDiagNonce()).toBe('salt-0-2');
+  });
+
+  it('a diagnostic not answered within ping_timeout makes the cluster dead: killed, reaped, restarted', () => {
+    const t = start();
+    t.launch();
+    t.tick(1000);
+    expect(t.state()).toBe('diagPending');
+    t.tick(499);
+    expect(t.state()).toBe('diagPending');
+    t.tick(1);
+    // dead sent REAP; the fake kills the process and reports EXITED then REAPED.
+    expect(t.procs.commands.get(0)!.at(-1)).toEqual({ type: 'REAP' });
+    expect(t.state()).toBe('backoff');
+    expect(t.reports.find((r) => r.type === 'CLUSTER.DOWN')).toMatchObject({ reason: 'ping_timeout', launching: false });
+    t.tick(100);
+    expect(t.state()).toBe('queued');
+  });
+
+  it('stays in dead until the process is gone', () => {
+    const t = start();
+    t.launch();
+    t.procs.unkillable.add(0);
+    t.tick(1500);
+    expect(t.state()).toBe('dead');
+    t.tick(600_000);
+    expect(t.state()).toBe('dead');
+    expect(t.procs.commands.get(0)!.filter((c) => c.type === 'SPAWN')).toHaveLength(1);
+    t.procs.exit(0, null, 'SIGKILL');
+    expect(t.state()).toBe('backoff');
+  });
+
+  it('an exit with code 0 is a death like any other', () => {
+    const t = start();
+    t.launch();
+    t.procs.exit(0, 0);
+    expect(t.reports.find((r) => r.type === 'CLUSTER.DOWN')).toMatchObject({
+      reason: 'exited',
+      exit: { code: 0, signal: null },
+    });
+    expect(t.state()).toBe('backoff');
+    expect(viewOf(t.snap())).toMatchObject({ state: 'backoff', lastExit: { code: 0 }, downReason: 'exited', backoffMs: 100 });
+  });
+
+  it('a signal kills it too, in any live state', () => {
+    for (const reach of ['waitingLaunchNext', 'running', 'diagPending'] as const) {
+      const t = start();
+      t.send({ type: 'LAUNCH' });
+      if (reach !== 'waitingLaunchNext') t.send({ type: 'LAUNCH_NEXT', at: 0 });
+      if (reach === 'diagPending') t.tick(1000);
+      expect(t.state()).toBe(reach);
+      t.procs.exit(0, null, 'SIGKILL');
+      expect(t.state()).toBe('backoff');
+      expect(t.snap().context.lastExit).toMatchObject({ code: null, signal: 'SIGKILL' });
+    }
+  });
+
+  it('no launch_next within launch_timeout: dead, reported as a failed launch', () => {
+    const t = start();
+    t.send({ type: 'LAUNCH' });
+    t.tick(4999);
+    expect(t.state()).toBe('waitingLaunchNext');
+    t.tick(1);
+    expect(t.reports.find((r) => r.type === 'CLUSTER.DOWN')).toMatchObject({ reason: 'launch_timeout', launching: true });
+    expect(t.procs.alive.get(0)).toBeNull();
+    expect(t.state()).toBe('backoff');
+  });
+
+  it('a process that cannot be spawned is dead and retried', () => {
+    const t = start();
+    t.procs.unspawnable.add(0);
+    t.send({ type: 'LAUNCH' });
+    expect(t.reports.find((r) => r.type === 'CLUSTER.DOWN')).toMatchObject({ reason: 'spawn_failed', error: 'spawn ENOENT' });
+    expect(t.state()).toBe('backoff');
+  });
+
+  it('STOP: SIGTERM, stopped when the process exits, and no automatic restart', () => {
+    const t = start();
+    t.launch();
+    t.send({ type: 'STOP' });
+    expect(t.procs.commands.get(0)!.at(-1)).toEqual({ type: 'SIGNAL', signal: 'SIGTERM' });
+    expect(t.state()).toBe('stopped');
+    expect(t.reportTypes()).toContain('CLUSTER.STOPPED');
+    expect(t.reportTypes()).not.toContain('CLUSTER.DOWN');
+    t.tick(600_000);
+    expect(t.state()).toBe('stopped');
+    expect(t.procs.commands.get(0)!.filter((c) => c.type === 'SPAWN')).toHaveLength(1);
+  });
+
+  it('STOP of a process that ignores SIGTERM: SIGKILL after kill_timeout', () => {
+    const t = start();
+    t.launch();
+    t.procs.stubborn.add(0);
+    t.send({ type: 'STOP' });
+    expect(t.state()).toBe('stopping');
+    t.tick(1999);
+    expect(t.state()).toBe('stopping');
+    t.tick(1);
+    expect(t.procs.commands.get(0)!.at(-1)).toEqual({ type: 'SIGNAL', signal: 'SIGKILL' });
+    expect(t.state()).toBe('stopped');
+  });
+
+  it('KILL skips the grace period', () => {
+    const t = start();
+    t.launch();
+    t.procs.stubborn.add(0);
+    t.send({ type: 'STOP' });
+    t.send({ type: 'KILL' });
+    expect(t.state()).toBe('stopped');
+  });
+
+  it('stop versus crash: a crash during stopping ends stopped, not restarted', () => {
+    const t = start();
+    t.launch();
+    t.procs.stubborn.add(0);
+    t.send({ type: 'STOP' });
+    t.procs.exit(0, 1);
+    expect(t.state()).toBe('stopped');
+    expect(t.reportTypes()).not.toContain('CLUSTER.DOWN');
+  });
+
+  it('START from stopped queues again; the restart budget is fresh', () => {
+    const t = start();
+    t.launch();
+    t.send({ type: 'STOP' });
+    t.send({ type: 'START' });
+    expect(t.state()).toBe('queued');
+    t.send({ type: 'LAUNCH' });
+    expect(t.state()).toBe('waitingLaunchNext');
+    expect(t.procs.commands.get(0)!.filter((c) => c.type === 'SPAWN')).toHaveLength(2);
+    expect(viewOf(t.snap()).restarts).toBe(1);
+  });
+
+  it('RESTART: stops the process, then queues for a slot', () => {
+    const t = start();
+    t.launch();
+    t.send({ type: 'RESTART' });
+    expect(t.state()).toBe('queued');
+    expect(t.reportTypes()).toEqual(['CLUSTER.UP', 'CLUSTER.LAUNCH_REQUEST']);
+    t.send({ type: 'LAUNCH' });
+    t.send({ type: 'LAUNCH_NEXT', at: 0 });
+    expect(t.state()).toBe('running');
+  });
+
+  it('RESTART of a stubborn process escalates to SIGKILL; STOP during it turns it into a stop', () => {
+    const t = start();
+    t.launch();
+    t.procs.stubborn.add(0);
+    t.send({ type: 'RESTART' });
+    expect(t.state()).toBe('restarting');
+    t.send({ type: 'STOP' });
+    expect(t.state()).toBe('stopping');
+    t.tick(2000);
+    expect(t.state()).toBe('stopped');
+  });
+
+  it('STOP while dead: stopped once reaped, not restarted', () => {
+    const t = start();
+    t.launch();
+    t.procs.stubborn.add(0);
+    // Hang: diag times out; the stubborn process still dies to the SIGKILL of REAP.
+    t.tick(1500);
+    expect(t.state()).toBe('backoff');
+    t.send({ type: 'STOP' });
+    expect(t.state()).toBe('stopped');
+  });
+
+  it('backoff grows on quick failures, then failed after max_restarts within the window', () => {
+    const t = start();
+    t.launch();
+    const delays: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      t.procs.exit(0, 1);
+      expect(t.state()).toBe('backoff');
+      delays.push(t.snap().context.backoffMs);
+      t.tick(t.snap().context.backoffMs);
+      expect(t.state()).toBe('queued');
+      t.send({ type: 'LAUNCH' });
+    }
+    expect(delays).toEqual([100, 200, 400]);
+    t.procs.exit(0, 1);
+    expect(t.state()).toBe('failed');
+    const failed = t.reports.find((r) => r.type === 'CLUSTER.FAILED');
+    expect(failed).toMatchObject({ id: 0, why: expect.stringContaining('max_restarts') });
+    expect(failed!.exits).toHaveLength(4);
+    expect(failed!.lastLines).toEqual(['line from cluster 0']);
+    // It stays down until an operator starts it.
+    t.tick(600_000);
+    expect(t.state()).toBe('failed');
+    t.send({ type: 'START' });
+    expect(t.state()).toBe('queued');
+  });
+
+  it('a run longer than reset_after resets the backoff', () => {
+    const t = start();
+    t.launch();
+    t.procs.exit(0, 1);
+    t.tick(100);
+    t.send({ type: 'LAUNCH' });
+    t.procs.exit(0, 1);
+    expect(t.snap().context.backoffMs).toBe(200);
+    t.tick(200);
+    t.send({ type: 'LAUNCH' });
+    t.send({ type: 'LAUNCH_NEXT', at: t.clock.now() });
+    // Answer diagnostics for a while, longer than reset_after.
+    for (let i = 0; i < 11; i++) {
+      t.tick(1000);
+      t.send({ type: 'DIAG_ANSWER', nonce: t.lastDiagNonce(), health: [], at: t.clock.now() });
+    }
+    t.procs.exit(0, 1);
+    expect(t.snap().context.backoffMs).toBe(100);
+  });
+
+  it('an exit code in no_restart_exit_codes goes straight to failed', () => {
+    const t = start();
+    t.launch();
+    t.procs.exit(0, 78);
+    expect(t.state()).toBe('failed');
+    expect(t.snap().context.failedReason).toMatch(/no_restart_exit_codes/);
+  });
+
+  it('while the bus is down no diagnostic deadline runs', () => {
+    const t = start();
+    t.launch();
+    t.tick(1000);
+    expect(t.state()).toBe('diagPending');
+    t.send({ type: 'BUS_DOWN' });
+    expect(t.state()).toBe('running');
+    t.tick(60_000);
+    expect(t.state()).toBe('running');
+    t.send({ type: 'BUS_UP' });
+    t.tick(1000);
+    expect(t.state()).toBe('diagPending');
+  });
+
+  it('the launch timeout waits again while the bus is down', () => {
+    const t = start();
+    t.send({ type: 'LAUNCH' });
+    t.send({ type: 'BUS_DOWN' });
+    t.tick(12_000);
+    expect(t.state()).toBe('waitingLaunchNext');
+    // Back up: a fresh, full launch_timeout.
+    t.send({ type: 'BUS_UP' });
+    t.tick(4999);
+    expect(t.state()).toBe('waitingLaunchNext');
+    t.tick(1);
+    expect(t.state()).toBe('backoff');
+  });
+
+  it('jittered backoff stays within its bounds and is deterministic for a seed', () => {
+    const policy = { ...restart, jitter: 0.2 };
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const base = Math.min(1000, 100 * 2 ** attempt);
+      expect(backoffDelay(policy, attempt, 0)).toBe(Math.round(base * 0.8));
+      expect(backoffDelay(policy, attempt, 1)).toBe(Math.round(base * 1.2));
+    }
+    const delaysFor = (seed: number) => {
+      const t = start({ seed, restart: policy });
+      t.launch();
+      t.procs.exit(0, 1);
+      return t.snap().context.backoffMs;
+    };
+    expect(delaysFor(7)).toBe(delaysFor(7));
+    expect(delaysFor(7)).toBeGreaterThanOrEqual(80);
+    expect(delaysFor(7)).toBeLessThanOrEqual(120);
+  });
+
+  it('refuses conflicting operator commands with a reason', () => {
+    const t = start();
+    t.launch();
+    expect(refusal('start', t.snap())).toMatch(/already running/);
+    expect(refusal('stop', t.snap())).toBeNull();
+    expect(refusal('restart', t.snap())).toBeNull();
+    t.send({ type: 'STOP' });
+    expect(refusal('stop', t.snap())).toMatch(/already stopped/);
+    expect(refusal('restart', t.snap())).toMatch(/not running/);
+    expect(refusal('start', t.snap())).toBeNull();
+  });
+
+  it('every state is reachable', () => {
+    // Reports to the parent are left out: the graph walks the machine alone.
+    const silent = Object.fromEntries(
+      ['requestLaunchSlot', 'reportUp', 'reportDown', 'reportStopped', 'reportFailed', 'requestDiag'].map((a) => [a, () => {}]),
+    );
+    const paths = getShortestPaths(instanceMachine.provide({ actions: silent }), {
+      input: { cluster: { id: 0, name: 'A', shards: [0] }, shardCount: 1, clusterCount: 1, timing, restart, nonceSalt: 's', seed: 1 },
+      events: [
+        { type: 'LAUNCH' },
+        { type: 'START' },
+        { type: 'STOP' },
+        { type: 'RESTART' },
+        { type: 'LAUNCH_NEXT', at: 0 },
+        { type: 'PROCESS.SPAWNED', pid: 1, at: 0 },
+        { type: 'PROCESS.SPAWN_FAILED', error: 'x', at: 0 },
+        { type: 'PROCESS.EXITED', code: 1, signal: null, at: 0 },
+        { type: 'PROCESS.EXITED', code: 78, signal: null, at: 0 },
+        { type: 'PROCESS.REAPED', at: 0 },
+        { type: 'xstate.after.pingInterval.instance.running' } as never,
+      ],
+      serializeState: (s) => JSON.stringify([s.value, s.context.lastExit?.code, s.context.stopRequested]),
+      limit: 2000,
+    });
+    const reached = new Set(paths.map((p) => JSON.stringify(p.state.value)));
+    const all = Object.keys(instanceMachine.root.states).map((s) => JSON.stringify(s));
+    expect([...reached].sort()).toEqual(all.sort());
+  });
+});

@@ -1,0 +1,488 @@
+import { assign, fromCallback, log, sendParent, sendTo, setup, type SnapshotFrom } from 'xstate';
+import type { ClusterSpec } from '../clusterMap/index.js';
+
+/**
+ * One cluster's life (SPEC §2a). The machine never touches a process, a socket
+ * or the clock: it sends commands to its `process` child (an adapter) and to
+ * its parent, and it reads time only from XState delays and from the `at`
+ * stamps that adapters put on the events they send.
+ */
+
+export interface ShardHealth {
+  shard_id: number;
+  up: boolean;
+  latency: number;
+  guilds: number;
+  users: number;
+}
+
+/** Times in milliseconds. */
+export interface InstanceTiming {
+  pingInterval: number;
+  pingTimeout: number;
+  launchTimeout: number;
+  killTimeout: number;
+}
+
+/** The restart policy (config block `restart`), times in milliseconds. */
+export interface RestartPolicy {
+  backoffInitial: number;
+  backoffFactor: number;
+  backoffMax: number;
+  jitter: number;
+  resetAfter: number;
+  maxRestarts: number;
+  within: number;
+  noRestartExitCodes: number[];
+}
+
+/** What the `process` adapter needs to launch the cluster (SPEC §2). */
+export interface ProcessInput {
+  cluster: ClusterSpec;
+  shardCount: number;
+  clusterCount: number;
+}
+
+export interface InstanceInput extends ProcessInput {
+  timing: InstanceTiming;
+  restart: RestartPolicy;
+  /** Makes diagnostic nonces unique across runs of the supervisor. */
+  nonceSalt: string;
+  /** Seeds the jitter of the backoff; the same seed gives the same delays. */
+  seed: number;
+}
+
+export interface ExitInfo {
+  code: number | null;
+  signal: string | null;
+  at: number;
+}
+
+/** Why a cluster went to `dead`. */
+export type DownReason = 'exited' | 'spawn_failed' | 'launch_timeout' | 'ping_timeout';
+
+/** Commands the machine sends to its `process` child. */
+export type ProcessCommand =
+  | { type: 'SPAWN' }
+  /** Signal the cluster's whole process group. */
+  | { type: 'SIGNAL'; signal: 'SIGTERM' | 'SIGKILL' }
+  /** Kill whatever is left of the cluster and answer REAPED once nothing runs. */
+  | { type: 'REAP' };
+
+/** What the `process` child reports; `at` is the adapter's wall clock (ms). */
+export type ProcessEvent =
+  | { type: 'PROCESS.SPAWNED'; pid: number; at: number }
+  | { type: 'PROCESS.SPAWN_FAILED'; error: string; at: number }
+  | { type: 'PROCESS.EXITED'; code: number | null; signal: string | null; at: number; lastLines?: string[] }
+  | { type: 'PROCESS.REAPED'; at: number };
+
+/** What the orchestrator sends to an instance. */
+export type InstanceCommand =
+  /** Your launch slot: start now. */
+  | { type: 'LAUNCH' }
+  /** An operator (or the orchestrator) wants the cluster up: queue for a launch slot. */
+  | { type: 'START' }
+  | { type: 'STOP' }
+  | { type: 'RESTART' }
+  /** Shutdown's second signal: do not wait for the grace period. */
+  | { type: 'KILL' }
+  | { type: 'LAUNCH_NEXT'; at: number }
+  | { type: 'DIAG_ANSWER'; nonce: string; health: ShardHealth[]; at: number }
+  | { type: 'BUS_DOWN' }
+  | { type: 'BUS_UP' };
+
+export type InstanceEvent = InstanceCommand | ProcessEvent;
+
+/** What an instance tells its parent. */
+export type InstanceReport =
+  | { type: 'CLUSTER.LAUNCH_REQUEST'; id: number }
+  | { type: 'CLUSTER.UP'; id: number }
+  /** `launching`: it went down before its launch_next. */
+  | { type: 'CLUSTER.DOWN'; id: number; reason: DownReason; launching: boolean; exit: ExitInfo | null; error: string | null }
+  | { type: 'CLUSTER.STOPPED'; id: number }
+  | { type: 'CLUSTER.FAILED'; id: number; why: string; exits: ExitInfo[]; lastLines: string[] }
+  | { type: 'CLUSTER.DIAG_REQUEST'; id: number; nonce: string };
+
+export interface InstanceContext extends InstanceInput {
+  pid: number | null;
+  startedAt: number | null;
+  upAt: number | null;
+  launches: number;
+  diagSeq: number;
+  nonce: string | null;
+  lastDiag: { at: number; health: ShardHealth[] } | null;
+  lastExit: ExitInfo | null;
+  recentExits: ExitInfo[];
+  lastLines: string[];
+  downReason: DownReason | null;
+  spawnError: string | null;
+  /** Timestamps of automatic restarts inside the `within` window. */
+  restartTimes: number[];
+  /** Consecutive automatic restarts without a long enough run: drives the backoff. */
+  attempt: number;
+  backoffMs: number;
+  failedReason: string | null;
+  stopRequested: boolean;
+  busUp: boolean;
+}
+
+const RECENT_EXITS = 5;
+
+/** mulberry32: a tiny deterministic PRNG so that jitter keeps the machine pure. */
+function nextRandom(seed: number): [number, number] {
+  let t = (seed + 0x6d2b79f5) | 0;
+  let r = Math.imul(t ^ (t >>> 15), t | 1);
+  r ^= r + Math.imul(r ^ (r >>> 7), r | 61);
+  return [((r ^ (r >>> 14)) >>> 0) / 4294967296, t];
+}
+
+/** The delay before restart number `attempt` (0-based), with jitter in [-j, +j]. */
+export function backoffDelay(policy: RestartPolicy, attempt: number, random: number): number {
+  const base = Math.min(policy.backoffMax, policy.backoffInitial * policy.backoffFactor ** attempt);
+  return Math.max(0, Math.round(base * (1 + policy.jitter * (2 * random - 1))));
+}
+
+export const instanceMachine = setup({
+  types: {
+    context: {} as InstanceContext,
+    events: {} as InstanceEvent,
+    input: {} as InstanceInput,
+  },
+  actors: {
+    // Replaced by the real adapter (spawnCluster) or a test double through provide().
+    clusterProcess: fromCallback<ProcessCommand, ProcessInput, ProcessEvent>(() => {
+      throw new Error('instanceMachine needs a clusterProcess actor: provide one');
+    }),
+  },
+  delays: {
+    pingInterval: ({ context }) => context.timing.pingInterval,
+    pingTimeout: ({ context }) => context.timing.pingTimeout,
+    launchTimeout: ({ context }) => context.timing.launchTimeout,
+    killTimeout: ({ context }) => context.timing.killTimeout,
+    backoff: ({ context }) => context.backoffMs,
+  },
+  guards: {
+    busUp: ({ context }) => context.busUp,
+    nonceMatches: ({ context, event }) => event.type === 'DIAG_ANSWER' && event.nonce === context.nonce,
+    stopRequested: ({ context }) => context.stopRequested,
+    exitSaysDoNotRestart: ({ context }) =>
+      context.downReason === 'exited' &&
+      context.lastExit?.code != null &&
+      context.restart.noRestartExitCodes.includes(context.lastExit.code),
+    restartBudgetSpent: ({ context, event }) => {
+      const at = 'at' in event ? event.at : 0;
+      return context.restartTimes.filter((t) => t > at - context.restart.within).length >= context.restart.maxRestarts;
+    },
+  },
+  actions: {
+    spawn: sendTo('process', { type: 'SPAWN' }),
+    terminate: sendTo('process', { type: 'SIGNAL', signal: 'SIGTERM' }),
+    kill: sendTo('process', { type: 'SIGNAL', signal: 'SIGKILL' }),
+    reap: sendTo('process', { type: 'REAP' }),
+    countLaunch: assign({
+      launches: ({ context }) => context.launches + 1,
+      upAt: null,
+      stopRequested: false,
+      downReason: null,
+      spawnError: null,
+      nonce: null,
+    }),
+    recordSpawn: assign(({ event }) => {
+      if (event.type !== 'PROCESS.SPAWNED') return {};
+      return { pid: event.pid, startedAt: event.at };
+    }),
+    recordExit: assign(({ context, event }) => {
+      if (event.type !== 'PROCESS.EXITED') return {};
+      const exit = { code: event.code, signal: event.signal, at: event.at };
+      return {
+        pid: null,
+        lastExit: exit,
+        recentExits: [...context.recentExits, exit].slice(-RECENT_EXITS),
+        lastLines: event.lastLines ?? context.lastLines,
+      };
+    }),
+    recordSpawnFailure: assign(({ event }) => (event.type === 'PROCESS.SPAWN_FAILED' ? { pid: null, spawnError: event.error } : {})),
+    markDown: assign((_, params: { reason: DownReason }) => ({ downReason: params.reason })),
+    recordUp: assign(({ event }) => ({ upAt: event.type === 'LAUNCH_NEXT' ? event.at : null })),
+    recordDiag: assign(({ event }) =>
+      event.type === 'DIAG_ANSWER' ? { lastDiag: { at: event.at, health: event.health }, nonce: null } : {},
+    ),
+    newNonce: assign(({ context }) => ({
+      diagSeq: context.diagSeq + 1,
+      nonce: `${context.nonceSalt}-${context.cluster.id}-${context.diagSeq + 1}`,
+    })),
+    forgetNonce: assign({ nonce: null }),
+    requestStop: assign({ stopRequested: true }),
+    setBusUp: assign((_, params: { up: boolean }) => ({ busUp: params.up })),
+    /** Called on REAPED, when the machine has decided to restart the cluster. */
+    scheduleRestart: assign(({ context, event }) => {
+      const at = 'at' in event ? event.at : 0;
+      const ranLongEnough = context.upAt !== null && at - context.upAt >= context.restart.resetAfter;
+      const attempt = ranLongEnough ? 0 : context.attempt;
+      const [random, seed] = nextRandom(context.seed);
+      return {
+        attempt: attempt + 1,
+        seed,
+        backoffMs: backoffDelay(context.restart, attempt, random),
+        restartTimes: [...context.restartTimes.filter((t) => t > at - context.restart.within), at],
+        upAt: null,
+      };
+    }),
+    markFailed: assign((_, params: { why: string }) => ({ failedReason: params.why })),
+    clearFailure: assign({ failedReason: null, attempt: 0, restartTimes: [] }),
+    requestLaunchSlot: sendParent(({ context }) => ({ type: 'CLUSTER.LAUNCH_REQUEST', id: context.cluster.id })),
+    reportUp: sendParent(({ context }) => ({ type: 'CLUSTER.UP', id: context.cluster.id })),
+    reportDown: sendParent(({ context }) => ({
+      type: 'CLUSTER.DOWN',
+      id: context.cluster.id,
+      reason: context.downReason ?? 'exited',
+      launching: context.upAt === null,
+      exit: context.downReason === 'exited' ? context.lastExit : null,
+      error: context.spawnError,
+    })),
+    reportStopped: sendParent(({ context }) => ({ type: 'CLUSTER.STOPPED', id: context.cluster.id })),
+    reportFailed: sendParent(({ context }) => ({
+      type: 'CLUSTER.FAILED',
+      id: context.cluster.id,
+      why: context.failedReason ?? 'unknown',
+      exits: context.recentExits,
+      lastLines: context.lastLines,
+    })),
+    requestDiag: sendParent(({ context }) => ({ type: 'CLUSTER.DIAG_REQUEST', id: context.cluster.id, nonce: context.nonce! })),
+    warnIgnored: log(({ context, event }) => ({
+      level: 'warn',
+      cluster: context.cluster.id,
+      msg: `ignored ${event.type === 'DIAG_ANSWER' ? 'a diagnostic answer with a stale nonce' : event.type}: the cluster is not waiting for it`,
+    })),
+  },
+}).createMachine({
+  id: 'instance',
+  context: ({ input }) => ({
+    ...input,
+    pid: null,
+    startedAt: null,
+    upAt: null,
+    launches: 0,
+    diagSeq: 0,
+    nonce: null,
+    lastDiag: null,
+    lastExit: null,
+    recentExits: [],
+    lastLines: [],
+    downReason: null,
+    spawnError: null,
+    restartTimes: [],
+    attempt: 0,
+    backoffMs: 0,
+    failedReason: null,
+    stopRequested: false,
+    busUp: true,
+  }),
+  invoke: {
+    id: 'process',
+    src: 'clusterProcess',
+    input: ({ context }) => ({ cluster: context.cluster, shardCount: context.shardCount, clusterCount: context.clusterCount }),
+  },
+  on: {
+    BUS_DOWN: { actions: { type: 'setBusUp', params: { up: false } } },
+    BUS_UP: { actions: { type: 'setBusUp', params: { up: true } } },
+    LAUNCH_NEXT: { actions: 'warnIgnored' },
+    DIAG_ANSWER: { actions: 'warnIgnored' },
+  },
+  initial: 'idle',
+  states: {
+    idle: {
+      on: {
+        LAUNCH: 'starting',
+        START: 'queued',
+        STOP: 'stopped',
+      },
+    },
+    queued: {
+      description: 'Waiting for the orchestrator to hand out the launch slot.',
+      entry: 'requestLaunchSlot',
+      on: {
+        LAUNCH: 'starting',
+        STOP: 'stopped',
+      },
+    },
+    starting: {
+      entry: ['countLaunch', 'spawn'],
+      on: {
+        'PROCESS.SPAWNED': { target: 'waitingLaunchNext', actions: 'recordSpawn' },
+        'PROCESS.SPAWN_FAILED': { target: 'dead', actions: ['recordSpawnFailure', { type: 'markDown', params: { reason: 'spawn_failed' } }] },
+        'PROCESS.EXITED': { target: 'dead', actions: ['recordExit', { type: 'markDown', params: { reason: 'exited' } }] },
+        STOP: 'stopping',
+        RESTART: 'restarting',
+      },
+    },
+    waitingLaunchNext: {
+      after: {
+        launchTimeout: [
+          { guard: 'busUp', target: 'dead', actions: { type: 'markDown', params: { reason: 'launch_timeout' } } },
+          // The launch_next may be lost in the outage: wait a full launch_timeout again.
+          { target: 'waitingLaunchNext', reenter: true },
+        ],
+      },
+      on: {
+        BUS_UP: { target: 'waitingLaunchNext', reenter: true, actions: { type: 'setBusUp', params: { up: true } } },
+        LAUNCH_NEXT: { target: 'running', actions: ['recordUp', 'reportUp'] },
+        'PROCESS.EXITED': { target: 'dead', actions: ['recordExit', { type: 'markDown', params: { reason: 'exited' } }] },
+        STOP: 'stopping',
+        RESTART: 'restarting',
+      },
+    },
+    running: {
+      after: {
+        pingInterval: [{ guard: 'busUp', target: 'diagPending' }, { target: 'running', reenter: true }],
+      },
+      on: {
+        'PROCESS.EXITED': { target: 'dead', actions: ['recordExit', { type: 'markDown', params: { reason: 'exited' } }] },
+        STOP: 'stopping',
+        RESTART: 'restarting',
+      },
+    },
+    diagPending: {
+      entry: ['newNonce', 'requestDiag'],
+      after: {
+        pingTimeout: { target: 'dead', actions: { type: 'markDown', params: { reason: 'ping_timeout' } } },
+      },
+      on: {
+        DIAG_ANSWER: [{ guard: 'nonceMatches', target: 'running', actions: 'recordDiag' }, { actions: 'warnIgnored' }],
+        // No deadline runs while the bus is down: the silence is the bus's, not the cluster's.
+        BUS_DOWN: { target: 'running', actions: ['forgetNonce', { type: 'setBusUp', params: { up: false } }] },
+        'PROCESS.EXITED': { target: 'dead', actions: ['recordExit', { type: 'markDown', params: { reason: 'exited' } }] },
+        STOP: 'stopping',
+        RESTART: 'restarting',
+      },
+    },
+    stopping: {
+      description: 'An operator stop: SIGTERM, then SIGKILL after kill_timeout. No automatic restart follows.',
+      entry: 'terminate',
+      after: { killTimeout: { actions: 'kill' } },
+      on: {
+        KILL: { actions: 'kill' },
+        'PROCESS.EXITED': { target: 'stopped', actions: 'recordExit' },
+        'PROCESS.SPAWN_FAILED': { target: 'stopped', actions: 'recordSpawnFailure' },
+      },
+    },
+    restarting: {
+      description: 'Stop then start: like stopping, but queues for a launch slot once the process is gone.',
+      entry: 'terminate',
+      after: { killTimeout: { actions: 'kill' } },
+      on: {
+        KILL: { actions: 'kill' },
+        STOP: 'stopping',
+        'PROCESS.EXITED': { target: 'queued', actions: 'recordExit' },
+        'PROCESS.SPAWN_FAILED': { target: 'queued', actions: 'recordSpawnFailure' },
+      },
+    },
+    stopped: {
+      entry: 'reportStopped',
+      on: {
+        START: { target: 'queued', actions: 'clearFailure' },
+      },
+    },
+    dead: {
+      description: 'The cluster is down; it leaves this state only once its process is gone.',
+      entry: ['reap', 'reportDown'],
+      on: {
+        'PROCESS.EXITED': { actions: 'recordExit' },
+        STOP: { actions: 'requestStop' },
+        'PROCESS.REAPED': [
+          { guard: 'stopRequested', target: 'stopped' },
+          {
+            guard: 'exitSaysDoNotRestart',
+            target: 'failed',
+            actions: { type: 'markFailed', params: { why: 'its exit code is in restart.no_restart_exit_codes' } },
+          },
+          {
+            guard: 'restartBudgetSpent',
+            target: 'failed',
+            actions: { type: 'markFailed', params: { why: 'too many restarts (restart.max_restarts within restart.within)' } },
+          },
+          { target: 'backoff', actions: 'scheduleRestart' },
+        ],
+      },
+    },
+    backoff: {
+      description: 'Waiting before an automatic restart; the delay grows with each quick failure.',
+      after: { backoff: 'queued' },
+      on: {
+        START: 'queued',
+        STOP: 'stopped',
+      },
+    },
+    failed: {
+      description: 'Restarting cannot help or was tried too often: stays down until an operator start.',
+      entry: 'reportFailed',
+      on: {
+        START: { target: 'queued', actions: 'clearFailure' },
+        STOP: 'stopped',
+      },
+    },
+  },
+});
+
+export type InstanceSnapshot = SnapshotFrom<typeof instanceMachine>;
+export type InstanceState = Extract<InstanceSnapshot['value'], string>;
+
+/** States in which a cluster process may exist. */
+export const PROCESS_STATES: readonly InstanceState[] = ['starting', 'waitingLaunchNext', 'running', 'diagPending', 'stopping', 'restarting', 'dead'];
+
+/** What operators see of a cluster: statuses, the HTTP API and the live stream all use this. */
+export interface ClusterView {
+  id: number;
+  name: string;
+  shards: number[];
+  state: InstanceState;
+  active: boolean;
+  pid: number | null;
+  startedAt: number | null;
+  upAt: number | null;
+  restarts: number;
+  lastDiag: { at: number; health: ShardHealth[] } | null;
+  lastExit: ExitInfo | null;
+  downReason: DownReason | null;
+  backoffMs: number | null;
+  failedReason: string | null;
+}
+
+export function viewOf(snapshot: InstanceSnapshot): ClusterView {
+  const c = snapshot.context;
+  const state = snapshot.value as InstanceState;
+  return {
+    id: c.cluster.id,
+    name: c.cluster.name,
+    shards: c.cluster.shards,
+    state,
+    active: c.pid !== null,
+    pid: c.pid,
+    startedAt: c.startedAt,
+    upAt: c.upAt,
+    restarts: Math.max(0, c.launches - 1),
+    lastDiag: c.lastDiag,
+    lastExit: c.lastExit,
+    downReason: state === 'dead' || state === 'backoff' || state === 'failed' ? c.downReason : null,
+    backoffMs: state === 'backoff' ? c.backoffMs : null,
+    failedReason: state === 'failed' ? c.failedReason : null,
+  };
+}
+
+/** Why an operator command cannot be carried out in this state, or null when it can. */
+export function refusal(command: 'start' | 'stop' | 'restart', snapshot: InstanceSnapshot): string | null {
+  const state = snapshot.value as InstanceState;
+  const who = `cluster ${snapshot.context.cluster.id}`;
+  switch (command) {
+    case 'start':
+      if (['idle', 'stopped', 'failed', 'backoff'].includes(state)) return null;
+      if (state === 'dead') return `${who} is dead and will restart by itself once its process is gone`;
+      if (state === 'stopping') return `${who} is stopping; start it once it has stopped`;
+      return `${who} is already ${state === 'queued' ? 'queued to start' : state === 'restarting' ? 'restarting' : 'running'} (${state})`;
+    case 'stop':
+      return state === 'stopped' ? `${who} is already stopped` : state === 'stopping' ? `${who} is already stopping` : null;
+    case 'restart':
+      if (['starting', 'waitingLaunchNext', 'running', 'diagPending'].includes(state)) return null;
+      return `${who} is not running (${state}); use start`;
+  }
+}

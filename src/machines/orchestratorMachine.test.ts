@@ -1,0 +1,363 @@
+import { describe, expect, it } from 'vitest';
+import { createActor, fromPromise, SimulatedClock } from 'xstate';
+import { advance, fakeBus, fakeProcesses } from '../../tests/helpers/machines.js';
+import { instanceMachine, type ClusterView, type InstanceSnapshot } from './instanceMachine.js';
+import { orchestratorMachine, type GatewayInfo, type OrchestratorInput, type OrchestratorSnapshot } from './orchestratorMachine.js';
+
+const baseInput: OrchestratorInput = {
+  perCluster: 2,
+  names: ['Alpha', 'Beta'],
+  fixedShardCount: 8,
+  minimumSafeSessions: 5,
+  startNextDelay: 1000,
+  timing: { pingInterval: 10_000, pingTimeout: 2000, launchTimeout: 5000, killTimeout: 2000 },
+  restart: {
+    backoffInitial: 500,
+    backoffFactor: 2,
+    backoffMax: 5000,
+    jitter: 0,
+    resetAfter: 60_000,
+    maxRestarts: 5,
+    within: 60_000,
+    noRestartExitCodes: [],
+  },
+  nonceSalt: 'n',
+  seed: 42,
+};
+
+function start(input: Partial<OrchestratorInput> = {}, gateway?: () => Promise<GatewayInfo>) {
+  const clock = new SimulatedClock();
+  const procs = fakeProcesses(clock);
+  const bus = fakeBus(clock);
+  const logs: unknown[] = [];
+  let gatewayCalls = 0;
+  const machine = orchestratorMachine.provide({
+    actors: {
+      instance: instanceMachine.provide({ actors: { clusterProcess: procs.logic } }),
+      bus: bus.logic,
+      gateway: fromPromise(() => {
+        gatewayCalls++;
+        return gateway ? gateway() : Promise.reject(new Error('no gateway in this test'));
+      }),
+    },
+  });
+  const actor = createActor(machine, { input: { ...baseInput, ...input }, clock, logger: (...args) => void logs.push(args) });
+  actor.start();
+  const snap = () => actor.getSnapshot() as OrchestratorSnapshot;
+  const instance = (id: number) => snap().children[`cluster-${id}`]?.getSnapshot() as InstanceSnapshot;
+  const states = () => Object.keys(snap().children).filter((k) => k.startsWith('cluster-')).map((k) => (snap().children as Record<string, { getSnapshot(): InstanceSnapshot }>)[k]!.getSnapshot().value);
+  const spawnOrder = () => [...procs.spawns];
+  /** Answers launch_next for every cluster waiting for one, the way a healthy cluster would. */
+  const launchNextForWaiting = () => {
+    for (let id = 0; id < 16; id++) {
+      if (instance(id)?.value === 'waitingLaunchNext') bus.send({ type: 'BUS.LAUNCH_NEXT', id, at: clock.now() });
+    }
+  };
+  const command = (type: string, extra: Record<string, unknown> = {}) =>
+    actor.send({ type, replyTo: 'bus', commandId: `c${bus.received.length}`, ...extra } as never);
+  const lastReply = () => bus.replies().at(-1)!;
+  return {
+    clock,
+    tick: (ms: number) => advance(clock, ms),
+    procs,
+    bus,
+    logs,
+    actor,
+    snap,
+    instance,
+    states,
+    spawnOrder,
+    launchNextForWaiting,
+    command,
+    lastReply,
+    gatewayCalls: () => gatewayCalls,
+  };
+}
+
+/** The first `clusters` clusters answer launch_next as soon as they wait for it, and the start delays pass. */
+function launchAll(t: ReturnType<typeof start>, clusters: number) {
+  for (let i = 0; i < clusters; i++) {
+    t.launchNextForWaiting();
+    t.tick(1000);
+  }
+}
+
+describe('orchestratorMachine', () => {
+  it('launches clusters strictly one at a time, each after the previous launch_next and the start delay', () => {
+    const t = start();
+    expect(t.spawnOrder()).toEqual([0]);
+    t.tick(4000);
+    // Nothing moves until cluster 0 says launch_next.
+    expect(t.spawnOrder()).toEqual([0]);
+    expect(t.instance(0).value).toBe('waitingLaunchNext');
+    expect(t.instance(1).value).toBe('idle');
+    t.bus.send({ type: 'BUS.LAUNCH_NEXT', id: 0, at: 0 });
+    t.tick(999);
+    expect(t.spawnOrder()).toEqual([0]);
+    t.tick(1);
+    expect(t.spawnOrder()).toEqual([0, 1]);
+    // A launch_next from a cluster that is not waiting for one changes nothing.
+    t.bus.send({ type: 'BUS.LAUNCH_NEXT', id: 3, at: 0 });
+    t.tick(3000);
+    expect(t.spawnOrder()).toEqual([0, 1]);
+    expect(t.instance(3).value).toBe('idle');
+    t.bus.send({ type: 'BUS.LAUNCH_NEXT', id: 1, at: 0 });
+    t.tick(1000);
+    t.bus.send({ type: 'BUS.LAUNCH_NEXT', id: 2, at: 0 });
+    t.tick(1000);
+    expect(t.spawnOrder()).toEqual([0, 1, 2, 3]);
+    expect(t.bus.received.some((c) => c.type === 'ANNOUNCE')).toBe(false);
+    t.bus.send({ type: 'BUS.LAUNCH_NEXT', id: 3, at: 0 });
+    expect(t.bus.received.filter((c) => c.type === 'ANNOUNCE')).toEqual([{ type: 'ANNOUNCE', action: 'all_clusters_launched' }]);
+    expect(t.snap().matches({ supervising: { phase: 'up' } })).toBe(true);
+    expect(t.states()).toEqual(['running', 'running', 'running', 'running']);
+  });
+
+  it('builds the cluster map with names, generated past the end of the list', () => {
+    const t = start();
+    const names = [0, 1, 2, 3].map((id) => t.instance(id).context.cluster);
+    expect(names).toEqual([
+      { id: 0, name: 'Alpha', shards: [0, 1] },
+      { id: 1, name: 'Beta', shards: [2, 3] },
+      { id: 2, name: 'Alpha 2', shards: [4, 5] },
+      { id: 3, name: 'Beta 2', shards: [6, 7] },
+    ]);
+  });
+
+  it('asks Discord for the shard count when it is not fixed', async () => {
+    const t = start({ fixedShardCount: undefined }, async () => ({
+      shards: 6,
+      source: 'discord',
+      sessionStartLimit: { total: 1000, remaining: 900, resetAfter: 1000, maxConcurrency: 1 },
+    }));
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(t.snap().context.clusters).toHaveLength(3);
+    expect(t.spawnOrder()).toEqual([0]);
+  });
+
+  it('waits for the session reset when too few session starts are left, then asks again', async () => {
+    let calls = 0;
+    const t = start({ fixedShardCount: undefined }, async () => ({
+      shards: 4,
+      source: 'discord',
+      sessionStartLimit: { total: 1000, remaining: calls++ === 0 ? 2 : 1000, resetAfter: 30_000, maxConcurrency: 1 },
+    }));
+    await new Promise((r) => setImmediate(r));
+    expect(t.snap().matches({ discovering: 'waitingForSessions' })).toBe(true);
+    expect(t.spawnOrder()).toEqual([]);
+    t.tick(29_999);
+    expect(t.gatewayCalls()).toBe(1);
+    t.tick(1);
+    expect(t.gatewayCalls()).toBe(2);
+    await new Promise((r) => setImmediate(r));
+    expect(t.spawnOrder()).toEqual([0]);
+  });
+
+  it('a gateway error is fatal, with exit code 1 and the reason', async () => {
+    const t = start({ fixedShardCount: undefined }, async () => {
+      throw new Error('401 Unauthorized: the token is invalid');
+    });
+    await new Promise((r) => setImmediate(r));
+    expect(t.snap().status).toBe('done');
+    expect(t.snap().output).toEqual({ exitCode: 1, error: expect.stringContaining('401 Unauthorized') });
+  });
+
+  it('a cluster that dies during its launch is logged as cluster_start_failed and the launch moves on', () => {
+    const t = start({ restart: { ...baseInput.restart, backoffInitial: 3000 } });
+    t.procs.exit(0, 1);
+    expect(t.bus.actionLogs()).toContainEqual(expect.objectContaining({ event: 'cluster_start_failed', id: 0, code: 1 }));
+    t.tick(1000);
+    expect(t.spawnOrder()).toEqual([0, 1]);
+    // Its retry takes the next slot, ahead of the clusters still to launch.
+    t.tick(2000);
+    t.bus.send({ type: 'BUS.LAUNCH_NEXT', id: 1, at: t.clock.now() });
+    t.tick(1000);
+    expect(t.spawnOrder()).toEqual([0, 1, 0]);
+  });
+
+  it('a restart waits for the launch slot: never two clusters starting at once', () => {
+    const t = start();
+    launchAll(t, 2);
+    // Cluster 2 is starting; cluster 0 crashes meanwhile.
+    expect(t.instance(2).value).toBe('waitingLaunchNext');
+    t.procs.exit(0, 1);
+    t.tick(500);
+    expect(t.instance(0).value).toBe('queued');
+    t.tick(4000);
+    expect(t.instance(0).value).toBe('queued');
+    // Cluster 2 comes up; after the start delay the restart goes first, before cluster 3.
+    t.bus.send({ type: 'BUS.LAUNCH_NEXT', id: 2, at: t.clock.now() });
+    t.tick(1000);
+    expect(t.spawnOrder()).toEqual([0, 1, 2, 0]);
+    expect(t.instance(3).value).toBe('idle');
+    t.bus.send({ type: 'BUS.LAUNCH_NEXT', id: 0, at: t.clock.now() });
+    t.tick(1000);
+    expect(t.spawnOrder()).toEqual([0, 1, 2, 0, 3]);
+  });
+
+  it('rolling restart: one cluster at a time, each waiting for its launch_next', () => {
+    const t = start();
+    launchAll(t, 4);
+    expect(t.states()).toEqual(['running', 'running', 'running', 'running']);
+    t.command('command.rollingrestart');
+    expect(t.lastReply().result).toEqual({ ok: true });
+    expect(t.bus.actionLogs()).toContainEqual(expect.objectContaining({ event: 'rolling_restart' }));
+    // Cluster 0 is restarted; the others keep running.
+    expect(t.spawnOrder()).toEqual([0, 1, 2, 3, 0]);
+    expect(t.states()).toEqual(['waitingLaunchNext', 'running', 'running', 'running']);
+    t.command('command.rollingrestart');
+    expect(t.lastReply().result).toMatchObject({ ok: false, status: 'conflict', reason: expect.stringContaining('already in progress') });
+    t.bus.send({ type: 'BUS.LAUNCH_NEXT', id: 0, at: t.clock.now() });
+    t.tick(1000);
+    expect(t.spawnOrder()).toEqual([0, 1, 2, 3, 0, 1]);
+    launchAll(t, 3);
+    expect(t.spawnOrder()).toEqual([0, 1, 2, 3, 0, 1, 2, 3]);
+    expect(t.snap().matches({ supervising: { phase: 'up' } })).toBe(true);
+    expect(t.bus.actionLogs()).toContainEqual({ event: 'rolling_restart_done' });
+  });
+
+  it('rolling restart over a silent cluster: bounded by launch_timeout, then moves on', () => {
+    const t = start();
+    launchAll(t, 4);
+    t.command('command.rollingrestart');
+    t.bus.send({ type: 'BUS.LAUNCH_NEXT', id: 0, at: t.clock.now() });
+    t.tick(1000);
+    // Cluster 1 never says launch_next this time.
+    expect(t.instance(1).value).toBe('waitingLaunchNext');
+    t.tick(4999);
+    expect(t.spawnOrder()).toEqual([0, 1, 2, 3, 0, 1]);
+    t.tick(1);
+    expect(t.bus.actionLogs()).toContainEqual(expect.objectContaining({ event: 'cluster_restart_failed', id: 1, reason: 'launch_timeout' }));
+    t.tick(1000);
+    // The rolling restart went on with cluster 2 while cluster 1 waits in backoff for its own retry.
+    expect(t.spawnOrder()).toEqual([0, 1, 2, 3, 0, 1, 2]);
+  });
+
+  it('refuses a rolling restart during the first launch', () => {
+    const t = start();
+    t.command('command.rollingrestart');
+    expect(t.lastReply().result).toMatchObject({ ok: false, status: 'conflict', reason: expect.stringContaining('first launch') });
+  });
+
+  it('start, stop and restart of one cluster, with refusals that say why', () => {
+    const t = start();
+    launchAll(t, 4);
+    t.command('command.start', { id: 1 });
+    expect(t.lastReply().result).toMatchObject({ ok: false, status: 'conflict', reason: expect.stringContaining('already running') });
+    t.command('command.start', { id: 9 });
+    expect(t.lastReply().result).toMatchObject({ ok: false, status: 'not_found' });
+    t.command('command.stop', { id: 1 });
+    expect(t.lastReply()).toMatchObject({ action: 'stop', result: { ok: true } });
+    expect(t.instance(1).value).toBe('stopped');
+    t.tick(600_000);
+    expect(t.instance(1).value).toBe('stopped');
+    t.command('command.stop', { id: 1 });
+    expect(t.lastReply().result).toMatchObject({ ok: false, reason: expect.stringContaining('already stopped') });
+    t.command('command.start', { id: 1 });
+    expect(t.lastReply().result).toEqual({ ok: true });
+    expect(t.instance(1).value).toBe('waitingLaunchNext');
+    t.bus.send({ type: 'BUS.LAUNCH_NEXT', id: 1, at: t.clock.now() });
+    t.tick(1000);
+    const spawnsBefore = t.spawnOrder().length;
+    t.command('command.restart', { id: 2 });
+    expect(t.lastReply().result).toEqual({ ok: true });
+    expect(t.spawnOrder().length).toBe(spawnsBefore + 1);
+    expect(t.instance(2).value).toBe('waitingLaunchNext');
+  });
+
+  it('answers statuses and num_processes from the instances', () => {
+    const t = start();
+    launchAll(t, 4);
+    t.command('command.stop', { id: 3 });
+    t.command('command.statuses');
+    const views = t.lastReply().result as { ok: true; value: ClusterView[] };
+    expect(views.value.map((v) => [v.id, v.name, v.state, v.active])).toEqual([
+      [0, 'Alpha', 'running', true],
+      [1, 'Beta', 'running', true],
+      [2, 'Alpha 2', 'running', true],
+      [3, 'Beta 2', 'stopped', false],
+    ]);
+    t.command('command.num_processes');
+    expect(t.lastReply().result).toEqual({ ok: true, value: { clusters: 4, shards: 8 } });
+  });
+
+  it('forwards diagnostics to the bus and answers to the right cluster only', () => {
+    const t = start({ timing: { ...baseInput.timing, pingInterval: 1000 } });
+    launchAll(t, 4);
+    t.bus.options.answerDiagnostics = false;
+    t.tick(1000);
+    const requests = t.bus.received.filter((c) => c.type === 'DIAG_REQUEST');
+    expect(requests.length).toBeGreaterThanOrEqual(4);
+    const forOne = requests.findLast((r) => r.id === 1)!;
+    const forTwo = requests.findLast((r) => r.id === 2)!;
+    // Cluster 2's nonce sent as if it were cluster 1's answer changes nothing for either.
+    t.bus.send({ type: 'BUS.DIAG_ANSWER', id: 1, nonce: forTwo.nonce, health: [], at: 0 });
+    expect(t.instance(1).value).toBe('diagPending');
+    t.bus.send({ type: 'BUS.DIAG_ANSWER', id: 1, nonce: forOne.nonce, health: [], at: 0 });
+    expect(t.instance(1).value).toBe('running');
+    expect(t.instance(2).value).toBe('diagPending');
+  });
+
+  it('bus down: no cluster is restarted for missing diagnostic answers', () => {
+    const t = start({ timing: { ...baseInput.timing, pingInterval: 1000 } });
+    launchAll(t, 4);
+    t.bus.options.answerDiagnostics = false;
+    t.bus.send({ type: 'BUS.DOWN' });
+    t.tick(120_000);
+    expect(t.states()).toEqual(['running', 'running', 'running', 'running']);
+    expect(t.spawnOrder()).toHaveLength(4);
+    t.bus.options.answerDiagnostics = false;
+    t.bus.send({ type: 'BUS.UP' });
+    t.tick(1000);
+    expect(t.states()).toEqual(['diagPending', 'diagPending', 'diagPending', 'diagPending']);
+  });
+
+  it('shutdown: stops every cluster, last launched first, then finishes with exit code 0', () => {
+    const t = start();
+    launchAll(t, 4);
+    t.command('command.shutdown');
+    expect(t.lastReply().result).toEqual({ ok: true });
+    const terms = [...t.procs.commands].flatMap(([id, cs]) => cs.filter((c) => c.type === 'SIGNAL').map(() => id));
+    expect(terms.sort()).toEqual([0, 1, 2, 3]);
+    expect(t.snap().status).toBe('done');
+    expect(t.snap().output).toEqual({ exitCode: 0, error: null });
+    expect([...t.procs.alive.values()].every((pid) => pid === null)).toBe(true);
+  });
+
+  it('shutdown waits for stubborn clusters until kill_timeout, and a second request kills at once', () => {
+    const t = start();
+    launchAll(t, 4);
+    t.procs.stubborn.add(2);
+    t.procs.stubborn.add(3);
+    t.command('command.restartproc');
+    expect(t.snap().matches('shuttingDown')).toBe(true);
+    t.tick(1999);
+    expect(t.snap().matches('shuttingDown')).toBe(true);
+    t.tick(1);
+    expect(t.snap().output).toEqual({ exitCode: 1, error: null });
+
+    const u = start();
+    launchAll(u, 4);
+    u.procs.stubborn.add(1);
+    u.command('command.shutdown');
+    expect(u.snap().matches('shuttingDown')).toBe(true);
+    u.command('command.shutdown');
+    expect(u.snap().output).toEqual({ exitCode: 0, error: null });
+  });
+
+  it('refuses commands while shutting down, and before the clusters exist', () => {
+    const t = start();
+    launchAll(t, 4);
+    t.procs.stubborn.add(0);
+    t.command('command.shutdown');
+    t.command('command.start', { id: 1 });
+    expect(t.lastReply().result).toMatchObject({ ok: false, status: 'unavailable', reason: expect.stringContaining('shutting down') });
+
+    const u = start({ fixedShardCount: undefined }, () => new Promise(() => {}));
+    u.command('command.stop', { id: 0 });
+    expect(u.lastReply().result).toMatchObject({ ok: false, status: 'unavailable' });
+    u.command('command.statuses');
+    expect(u.lastReply().result).toEqual({ ok: true, value: [] });
+  });
+});

@@ -1,0 +1,557 @@
+import {
+  assign,
+  enqueueActions,
+  fromCallback,
+  fromPromise,
+  log,
+  sendTo,
+  setup,
+  type ActorSystem,
+  type AnyActorRef,
+  type SnapshotFrom,
+} from 'xstate';
+import { buildClusterMap, type ClusterSpec } from '../clusterMap/index.js';
+import {
+  instanceMachine,
+  refusal,
+  viewOf,
+  type ClusterView,
+  type InstanceReport,
+  type InstanceSnapshot,
+  type InstanceTiming,
+  type RestartPolicy,
+  type ShardHealth,
+} from './instanceMachine.js';
+
+/**
+ * The root actor: finds the shard count, builds the cluster map, spawns one
+ * instanceMachine per cluster and hands out the launch slot, one cluster at a
+ * time, for the first launch, for rolling restarts and for every restart, so
+ * that no two clusters identify with Discord at once.
+ */
+
+export interface GatewayInfo {
+  shards: number;
+  source: 'discord' | 'fixed_shard_count';
+  sessionStartLimit: { total: number; remaining: number; resetAfter: number; maxConcurrency: number } | null;
+}
+
+export interface OrchestratorInput {
+  perCluster: number;
+  names: string[];
+  fixedShardCount?: number | undefined;
+  minimumSafeSessions: number;
+  /** ms */
+  startNextDelay: number;
+  timing: InstanceTiming;
+  restart: RestartPolicy;
+  nonceSalt: string;
+  seed: number;
+}
+
+/** Where a reply goes: the systemId of an actor that accepts REPLY (the bus, the HTTP bridge). */
+interface ReplyAddress {
+  replyTo?: string;
+  commandId?: string;
+}
+
+export type Command =
+  | ({ type: 'command.start' | 'command.stop' | 'command.restart'; id: number } & ReplyAddress)
+  | ({ type: 'command.rollingrestart' | 'command.statuses' | 'command.num_processes' | 'command.shutdown' | 'command.restartproc' } & ReplyAddress);
+
+export type CommandAction = Command['type'] extends `command.${infer A}` ? A : never;
+
+export type CommandResult =
+  | { ok: true; value?: ClusterView[] | { clusters: number; shards: number } }
+  | { ok: false; status: 'conflict' | 'not_found' | 'unavailable'; reason: string };
+
+export interface Reply {
+  type: 'REPLY';
+  action: CommandAction;
+  commandId?: string;
+  result: CommandResult;
+}
+
+/** What a bus adapter feeds in, besides commands. */
+export type BusEvent =
+  | Command
+  | { type: 'BUS.LAUNCH_NEXT'; id: number; at: number }
+  | { type: 'BUS.DIAG_ANSWER'; id: number; nonce: string; health: ShardHealth[]; at: number }
+  | { type: 'BUS.DOWN' }
+  | { type: 'BUS.UP' };
+
+export interface ActionLogEntry {
+  event: string;
+  [key: string]: unknown;
+}
+
+/** What the orchestrator asks of a bus adapter. */
+export type BusCommand =
+  | { type: 'DIAG_REQUEST'; id: number; nonce: string }
+  | { type: 'ANNOUNCE'; action: 'all_clusters_launched' }
+  | { type: 'ACTION_LOG'; entry: ActionLogEntry }
+  | Reply;
+
+export type OrchestratorEvent = BusEvent | InstanceReport | { type: 'ROLLING.SKIP' };
+
+export interface OrchestratorContext extends OrchestratorInput {
+  gateway: GatewayInfo | null;
+  clusters: ClusterSpec[];
+  /** The first launch's order: ids that have not had the launch slot yet. */
+  launchOrder: number[];
+  /** Restarts and operator starts: served before launchOrder, first come first served. */
+  requests: number[];
+  /** The cluster holding the launch slot. */
+  slot: number | null;
+  rollingQueue: number[];
+  rollingCurrent: number | null;
+  /** Clusters a shutdown is still waiting for. */
+  awaitingStop: number[];
+  busUp: boolean;
+  exitCode: number;
+  fatalError: string | null;
+}
+
+export interface OrchestratorOutput {
+  exitCode: number;
+  error: string | null;
+}
+
+const instanceKey = (id: number) => `cluster-${id}`;
+
+function instanceSnapshot(system: ActorSystem<any>, id: number): InstanceSnapshot | undefined {
+  return (system.get(instanceKey(id)) as AnyActorRef | undefined)?.getSnapshot() as InstanceSnapshot | undefined;
+}
+
+export function clusterViews(system: ActorSystem<any>, clusters: readonly ClusterSpec[]): ClusterView[] {
+  return clusters.flatMap((c) => {
+    const snapshot = instanceSnapshot(system, c.id);
+    return snapshot ? [viewOf(snapshot)] : [];
+  });
+}
+
+const NOT_LAUNCHED: CommandResult = { ok: false, status: 'unavailable', reason: 'the clusters are not launched yet' };
+const SHUTTING_DOWN: CommandResult = { ok: false, status: 'unavailable', reason: 'the supervisor is shutting down' };
+
+/** Sends a command's result to whoever asked (the actor registered as `replyTo`), if anyone did. */
+function enqueueReply(
+  enqueue: { sendTo: (to: AnyActorRef, event: Reply) => void },
+  event: OrchestratorEvent,
+  system: ActorSystem<any>,
+  result: CommandResult,
+) {
+  const e = event as Command;
+  const to = e.replyTo ? (system.get(e.replyTo) as AnyActorRef | undefined) : undefined;
+  if (!to) return;
+  const reply: Reply = { type: 'REPLY', action: e.type.slice('command.'.length) as CommandAction, result };
+  if (e.commandId !== undefined) reply.commandId = e.commandId;
+  enqueue.sendTo(to, reply);
+}
+
+const without = (list: number[], id: number) => list.filter((x) => x !== id);
+
+type ReportOf<T extends InstanceReport['type']> = Extract<InstanceReport, { type: T }>;
+
+export const orchestratorMachine = setup({
+  types: {
+    context: {} as OrchestratorContext,
+    events: {} as OrchestratorEvent,
+    input: {} as OrchestratorInput,
+    output: {} as OrchestratorOutput,
+  },
+  actors: {
+    instance: instanceMachine,
+    // Replaced by real adapters (redisBus, fetchGateway) or test doubles through provide().
+    bus: fromCallback<BusCommand, void, BusEvent>(() => {
+      throw new Error('orchestratorMachine needs a bus actor: provide one');
+    }),
+    gateway: fromPromise<GatewayInfo>(() => Promise.reject(new Error('orchestratorMachine needs a gateway actor: provide one'))),
+  },
+  delays: {
+    startNextDelay: ({ context }) => context.startNextDelay,
+    sessionsReset: ({ context }) => context.gateway?.sessionStartLimit?.resetAfter ?? 0,
+  },
+  guards: {
+    shardCountFixed: ({ context }) => context.fixedShardCount !== undefined,
+    sessionsLow: ({ event, context }) => {
+      const limit = (event as unknown as { output?: GatewayInfo }).output?.sessionStartLimit;
+      return limit != null && limit.remaining < context.minimumSafeSessions;
+    },
+    someoneQueued: ({ context }) => context.requests.length > 0 || context.launchOrder.length > 0,
+    fromSlotHolder: ({ context, event }) => 'id' in event && event.id === context.slot,
+    fromRollingCurrent: ({ context, event }) => 'id' in event && event.id === context.rollingCurrent,
+    everyClusterHadItsTurn: ({ context }) => context.launchOrder.length === 0 && context.slot === null,
+    rollingDone: ({ context }) => context.rollingQueue.length === 0,
+    allStopped: ({ context }) => context.awaitingStop.length === 0,
+  },
+  actions: {
+    useFixedShardCount: assign(({ context }) => ({
+      gateway: { shards: context.fixedShardCount!, source: 'fixed_shard_count' as const, sessionStartLimit: null },
+    })),
+    useGatewayAnswer: assign(({ event }) => ({ gateway: (event as unknown as { output: GatewayInfo }).output })),
+    failDiscovery: assign(({ event }) => ({
+      exitCode: 1,
+      fatalError: `could not get the shard count from Discord: ${String((event as unknown as { error?: Error }).error?.message ?? (event as unknown as { error?: unknown }).error)}`,
+    })),
+    spawnInstances: enqueueActions(({ context, enqueue }) => {
+      const clusters = buildClusterMap(context.gateway!.shards, context.perCluster, context.names);
+      enqueue.assign({ clusters, launchOrder: clusters.map((c) => c.id) });
+      for (const cluster of clusters) {
+        enqueue.spawnChild('instance', {
+          id: instanceKey(cluster.id),
+          systemId: instanceKey(cluster.id),
+          input: {
+            cluster,
+            shardCount: context.gateway!.shards,
+            clusterCount: clusters.length,
+            timing: context.timing,
+            restart: context.restart,
+            nonceSalt: context.nonceSalt,
+            seed: (context.seed + cluster.id * 7919) | 0,
+          },
+        });
+      }
+    }),
+    /** Gives the launch slot to the next cluster: restarts first, then the first launch's order. */
+    grantLaunchSlot: enqueueActions(({ context, enqueue }) => {
+      const fromRequests = context.requests.length > 0;
+      const id = fromRequests ? context.requests[0]! : context.launchOrder[0]!;
+      enqueue.assign({
+        slot: id,
+        requests: fromRequests ? context.requests.slice(1) : context.requests,
+        launchOrder: without(context.launchOrder, id),
+      });
+      enqueue.sendTo(instanceKey(id), { type: 'LAUNCH' });
+    }),
+    releaseSlot: assign({ slot: null }),
+    queueLaunchRequest: assign(({ context, event }) => {
+      const { id } = event as ReportOf<'CLUSTER.LAUNCH_REQUEST'>;
+      if (context.requests.includes(id) || context.slot === id) return {};
+      return { requests: [...context.requests, id], launchOrder: without(context.launchOrder, id) };
+    }),
+    forgetStoppedCluster: assign(({ context, event }) => {
+      const { id } = event as ReportOf<'CLUSTER.STOPPED'>;
+      return {
+        requests: without(context.requests, id),
+        launchOrder: without(context.launchOrder, id),
+        awaitingStop: without(context.awaitingStop, id),
+      };
+    }),
+    forwardToInstance: enqueueActions(({ event, context, enqueue }) => {
+      const e = event as Extract<BusEvent, { type: 'BUS.LAUNCH_NEXT' | 'BUS.DIAG_ANSWER' }>;
+      if (!context.clusters.some((c) => c.id === e.id)) {
+        enqueue(log(() => ({ level: 'warn', msg: `ignored ${e.type === 'BUS.LAUNCH_NEXT' ? 'launch_next' : 'a diagnostic answer'} for unknown cluster ${e.id}` })));
+        return;
+      }
+      enqueue.sendTo(
+        instanceKey(e.id),
+        e.type === 'BUS.LAUNCH_NEXT'
+          ? { type: 'LAUNCH_NEXT', at: e.at }
+          : { type: 'DIAG_ANSWER', nonce: e.nonce, health: e.health, at: e.at },
+      );
+    }),
+    forwardDiagRequest: sendTo('bus', ({ event }) => {
+      const e = event as ReportOf<'CLUSTER.DIAG_REQUEST'>;
+      return { type: 'DIAG_REQUEST' as const, id: e.id, nonce: e.nonce };
+    }),
+    setBusUp: enqueueActions(({ context, enqueue }, params: { up: boolean }) => {
+      enqueue.assign({ busUp: params.up });
+      for (const c of context.clusters) enqueue.sendTo(instanceKey(c.id), { type: params.up ? 'BUS_UP' : 'BUS_DOWN' });
+    }),
+    logClusterDown: enqueueActions(({ context, event, enqueue }) => {
+      const e = event as ReportOf<'CLUSTER.DOWN'>;
+      const name =
+        e.reason === 'ping_timeout'
+          ? 'ping_failure'
+          : !e.launching
+            ? 'cluster_died'
+            : e.id === context.rollingCurrent
+              ? 'cluster_restart_failed'
+              : 'cluster_start_failed';
+      const entry: ActionLogEntry = { event: name, id: e.id, reason: e.reason };
+      if (e.exit) Object.assign(entry, { code: e.exit.code, signal: e.exit.signal });
+      if (e.error) entry.error = e.error;
+      enqueue.sendTo('bus', { type: 'ACTION_LOG', entry });
+      enqueue(log(() => ({ level: 'warn', cluster: e.id, msg: `cluster ${e.id} is down (${describeDown(e)})` })));
+    }),
+    logClusterFailed: enqueueActions(({ event, enqueue }) => {
+      const e = event as ReportOf<'CLUSTER.FAILED'>;
+      enqueue.sendTo('bus', { type: 'ACTION_LOG', entry: { event: 'cluster_failed', id: e.id, why: e.why, exits: e.exits, last_lines: e.lastLines } });
+      enqueue(log(() => ({ level: 'error', cluster: e.id, msg: `cluster ${e.id} failed and stays down until an operator starts it: ${e.why}` })));
+    }),
+    announceAllLaunched: enqueueActions(({ context, system, enqueue }) => {
+      const down = clusterViews(system, context.clusters).filter((v) => v.state !== 'running' && v.state !== 'diagPending');
+      enqueue.sendTo('bus', { type: 'ANNOUNCE', action: 'all_clusters_launched' });
+      enqueue.sendTo('bus', { type: 'ACTION_LOG', entry: { event: 'all_clusters_launched', not_up: down.map((v) => v.id) } });
+      enqueue(
+        log(() => ({
+          level: 'info',
+          msg: down.length === 0 ? 'all clusters launched' : `all clusters had their launch; not up: ${down.map((v) => v.id).join(', ')}`,
+        })),
+      );
+    }),
+    planRollingRestart: enqueueActions(({ context, enqueue }) => {
+      enqueue.assign({ rollingQueue: context.clusters.map((c) => c.id), rollingCurrent: null });
+      enqueue.sendTo('bus', { type: 'ACTION_LOG', entry: { event: 'rolling_restart', clusters: context.clusters.length } });
+      enqueue(log(() => ({ level: 'info', msg: 'rolling restart: begins' })));
+    }),
+    takeNextRolling: assign(({ context }) => ({ rollingCurrent: context.rollingQueue[0]!, rollingQueue: context.rollingQueue.slice(1) })),
+    restartRollingCurrent: enqueueActions(({ context, system, enqueue }) => {
+      const id = context.rollingCurrent!;
+      const snapshot = instanceSnapshot(system, id);
+      // Stopped, failed or already restarting clusters are left as they are.
+      if (!snapshot || refusal('restart', snapshot) !== null) {
+        enqueue.raise({ type: 'ROLLING.SKIP' });
+        return;
+      }
+      enqueue(log(() => ({ level: 'info', cluster: id, msg: `rolling restart: restarting cluster ${id}` })));
+      enqueue.sendTo(instanceKey(id), { type: 'RESTART' });
+    }),
+    finishRollingRestart: enqueueActions(({ enqueue }) => {
+      enqueue.assign({ rollingCurrent: null, rollingQueue: [] });
+      enqueue.sendTo('bus', { type: 'ACTION_LOG', entry: { event: 'rolling_restart_done' } });
+      enqueue(log(() => ({ level: 'info', msg: 'rolling restart: done' })));
+    }),
+    /** Operator start/stop/restart: checked against the instance's state, so conflicts get a reason. */
+    commandCluster: enqueueActions(({ context, event, system, enqueue }) => {
+      const e = event as Extract<Command, { id: number }>;
+      const action = e.type.slice('command.'.length) as 'start' | 'stop' | 'restart';
+      const snapshot = context.clusters.some((c) => c.id === e.id) ? instanceSnapshot(system, e.id) : undefined;
+      let result: CommandResult;
+      if (!snapshot) {
+        result = { ok: false, status: 'not_found', reason: `no cluster with id ${e.id} (ids are 0 to ${context.clusters.length - 1})` };
+      } else {
+        const why = refusal(action, snapshot);
+        result = why === null ? { ok: true } : { ok: false, status: 'conflict', reason: why };
+      }
+      if (result.ok) {
+        enqueue.sendTo(instanceKey(e.id), { type: action === 'start' ? 'START' : action === 'stop' ? 'STOP' : 'RESTART' });
+        enqueue.sendTo('bus', { type: 'ACTION_LOG', entry: { event: `cluster_${action}`, id: e.id } });
+        enqueue(log(() => ({ level: 'info', cluster: e.id, msg: `${action} cluster ${e.id}: by operator` })));
+      } else {
+        enqueue(log(() => ({ level: 'warn', cluster: e.id, msg: `refused to ${action} cluster ${e.id}: ${result.reason}` })));
+      }
+      enqueueReply(enqueue, event, system, result);
+    }),
+    reply: enqueueActions(({ event, system, enqueue }, result: CommandResult) => enqueueReply(enqueue, event, system, result)),
+    replyStatuses: enqueueActions(({ context, event, system, enqueue }) =>
+      enqueueReply(enqueue, event, system, { ok: true, value: clusterViews(system, context.clusters) }),
+    ),
+    replyNumProcesses: enqueueActions(({ context, event, system, enqueue }) =>
+      enqueueReply(enqueue, event, system, { ok: true, value: { clusters: context.clusters.length, shards: context.gateway?.shards ?? 0 } }),
+    ),
+    beginShutdown: enqueueActions(({ context, event, enqueue }) => {
+      const exitCode = event.type === 'command.restartproc' ? 1 : 0;
+      enqueue.assign({ exitCode, awaitingStop: context.clusters.map((c) => c.id) });
+      enqueue.sendTo('bus', { type: 'ACTION_LOG', entry: { event: exitCode === 0 ? 'shutdown' : 'restartproc' } });
+      enqueue(log(() => ({ level: 'info', msg: `${exitCode === 0 ? 'shutting down' : 'restarting the supervisor (exit 1)'}: stopping every cluster` })));
+      // Reverse launch order: the last cluster up is the first one down.
+      for (const c of [...context.clusters].reverse()) enqueue.sendTo(instanceKey(c.id), { type: 'STOP' });
+    }),
+    killEverything: enqueueActions(({ context, enqueue }) => {
+      enqueue(log(() => ({ level: 'warn', msg: 'second shutdown request: killing every cluster now' })));
+      for (const c of context.clusters) enqueue.sendTo(instanceKey(c.id), { type: 'KILL' });
+    }),
+  },
+}).createMachine({
+  id: 'orchestrator',
+  context: ({ input }) => ({
+    ...input,
+    gateway: null,
+    clusters: [],
+    launchOrder: [],
+    requests: [],
+    slot: null,
+    rollingQueue: [],
+    rollingCurrent: null,
+    awaitingStop: [],
+    busUp: true,
+    exitCode: 0,
+    fatalError: null,
+  }),
+  output: ({ context }) => ({ exitCode: context.exitCode, error: context.fatalError }),
+  invoke: { id: 'bus', systemId: 'bus', src: 'bus' },
+  // Only events that no parallel region of `supervising` handles belong here:
+  // an event a region does not take bubbles up, and would run twice.
+  on: {
+    'command.statuses': { actions: 'replyStatuses' },
+    'command.num_processes': { actions: 'replyNumProcesses' },
+    'command.shutdown': { target: '.shuttingDown', actions: [{ type: 'reply', params: { ok: true } }, 'beginShutdown'] },
+    'command.restartproc': { target: '.shuttingDown', actions: [{ type: 'reply', params: { ok: true } }, 'beginShutdown'] },
+    'BUS.LAUNCH_NEXT': { actions: 'forwardToInstance' },
+    'BUS.DIAG_ANSWER': { actions: 'forwardToInstance' },
+    'BUS.DOWN': { actions: [{ type: 'setBusUp', params: { up: false } }, log(() => ({ level: 'error', msg: 'the bus is down: diagnostics paused' }))] },
+    'BUS.UP': { actions: [{ type: 'setBusUp', params: { up: true } }, log(() => ({ level: 'info', msg: 'the bus is back: diagnostics resume' }))] },
+  },
+  initial: 'discovering',
+  states: {
+    discovering: {
+      description: "Finds the shard count: fixed_shard_count, or Discord's GET /gateway/bot.",
+      initial: 'choosing',
+      on: {
+        'command.start': { actions: { type: 'reply', params: NOT_LAUNCHED } },
+        'command.stop': { actions: { type: 'reply', params: NOT_LAUNCHED } },
+        'command.restart': { actions: { type: 'reply', params: NOT_LAUNCHED } },
+        'command.rollingrestart': { actions: { type: 'reply', params: NOT_LAUNCHED } },
+      },
+      states: {
+        choosing: {
+          always: [{ guard: 'shardCountFixed', target: '#orchestrator.supervising', actions: 'useFixedShardCount' }, { target: 'askingDiscord' }],
+        },
+        askingDiscord: {
+          invoke: {
+            src: 'gateway',
+            onDone: [
+              { guard: 'sessionsLow', target: 'waitingForSessions', actions: 'useGatewayAnswer' },
+              { target: '#orchestrator.supervising', actions: 'useGatewayAnswer' },
+            ],
+            onError: { target: '#orchestrator.fatal', actions: 'failDiscovery' },
+          },
+        },
+        waitingForSessions: {
+          description: 'Fewer identify sessions left than minimum_safe_sessions_remaining: wait for the reset, then ask again.',
+          entry: log(({ context }) => ({
+            level: 'warn',
+            msg: `only ${context.gateway?.sessionStartLimit?.remaining} session starts left (minimum_safe_sessions_remaining is ${context.minimumSafeSessions}): waiting ${Math.round((context.gateway?.sessionStartLimit?.resetAfter ?? 0) / 1000)} s for Discord's reset`,
+          })),
+          after: { sessionsReset: 'askingDiscord' },
+        },
+      },
+    },
+    supervising: {
+      type: 'parallel',
+      entry: [
+        'spawnInstances',
+        log(({ context }) => ({
+          level: 'info',
+          msg: `${context.gateway!.shards} shards in ${context.clusters.length} clusters of up to ${context.perCluster} (shard count from ${context.gateway!.source})`,
+        })),
+      ],
+      on: {
+        'command.start': { actions: 'commandCluster' },
+        'command.stop': { actions: 'commandCluster' },
+        'command.restart': { actions: 'commandCluster' },
+      },
+      states: {
+        reports: {
+          description: "Keeps the books on every cluster's reports, whatever the other regions are doing.",
+          initial: 'listening',
+          states: {
+            listening: {
+              on: {
+                'CLUSTER.LAUNCH_REQUEST': { actions: 'queueLaunchRequest' },
+                'CLUSTER.DIAG_REQUEST': { actions: 'forwardDiagRequest' },
+                'CLUSTER.STOPPED': { actions: 'forgetStoppedCluster' },
+                'CLUSTER.DOWN': { actions: 'logClusterDown' },
+                'CLUSTER.FAILED': { actions: 'logClusterFailed' },
+              },
+            },
+          },
+        },
+        scheduler: {
+          description: 'The launch slot: one cluster starts at a time, then cluster_start_next_delay passes.',
+          initial: 'idle',
+          states: {
+            idle: {
+              always: { guard: 'someoneQueued', target: 'launching' },
+            },
+            launching: {
+              entry: 'grantLaunchSlot',
+              exit: 'releaseSlot',
+              on: {
+                'CLUSTER.UP': { guard: 'fromSlotHolder', target: 'cooldown' },
+                'CLUSTER.DOWN': { guard: 'fromSlotHolder', target: 'cooldown' },
+                'CLUSTER.STOPPED': { guard: 'fromSlotHolder', target: 'idle' },
+              },
+            },
+            cooldown: {
+              after: { startNextDelay: 'idle' },
+            },
+          },
+        },
+        phase: {
+          initial: 'launching',
+          states: {
+            launching: {
+              description: 'The first launch, cluster by cluster.',
+              always: { guard: 'everyClusterHadItsTurn', target: 'up', actions: 'announceAllLaunched' },
+              on: {
+                'command.rollingrestart': {
+                  actions: { type: 'reply', params: { ok: false, status: 'conflict', reason: 'the first launch is still in progress' } },
+                },
+              },
+            },
+            up: {
+              on: {
+                'command.rollingrestart': { target: 'rollingRestart', actions: { type: 'reply', params: { ok: true } } },
+              },
+            },
+            rollingRestart: {
+              description: 'Restarts every live cluster in turn, each one up (or given up on) before the next.',
+              entry: 'planRollingRestart',
+              initial: 'next',
+              on: {
+                'command.rollingrestart': {
+                  actions: { type: 'reply', params: { ok: false, status: 'conflict', reason: 'a rolling restart is already in progress' } },
+                },
+              },
+              states: {
+                next: {
+                  always: [
+                    { guard: 'rollingDone', target: '#orchestrator.supervising.phase.up', actions: 'finishRollingRestart' },
+                    { target: 'restartingCluster', actions: 'takeNextRolling' },
+                  ],
+                },
+                restartingCluster: {
+                  entry: 'restartRollingCurrent',
+                  on: {
+                    'ROLLING.SKIP': 'next',
+                    'CLUSTER.UP': { guard: 'fromRollingCurrent', target: 'next' },
+                    'CLUSTER.DOWN': { guard: 'fromRollingCurrent', target: 'next' },
+                    'CLUSTER.STOPPED': { guard: 'fromRollingCurrent', target: 'next' },
+                    'CLUSTER.FAILED': { guard: 'fromRollingCurrent', target: 'next' },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+    shuttingDown: {
+      description: 'Every cluster gets SIGTERM (last launched first), then SIGKILL after kill_timeout.',
+      always: { guard: 'allStopped', target: 'exited' },
+      on: {
+        'command.shutdown': { actions: [{ type: 'reply', params: { ok: true } }, 'killEverything'] },
+        'command.restartproc': { actions: [{ type: 'reply', params: { ok: true } }, 'killEverything'] },
+        'command.start': { actions: { type: 'reply', params: SHUTTING_DOWN } },
+        'command.stop': { actions: { type: 'reply', params: SHUTTING_DOWN } },
+        'command.restart': { actions: { type: 'reply', params: SHUTTING_DOWN } },
+        'command.rollingrestart': { actions: { type: 'reply', params: SHUTTING_DOWN } },
+        'CLUSTER.STOPPED': { actions: 'forgetStoppedCluster' },
+        'CLUSTER.DOWN': { actions: 'logClusterDown' },
+        'CLUSTER.FAILED': { actions: 'logClusterFailed' },
+      },
+    },
+    exited: { type: 'final' },
+    fatal: {
+      type: 'final',
+      entry: log(({ context }) => ({ level: 'fatal', msg: context.fatalError })),
+    },
+  },
+});
+
+function describeDown(e: ReportOf<'CLUSTER.DOWN'>): string {
+  switch (e.reason) {
+    case 'exited':
+      return e.exit?.signal ? `killed by ${e.exit.signal}` : `exited with code ${e.exit?.code}`;
+    case 'spawn_failed':
+      return `could not start: ${e.error}`;
+    case 'launch_timeout':
+      return 'no launch_next within launch_timeout';
+    case 'ping_timeout':
+      return 'no answer to a diagnostic within ping_timeout';
+  }
+}
+
+export type OrchestratorSnapshot = SnapshotFrom<typeof orchestratorMachine>;

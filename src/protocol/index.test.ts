@@ -1,0 +1,114 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { ClusterView } from '../machines/instanceMachine.js';
+import { busOutput, formatActionLog, formatBroadcast, formatDiagRequest, formatReply, goJson, parseInbound } from './index.js';
+
+const diagAnswers = readFileSync(new URL('../../tests/fixtures/diag-answers.jsonl', import.meta.url), 'utf8').trim().split('\n');
+
+describe('parseInbound', () => {
+  it('accepts every diagnostic answer spelling that real clusters send', () => {
+    const parsed = diagAnswers.map((line) => parseInbound(line));
+    expect(parsed[0]).toEqual({
+      kind: 'diag',
+      nonce: 'kXqPzWmRtA',
+      health: [
+        { shard_id: 0, up: true, latency: 41.5, guilds: 1180, users: 402113 },
+        { shard_id: 1, up: true, latency: 39, guilds: 1202, users: 388020 },
+      ],
+    });
+    expect(parsed[1]).toEqual({ kind: 'diag', nonce: 'kXqPzWmRtA', health: [{ shard_id: 0, up: true, latency: 41.5, guilds: 1180, users: 402113 }] });
+    expect(parsed[2]).toEqual({ kind: 'diag', nonce: 'kXqPzWmRtA', health: [{ shard_id: 0, up: false, latency: -1, guilds: 0, users: 0 }] });
+  });
+
+  it('reads commands with their command_id', () => {
+    expect(parseInbound('{"scope":"launcher","action":"stop","args":{"id":3},"command_id":"abc"}')).toEqual({
+      kind: 'command',
+      action: 'stop',
+      id: 3,
+      commandId: 'abc',
+    });
+    expect(parseInbound('{"scope":"launcher","action":"statuses"}')).toEqual({ kind: 'command', action: 'statuses' });
+    expect(parseInbound('{"scope":"launcher","action":"launch_next","args":{"id":0}}')).toEqual({ kind: 'launch_next', id: 0 });
+  });
+
+  it('ignores what is not for the supervisor', () => {
+    expect(parseInbound('{"scope":"bot","action":"","command_id":"x","output":"ok"}')).toEqual({ kind: 'ignored' });
+    expect(parseInbound('{"id":1,"nonce":"n","diag":true}')).toEqual({ kind: 'ignored' });
+  });
+
+  it.each([
+    ['not JSON', '{oops', /not JSON/],
+    ['not an object', '[1,2]', /not a JSON object/],
+    ['a string id', '{"scope":"launcher","action":"stop","args":{"id":"3"},"command_id":"c"}', /args\.id must be a cluster id .*got "3"/],
+    ['a negative id', '{"scope":"launcher","action":"start","args":{"id":-1},"command_id":"c"}', /got -1/],
+    ['a fractional id', '{"scope":"launcher","action":"restart","args":{"id":1.5},"command_id":"c"}', /got 1.5/],
+    ['a missing id', '{"scope":"launcher","action":"restart","command_id":"c"}', /got nothing/],
+    ['an unknown action', '{"scope":"launcher","action":"explode","command_id":"c"}', /unknown action "explode"/],
+    ['a non-string action', '{"scope":"launcher","action":7,"command_id":"c"}', /action must be a string/],
+    ['action_logs without data', '{"scope":"launcher","action":"action_logs","command_id":"c"}', /action_logs needs data/],
+    ['a diag without nonce', '{"scope":"launcher","action":"diag","output":{"Data":[]}}', /needs Nonce/],
+    ['a diag with bad health', '{"scope":"launcher","action":"diag","output":{"Nonce":"n","Data":[{"up":"yes"}]}}', /diag/],
+  ])('refuses %s with a reason', (_name, raw, reason) => {
+    const parsed = parseInbound(raw);
+    expect(parsed.kind).toBe('invalid');
+    expect((parsed as { reason: string }).reason).toMatch(reason);
+  });
+
+  it('keeps the command_id of an invalid request, so that it can be answered', () => {
+    expect(parseInbound('{"scope":"launcher","action":"explode","command_id":"c1"}')).toMatchObject({ commandId: 'c1' });
+  });
+
+  it('refuses oversized messages before parsing them', () => {
+    const big = JSON.stringify({ scope: 'launcher', action: 'statuses', pad: 'x'.repeat(2000) });
+    expect(parseInbound(big, 1000)).toMatchObject({ kind: 'invalid', reason: expect.stringMatching(/exceeds the limit of 1000/) });
+  });
+});
+
+describe('what the supervisor publishes, byte for byte as the Go mewld', () => {
+  it('replies', () => {
+    expect(formatReply('abc', 'ok')).toBe('{"scope":"bot","action":"","command_id":"abc","output":"ok"}');
+    expect(formatReply(undefined, 'ok')).toBe('{"scope":"bot","action":"","output":"ok"}');
+  });
+
+  it('escapes HTML characters as Go does', () => {
+    expect(goJson({ s: '<a & b>' })).toBe('{"s":"\\u003ca \\u0026 b\\u003e"}');
+  });
+
+  it('diagnostic requests and the launch broadcast', () => {
+    expect(formatDiagRequest(3, 'n0nce')).toBe('{"id":3,"nonce":"n0nce","diag":true}');
+    expect(formatBroadcast('all_clusters_launched', 'r4nd')).toBe('{"scope":"bot","action":"all_clusters_launched","command_id":"r4nd","output":""}');
+  });
+
+  it('statuses: the Go fields, keyed by cluster id as a string', () => {
+    const view: ClusterView = {
+      id: 2,
+      name: 'Gamma',
+      shards: [4, 5],
+      state: 'running',
+      active: true,
+      pid: 99,
+      startedAt: 1_700_000_000_500,
+      upAt: 1_700_000_001_000,
+      restarts: 1,
+      lastDiag: null,
+      lastExit: null,
+      downReason: null,
+      backoffMs: null,
+      failedReason: null,
+    };
+    const output = busOutput('statuses', { ok: true, value: [view] }) as Record<string, Record<string, unknown>>;
+    expect(Object.keys(output)).toEqual(['2']);
+    expect(Object.keys(output['2']!).slice(0, 5)).toEqual(['active', 'status', 'name', 'started_at', 'shard_list']);
+    expect(output['2']).toMatchObject({ active: true, status: 'running', name: 'Gamma', started_at: 1_700_000_000, shard_list: [4, 5], pid: 99 });
+  });
+
+  it('says why a command was refused', () => {
+    expect(busOutput('start', { ok: false, status: 'conflict', reason: 'cluster 1 is already running' })).toBe('cluster 1 is already running');
+    expect(busOutput('stop', { ok: true })).toBe('ok');
+    expect(busOutput('num_processes', { ok: true, value: { clusters: 3, shards: 6 } })).toEqual({ clusters: 3, shards: 6 });
+  });
+
+  it('action log entries carry ts in unix microseconds', () => {
+    expect(JSON.parse(formatActionLog({ event: 'x' }, 1_700_000_000_123))).toEqual({ event: 'x', ts: 1_700_000_000_123_000 });
+  });
+});

@@ -1,0 +1,139 @@
+import { createActor, fromCallback, setup, SimulatedClock, type AnyActorLogic, type AnyEventObject } from 'xstate';
+import type { ProcessCommand, ProcessEvent, ProcessInput } from '../../src/machines/instanceMachine.js';
+import type { BusCommand, BusEvent } from '../../src/machines/orchestratorMachine.js';
+
+/**
+ * Test doubles for machine unit tests: a cluster process that obeys commands
+ * at once, on a simulated clock. Only tests import this file.
+ */
+export interface FakeProcesses {
+  logic: ReturnType<typeof fromCallback<ProcessCommand, ProcessInput, ProcessEvent>>;
+  /** Every command each cluster's process adapter received, by cluster id. */
+  commands: Map<number, ProcessCommand[]>;
+  /** Cluster ids in the order their processes were spawned. */
+  spawns: number[];
+  alive: Map<number, number | null>;
+  /** The process of cluster `id` exits by itself. */
+  exit(id: number, code: number | null, signal?: string | null): void;
+  /** SIGTERM does not stop the process (only SIGKILL does). */
+  stubborn: Set<number>;
+  /** SPAWN fails for these clusters (as with a missing executable). */
+  unspawnable: Set<number>;
+  /** Processes that even SIGKILL does not end until the test calls exit() (a process in uninterruptible sleep). */
+  unkillable: Set<number>;
+}
+
+export function fakeProcesses(clock: SimulatedClock): FakeProcesses {
+  const commands = new Map<number, ProcessCommand[]>();
+  const spawns: number[] = [];
+  const alive = new Map<number, number | null>();
+  const senders = new Map<number, (e: ProcessEvent) => void>();
+  const stubborn = new Set<number>();
+  const unspawnable = new Set<number>();
+  const unkillable = new Set<number>();
+  let nextPid = 1000;
+  const reapPending = new Set<number>();
+
+  const exit = (id: number, code: number | null, signal: string | null = null) => {
+    if (!alive.get(id)) return;
+    alive.set(id, null);
+    senders.get(id)?.({ type: 'PROCESS.EXITED', code, signal, at: clock.now(), lastLines: [`line from cluster ${id}`] });
+    if (reapPending.delete(id)) senders.get(id)?.({ type: 'PROCESS.REAPED', at: clock.now() });
+  };
+
+  const logic = fromCallback<ProcessCommand, ProcessInput, ProcessEvent>(({ input, sendBack, receive }) => {
+    const id = input.cluster.id;
+    senders.set(id, sendBack);
+    commands.set(id, []);
+    receive((command) => {
+      commands.get(id)!.push(command);
+      switch (command.type) {
+        case 'SPAWN':
+          if (alive.get(id)) throw new Error(`cluster ${id}: SPAWN while a process is alive`);
+          if (unspawnable.has(id)) {
+            sendBack({ type: 'PROCESS.SPAWN_FAILED', error: 'spawn ENOENT', at: clock.now() });
+            return;
+          }
+          alive.set(id, nextPid++);
+          spawns.push(id);
+          sendBack({ type: 'PROCESS.SPAWNED', pid: alive.get(id)!, at: clock.now() });
+          return;
+        case 'SIGNAL':
+          if (unkillable.has(id)) return;
+          if (command.signal === 'SIGKILL' || !stubborn.has(id)) exit(id, null, command.signal);
+          return;
+        case 'REAP':
+          if (alive.get(id)) {
+            reapPending.add(id);
+            if (!unkillable.has(id)) exit(id, null, 'SIGKILL');
+          } else {
+            sendBack({ type: 'PROCESS.REAPED', at: clock.now() });
+          }
+      }
+    });
+    return () => senders.delete(id);
+  });
+  return { logic, commands, spawns, alive, exit, stubborn, unspawnable, unkillable };
+}
+
+/** Starts `logic` as the only child of a recording parent, on a simulated clock. */
+export function underParent(
+  logic: AnyActorLogic,
+  input: unknown,
+  clock: SimulatedClock,
+) {
+  const reports: AnyEventObject[] = [];
+  const parent = setup({ actors: { child: logic } }).createMachine({
+    invoke: { id: 'child', src: 'child', input: () => input as never },
+    on: { '*': { actions: ({ event }) => void reports.push(event) } },
+  });
+  const actor = createActor(parent, { clock, logger: () => {} });
+  actor.start();
+  const child = () => actor.getSnapshot().children.child!;
+  return { actor, child, reports };
+}
+
+/**
+ * Moves a SimulatedClock forward to `ms` later, firing each timer at its own
+ * deadline, so that timers set by other timers' callbacks fire on time too
+ * (SimulatedClock.increment jumps straight to the end).
+ */
+export function advance(clock: SimulatedClock, ms: number): void {
+  const target = clock.now() + ms;
+  const timeouts = (clock as unknown as { timeouts: Map<number, { start: number; timeout: number }> }).timeouts;
+  for (;;) {
+    let next = Infinity;
+    for (const t of timeouts.values()) next = Math.min(next, t.start + t.timeout);
+    if (next > target) break;
+    clock.set(Math.max(clock.now(), next));
+  }
+  clock.set(target);
+}
+
+/** A bus double: records what the orchestrator asks of it and lets a test speak as the bus. */
+export function fakeBus(clock: SimulatedClock) {
+  const received: BusCommand[] = [];
+  let sendBack: ((e: BusEvent) => void) | undefined;
+  /** Healthy clusters answer every diagnostic at once; switch off to test silence. */
+  const options = { answerDiagnostics: true };
+  const logic = fromCallback<BusCommand, void, BusEvent>(({ sendBack: sb, receive }) => {
+    sendBack = sb;
+    receive((c) => {
+      received.push(c);
+      if (c.type === 'DIAG_REQUEST' && options.answerDiagnostics) {
+        sb({ type: 'BUS.DIAG_ANSWER', id: c.id, nonce: c.nonce, health: [], at: clock.now() });
+      }
+    });
+  });
+  return {
+    logic,
+    received,
+    options,
+    send(event: BusEvent) {
+      if (!sendBack) throw new Error('the bus is not running');
+      sendBack(event);
+    },
+    replies: () => received.filter((c): c is Extract<BusCommand, { type: 'REPLY' }> => c.type === 'REPLY'),
+    actionLogs: () => received.flatMap((c) => (c.type === 'ACTION_LOG' ? [c.entry] : [])),
+  };
+}

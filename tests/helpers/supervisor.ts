@@ -1,0 +1,163 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const CLI = join(ROOT, 'dist/cli.js');
+export const FIXTURES = join(ROOT, 'tests/fixtures');
+
+export interface FixtureEvent {
+  event: string;
+  id: number;
+  pid: number;
+  at: number;
+  [key: string]: unknown;
+}
+
+export interface RunningSupervisor {
+  proc: ChildProcess;
+  dir: string;
+  configFile: string;
+  /** Every log line the supervisor wrote (JSON objects, or {raw} for other output). */
+  logs: Record<string, unknown>[];
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** What the fixture clusters recorded (tests/fixtures/cluster.mjs FIXTURE_LOG). */
+  events(): FixtureEvent[];
+  waitForLog(predicate: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  waitForEvents(predicate: (events: FixtureEvent[]) => boolean, timeoutMs?: number): Promise<FixtureEvent[]>;
+  kill(signal?: NodeJS.Signals): void;
+  /** Live cluster processes of this supervisor (found by its temp dir in their environment). */
+  clusterPids(): number[];
+}
+
+/** Polls `check` until it returns a truthy value, or fails with `what` after the timeout. */
+export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 15_000, what = 'condition'): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value as NonNullable<T>;
+      last = value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/**
+ * Runs the real CLI (dist/cli.js) as a child process on a config written to a
+ * fresh temp directory. Clusters default to the Node fixture cluster.
+ */
+export function runSupervisor(config: Record<string, unknown>, env: Record<string, string> = {}): RunningSupervisor {
+  const dir = mkdtempSync(join(tmpdir(), 'mewld-test-'));
+  const eventsFile = join(dir, 'events.jsonl');
+  const full = {
+    override_dir: FIXTURES,
+    module: 'cluster.mjs',
+    interp: 'node',
+    ping_interval: 1,
+    ping_timeout: 1,
+    cluster_start_next_delay: 0.05,
+    kill_timeout: 2,
+    restart: { backoff_initial: 0.1, backoff_max: 1, jitter: 0 },
+    ...config,
+  };
+  const configFile = join(dir, 'config.yaml');
+  writeFileSync(configFile, stringify(full));
+  const proc = spawn(process.execPath, [CLI, '--config', configFile], {
+    cwd: dir,
+    env: { ...process.env, FIXTURE_LOG: eventsFile, MTOKEN: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Record<string, unknown>[] = [];
+  let buffer = '';
+  const onData = (chunk: Buffer) => {
+    buffer += chunk.toString();
+    let nl;
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      try {
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        logs.push({ raw: line });
+      }
+      if (process.env.MEWLD_TEST_VERBOSE) process.stderr.write(`[supervisor] ${line}\n`);
+    }
+  };
+  proc.stdout!.on('data', onData);
+  proc.stderr!.on('data', onData);
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const events = () =>
+    existsSync(eventsFile)
+      ? readFileSync(eventsFile, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as FixtureEvent)
+      : [];
+  return {
+    proc,
+    dir,
+    configFile,
+    logs,
+    exit,
+    events,
+    waitForLog: (predicate, timeoutMs = 15_000) => eventually(() => logs.find(predicate), timeoutMs, 'a log line'),
+    waitForEvents: (predicate, timeoutMs = 15_000) =>
+      eventually(() => {
+        const e = events();
+        return predicate(e) ? e : undefined;
+      }, timeoutMs, 'cluster events'),
+    kill: (signal = 'SIGTERM') => void proc.kill(signal),
+    clusterPids: () => livePids(dir).filter((pid) => pid !== proc.pid),
+  };
+}
+
+/**
+ * Live processes whose command line or environment contains `marker`: a
+ * supervisor's temp dir finds its clusters (FIXTURE_LOG points into it).
+ */
+export function livePids(marker: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      const environ = readFileSync(`/proc/${entry}/environ`, 'utf8');
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // Zombies (state Z) are dead; they only wait for their parent to reap them.
+      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      if (state !== 'Z' && (cmdline.includes(marker) || environ.includes(marker))) pids.push(Number(entry));
+    } catch {
+      // gone already
+    }
+  }
+  return pids;
+}
+
+/** Ends supervisors the way an operator would (SIGTERM), then makes sure nothing of them is left. */
+export async function stopAll(supervisors: RunningSupervisor[]): Promise<void> {
+  await Promise.all(
+    supervisors.map(async (s) => {
+      if (s.proc.exitCode === null && s.proc.signalCode === null) s.kill('SIGTERM');
+      const timer = setTimeout(() => s.kill('SIGKILL'), 15_000);
+      await s.exit;
+      clearTimeout(timer);
+      for (const pid of livePids(s.dir)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }),
+  );
+}

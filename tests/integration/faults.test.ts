@@ -1,0 +1,131 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectBus } from '../helpers/busClient.js';
+import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { eventually, runSupervisor, stopAll, type RunningSupervisor } from '../helpers/supervisor.js';
+
+let redis: RedisServer;
+const running: RunningSupervisor[] = [];
+let channelSeq = 0;
+
+async function supervise(config: Record<string, unknown> = {}, env?: Record<string, string>, waitForLaunch = true) {
+  const channel = `faults-${process.pid}-${channelSeq++}`;
+  const s = runSupervisor({ redis: redis.address, redis_channel: channel, fixed_shard_count: 4, per_cluster: 2, ...config }, env);
+  running.push(s);
+  if (waitForLaunch) await s.waitForEvents((e) => e.filter((x) => x.event === 'all_clusters_launched').length === 2);
+  const bus = await connectBus(redis.url, channel);
+  type Status = { status: string; pid: number | null; restarts: number; last_exit: { code: number | null; signal: string | null } | null };
+  const statuses = async () => (await bus.request('statuses')).output as Record<string, Status>;
+  return { s, bus, statuses, channel };
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+beforeAll(async () => {
+  redis = await startRedis();
+});
+
+afterAll(async () => {
+  await stopAll(running);
+  await redis.stop();
+});
+
+describe('faults', () => {
+  it('kill -9 of a cluster: seen at once, and the cluster comes back', async () => {
+    const { s, bus, statuses } = await supervise();
+    const victim = (await statuses())['1']!.pid!;
+    const t0 = Date.now();
+    process.kill(victim, 'SIGKILL');
+    await s.waitForLog((l) => l.msg === 'cluster 1 is down (killed by SIGKILL)');
+    const events = await s.waitForEvents((e) => e.filter((x) => x.event === 'launch_next' && x.id === 1).length === 2);
+    const replacement = events.filter((e) => e.event === 'start' && e.id === 1)[1]!;
+    expect(replacement.pid).not.toBe(victim);
+    // Noticed at once: the restart follows the kill by the backoff (0.1 s) and a process start, not a ping interval.
+    expect(replacement.at - t0).toBeLessThan(1000);
+    await eventually(async () => (await statuses())['1']!.status === 'running', 10_000, 'cluster 1 running');
+    const after = await statuses();
+    expect(after['1']).toMatchObject({ restarts: 1, last_exit: { code: null, signal: 'SIGKILL' } });
+    expect(after['0']!.restarts).toBe(0);
+    bus.close();
+  });
+
+  it('a cluster that stops answering diagnostics (SIGSTOP) is restarted after ping_interval + ping_timeout, and the hung process is gone', async () => {
+    const { s, bus, statuses, channel } = await supervise({ ping_interval: 1, ping_timeout: 1 });
+    const victim = (await statuses())['0']!.pid!;
+    const t0 = Date.now();
+    process.kill(victim, 'SIGSTOP');
+    const events = await s.waitForEvents((e) => e.filter((x) => x.event === 'start' && x.id === 0).length === 2, 10_000);
+    const elapsed = events.filter((e) => e.event === 'start' && e.id === 0)[1]!.at - t0;
+    expect(elapsed).toBeGreaterThanOrEqual(1000);
+    expect(elapsed).toBeLessThan(3500);
+    expect(alive(victim)).toBe(false);
+    expect(s.logs.some((l) => l.msg === 'cluster 0 is down (no answer to a diagnostic within ping_timeout)')).toBe(true);
+    const actionLog = (await redis.client().lrange(`${channel}/actlogs`, 0, -1)).map((r) => JSON.parse(r) as { event: string; id?: number });
+    expect(actionLog).toContainEqual(expect.objectContaining({ event: 'ping_failure', id: 0 }));
+    bus.close();
+  });
+
+  it('a cluster that exits with code 0 is noticed and restarted', async () => {
+    const { s, bus, statuses } = await supervise({}, { FIXTURE_MODE_1: 'exit0', FIXTURE_EXIT_AFTER_MS: '300' });
+    await s.waitForEvents((e) => e.filter((x) => x.event === 'start' && x.id === 1).length >= 2);
+    await s.waitForLog((l) => l.msg === 'cluster 1 is down (exited with code 0)');
+    const status = (await statuses())['1']!;
+    expect(status.restarts).toBeGreaterThanOrEqual(1);
+    bus.close();
+  });
+
+  it('a cluster that never sends launch_next is given up on after launch_timeout; the launch goes on', async () => {
+    const { s, bus, statuses } = await supervise({ launch_timeout: 1, restart: { backoff_initial: 5, jitter: 0 } }, { FIXTURE_MODE_0: 'silent' }, false);
+    const events = await s.waitForEvents((e) => e.some((x) => x.event === 'launch_next' && x.id === 1), 10_000);
+    const start0 = events.find((e) => e.event === 'start' && e.id === 0)!;
+    const start1 = events.find((e) => e.event === 'start' && e.id === 1)!;
+    expect(start1.at - start0.at).toBeGreaterThanOrEqual(1000);
+    await s.waitForLog((l) => l.msg === 'cluster 0 is down (no launch_next within launch_timeout)');
+    expect((await statuses())['0']!.status).toBe('backoff');
+    bus.close();
+  });
+
+  it('1,000 malformed messages on the channel leave the supervisor up and its answers correct', async () => {
+    const { s, bus, statuses, channel } = await supervise();
+    const before = await statuses();
+    const garbage = [
+      '{',
+      'null',
+      '[]',
+      '"launcher"',
+      '{"scope":"launcher"}',
+      '{"scope":"launcher","action":null}',
+      '{"scope":"launcher","action":"stop"}',
+      '{"scope":"launcher","action":"stop","args":{"id":"0"}}',
+      '{"scope":"launcher","action":"stop","args":{"id":1e309}}',
+      '{"scope":"launcher","action":"start","args":[]}',
+      '{"scope":"launcher","action":"launch_next","args":{"id":-5}}',
+      '{"scope":"launcher","action":"launch_next","args":{"id":99999}}',
+      '{"scope":"launcher","action":"diag","output":"not json"}',
+      '{"scope":"launcher","action":"diag","output":{"Nonce":"unknown","Data":[]}}',
+      '{"scope":"launcher","action":"action_logs"}',
+      '{"scope":"launcher","action":"action_logs","data":"text"}',
+      '{"scope":"launcher","action":"__proto__","args":{"id":0}}',
+      '{"scope":"launcher","action":"constructor"}',
+      `{"scope":"launcher","action":"statuses","pad":"${'x'.repeat(2_000_000)}"}`,
+    ];
+    for (let i = 0; i < 1000; i++) await bus.publish(garbage[i % garbage.length]!);
+    await bus.publish({ scope: 'launcher', action: 'stop', args: { id: 'x' }, command_id: 'bad-1' });
+    expect(await eventually(() => bus.messages.find((m) => m.json?.command_id === 'bad-1'))).toBeTruthy();
+    const after = await statuses();
+    expect(s.proc.exitCode).toBeNull();
+    for (const id of ['0', '1']) {
+      expect(after[id]!.pid).toBe(before[id]!.pid);
+      expect(after[id]!.restarts).toBe(0);
+    }
+    expect((await bus.request('num_processes')).output).toEqual({ clusters: 2, shards: 4 });
+    expect(s.logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith(`rejected a message on ${channel}`)).length).toBeGreaterThan(500);
+    bus.close();
+  });
+});

@@ -1,0 +1,187 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectBus } from '../helpers/busClient.js';
+import { startFakeDiscord } from '../helpers/discord.js';
+import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { FIXTURES, runSupervisor, stopAll, type RunningSupervisor } from '../helpers/supervisor.js';
+
+let redis: RedisServer;
+const running: RunningSupervisor[] = [];
+let channelSeq = 0;
+
+function supervise(config: Record<string, unknown>, env?: Record<string, string>) {
+  const channel = `launch-${process.pid}-${channelSeq++}`;
+  const s = runSupervisor({ redis: redis.address, redis_channel: channel, ...config }, env);
+  running.push(s);
+  return { s, channel };
+}
+
+beforeAll(async () => {
+  redis = await startRedis();
+});
+
+afterAll(async () => {
+  await stopAll(running);
+  await redis.stop();
+});
+
+describe('launching', () => {
+  it('launches 4 clusters strictly in order, each after the previous launch_next, with the Go argv and the MEWLD_* env', async () => {
+    const { s, channel } = supervise(
+      { fixed_shard_count: 8, per_cluster: 2, names: ['Alpha', 'Beta'], cluster_start_next_delay: 0.2, token: 'secret-token' },
+      { FIXTURE_START_MS: '150' },
+    );
+    const events = await s.waitForEvents((e) => e.filter((x) => x.event === 'all_clusters_launched').length === 4);
+    const starts = events.filter((e) => e.event === 'start');
+    const nexts = events.filter((e) => e.event === 'launch_next');
+    expect(starts.map((e) => e.id)).toEqual([0, 1, 2, 3]);
+    for (let i = 1; i < 4; i++) {
+      // Cluster i starts only after cluster i-1's launch_next plus cluster_start_next_delay.
+      expect(starts[i]!.at - nexts[i - 1]!.at).toBeGreaterThanOrEqual(190);
+    }
+    // all_clusters_launched comes after the last launch_next.
+    const announced = events.filter((e) => e.event === 'all_clusters_launched');
+    expect(Math.min(...announced.map((e) => e.at))).toBeGreaterThanOrEqual(nexts[3]!.at);
+
+    expect(starts[2]!.argv).toEqual(['[4,5]', '8', '2', 'Alpha 2', '0', FIXTURES]);
+    expect(starts[2]!.cwd).toBe(FIXTURES);
+    expect(starts[2]!.env).toMatchObject({
+      MEWLD_CHANNEL: channel,
+      MTOKEN: 'secret-token',
+      MEWLD_CLUSTER_ID: '2',
+      MEWLD_CLUSTER_NAME: 'Alpha 2',
+      MEWLD_SHARDS: '[4,5]',
+      MEWLD_SHARD_COUNT: '8',
+      MEWLD_CLUSTER_COUNT: '4',
+      MEWLD_REDIS_URL: redis.url,
+    });
+  });
+
+  it('answers statuses and num_processes', async () => {
+    const { s, channel } = supervise({ fixed_shard_count: 6, per_cluster: 2 });
+    await s.waitForEvents((e) => e.filter((x) => x.event === 'launch_next').length === 3);
+    const bus = await connectBus(redis.url, channel);
+    try {
+      const statuses = (await bus.request('statuses')).output as Record<string, Record<string, unknown>>;
+      expect(Object.keys(statuses)).toEqual(['0', '1', '2']);
+      const starts = s.events().filter((e) => e.event === 'start');
+      for (const [id, status] of Object.entries(statuses)) {
+        expect(status).toMatchObject({
+          active: true,
+          name: `Cluster ${id}`,
+          shard_list: [Number(id) * 2, Number(id) * 2 + 1],
+          pid: starts.find((e) => e.id === Number(id))!.pid,
+        });
+        expect(['running', 'diagPending']).toContain(status.status);
+        expect(Math.abs((status.started_at as number) - Date.now() / 1000)).toBeLessThan(60);
+      }
+      expect((await bus.request('num_processes')).output).toEqual({ clusters: 3, shards: 6 });
+    } finally {
+      bus.close();
+    }
+  });
+
+  it('diagnoses clusters and keeps their shard health', async () => {
+    const { s, channel } = supervise({ fixed_shard_count: 2, per_cluster: 2 });
+    await s.waitForEvents((e) => e.some((x) => x.event === 'diag'));
+    const bus = await connectBus(redis.url, channel);
+    try {
+      const statuses = (await bus.request('statuses')).output as Record<string, { last_diag: { health: unknown[] } }>;
+      expect(statuses['0']!.last_diag.health).toEqual([
+        { shard_id: 0, up: true, latency: 40, guilds: 100, users: 1000 },
+        { shard_id: 1, up: true, latency: 41, guilds: 101, users: 1001 },
+      ]);
+    } finally {
+      bus.close();
+    }
+  });
+
+  it('runs a cluster written in Python that speaks the protocol over a raw socket', async () => {
+    const { s, channel } = supervise({ fixed_shard_count: 4, per_cluster: 2, module: 'cluster.py', interp: 'python3', ping_interval: 0.3 });
+    const events = await s.waitForEvents((e) => e.filter((x) => x.event === 'diag' && x.lang === 'python').length >= 4);
+    expect(events.filter((e) => e.event === 'start').map((e) => e.argv)).toEqual([
+      ['[0,1]', '4', '0', 'Cluster 0', '0', FIXTURES],
+      ['[2,3]', '4', '1', 'Cluster 1', '0', FIXTURES],
+    ]);
+    const bus = await connectBus(redis.url, channel);
+    try {
+      const statuses = (await bus.request('statuses')).output as Record<string, { status: string; restarts: number; last_diag: { health: unknown[] } }>;
+      for (const status of Object.values(statuses)) {
+        expect(status.restarts).toBe(0);
+        expect(status.last_diag.health).toHaveLength(2);
+      }
+    } finally {
+      bus.close();
+    }
+  });
+});
+
+describe('the shard count from Discord', () => {
+  const gatewayBot = JSON.parse(readFileSync(join(FIXTURES, 'discord/gateway-bot.json'), 'utf8'));
+
+  it('asks GET /api/v10/gateway/bot with the bot token, and waits out a 429', async () => {
+    const discord = await startFakeDiscord([
+      { status: 429, body: { message: 'You are being rate limited.', retry_after: 0.3, global: false } },
+      { status: 200, body: { ...gatewayBot, shards: 3 } },
+    ]);
+    try {
+      const { s } = supervise({ per_cluster: 1, proxy: discord.url, token: 'tok3n', cluster_start_next_delay: 0 });
+      await s.waitForEvents((e) => e.filter((x) => x.event === 'launch_next').length === 3);
+      expect(discord.requests.map((r) => r.authorization)).toEqual(['Bot tok3n', 'Bot tok3n']);
+      expect(discord.requests[1]!.at - discord.requests[0]!.at).toBeGreaterThanOrEqual(290);
+      expect(s.events().filter((e) => e.event === 'start').map((e) => (e.argv as string[])[1])).toEqual(['3', '3', '3']);
+    } finally {
+      await discord.close();
+    }
+  });
+
+  it('retries 5xx answers with backoff', async () => {
+    const discord = await startFakeDiscord([
+      { status: 502, body: { message: 'bad gateway' } },
+      { status: 200, body: { ...gatewayBot, shards: 1 } },
+    ]);
+    try {
+      const { s } = supervise({ per_cluster: 1, proxy: discord.url, token: 't' });
+      await s.waitForEvents((e) => e.some((x) => x.event === 'launch_next'));
+      expect(discord.requests).toHaveLength(2);
+      await s.waitForLog((l) => /server error 502; retrying/.test(String(l.msg)));
+    } finally {
+      await discord.close();
+    }
+  });
+
+  it('a 401 is fatal: exit 1 with a message about the token, and nothing launched', async () => {
+    const discord = await startFakeDiscord([{ status: 401, body: { message: '401: Unauthorized', code: 0 } }]);
+    try {
+      const { s } = supervise({ per_cluster: 1, proxy: discord.url, token: 'bad' });
+      const { code } = await s.exit;
+      expect(code).toBe(1);
+      expect(s.logs.some((l) => /Discord refused the bot token \(401 Unauthorized/.test(String(l.msg)))).toBe(true);
+      expect(s.events()).toEqual([]);
+      expect(discord.requests).toHaveLength(1);
+    } finally {
+      await discord.close();
+    }
+  });
+
+  it('waits for the session reset when fewer than minimum_safe_sessions_remaining are left, then checks again', async () => {
+    const exhausted = JSON.parse(readFileSync(join(FIXTURES, 'discord/gateway-bot-exhausted.json'), 'utf8'));
+    const discord = await startFakeDiscord([
+      { status: 200, body: { ...exhausted, shards: 1, session_start_limit: { ...exhausted.session_start_limit, reset_after: 700 } } },
+      { status: 200, body: { ...exhausted, shards: 1, session_start_limit: { ...exhausted.session_start_limit, reset_after: 400 } } },
+      { status: 200, body: { ...gatewayBot, shards: 1 } },
+    ]);
+    try {
+      const { s } = supervise({ per_cluster: 1, proxy: discord.url, token: 't' });
+      await s.waitForEvents((e) => e.some((x) => x.event === 'start'));
+      expect(discord.requests).toHaveLength(3);
+      expect(discord.requests[1]!.at - discord.requests[0]!.at).toBeGreaterThanOrEqual(690);
+      expect(discord.requests[2]!.at - discord.requests[1]!.at).toBeGreaterThanOrEqual(390);
+      expect(s.events()[0]!.at).toBeGreaterThan(discord.requests[2]!.at);
+      expect(s.logs.some((l) => /only 2 session starts left/.test(String(l.msg)))).toBe(true);
+    } finally {
+      await discord.close();
+    }
+  });
+});
