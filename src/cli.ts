@@ -2,14 +2,14 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createLogger } from './adapters/logger.js';
-import { ConfigError, loadConfig } from './config/index.js';
+import { ConfigError, LOG_LEVELS, loadConfig } from './config/index.js';
 import { startSupervisor } from './supervisor.js';
 
 const HELP = `mewld: a process supervisor for Discord bots split into shard clusters
 
 Usage: mewld [--config FILE]
 
-  -c, --config FILE   the config file (default: ./config.yaml)
+  -c, --config FILE   the config file (default: ./config.yaml); --cfg-file FILE, as the Go mewld took it, works too
   -h, --help          show this help
   -v, --version       show the version
 
@@ -26,7 +26,8 @@ async function main(): Promise<number> {
   try {
     args = parseArgs({
       options: {
-        config: { type: 'string', short: 'c', default: 'config.yaml' },
+        config: { type: 'string', short: 'c' },
+        'cfg-file': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -47,7 +48,7 @@ async function main(): Promise<number> {
 
   let loaded;
   try {
-    loaded = loadConfig(args.config!);
+    loaded = loadConfig(args.config ?? args['cfg-file'] ?? 'config.yaml');
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`mewld: ${err.message}\n`);
@@ -56,7 +57,10 @@ async function main(): Promise<number> {
     throw err;
   }
 
-  const logger = createLogger({ level: loaded.config.log_level });
+  // LOG_LEVEL is how the Go version was told; the config key wins when both are set.
+  const fromEnv = process.env.LOG_LEVEL?.toLowerCase().replace(/^warning$/, 'warn');
+  const level = loaded.config.log_level ?? LOG_LEVELS.find((l) => l === fromEnv) ?? 'info';
+  const logger = createLogger({ level });
   for (const warning of loaded.warnings) logger.warn(`config: ${warning}`);
   logger.info({ config: loaded.file, version: version() }, 'mewld starting');
 

@@ -66,7 +66,8 @@ export function startSupervisor(loaded: LoadedConfig, logger: Logger): Superviso
       workDir: workDir(config),
       module: config.module,
       interp: config.interp,
-      env: { ...process.env, ...loaded.env },
+      // As godotenv did for the Go version: the env files never override what is already set.
+      env: { ...loaded.env, ...process.env },
       channel: config.redis_channel,
       token: config.token ?? '',
       redisUrl: redisUrlForClusters(redisUrl),

@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fromCallback } from 'xstate';
 import type { ProcessCommand, ProcessEvent, ProcessInput } from '../machines/instanceMachine.js';
@@ -23,6 +25,9 @@ export interface LaunchCommand {
   env: NodeJS.ProcessEnv;
 }
 
+/** A shard list as the Go version writes it in argv: `[0, 1, 2]` (valid JSON and a Python list). */
+export const shardList = (shards: readonly number[]) => `[${shards.join(', ')}]`;
+
 /**
  * argv and env of a cluster process, as the Go mewld passed them (clusters parse
  * argv positionally): [interp] <workdir>/<module> <shards> <shard_count>
@@ -30,12 +35,13 @@ export interface LaunchCommand {
  */
 export function launchCommand(settings: LaunchSettings, input: ProcessInput): LaunchCommand {
   const { cluster, shardCount, clusterCount } = input;
-  const program = `${settings.workDir.replace(/\/+$/, '')}/${settings.module}`;
-  const shards = JSON.stringify(cluster.shards);
-  const tail = [shards, String(shardCount), String(cluster.id), cluster.name, '0', settings.workDir];
+  const workDir = settings.workDir;
+  const shards = shardList(cluster.shards);
+  const tail = [shards, String(shardCount), String(cluster.id), cluster.name, '0', workDir];
   // interp may carry flags ("node --enable-source-maps"); the Go version took one word.
   const interp = settings.interp?.trim().split(/\s+/).filter(Boolean) ?? [];
-  const [file, ...args] = interp.length > 0 ? [...interp, program, ...tail] : [program, ...tail];
+  const [file, ...args] =
+    interp.length > 0 ? [...interp, `${workDir.replace(/\/+$/, '')}/${settings.module}`, ...tail] : [executable(settings.module, workDir), ...tail];
   return {
     file: file!,
     args,
@@ -52,6 +58,18 @@ export function launchCommand(settings: LaunchSettings, input: ProcessInput): La
       MEWLD_REDIS_URL: settings.redisUrl,
     },
   };
+}
+
+/**
+ * Without interp the module is the executable, as in the Go version: a path is
+ * taken relative to the working directory; a bare name is looked up in the
+ * working directory first, then in PATH.
+ */
+function executable(module: string, workDir: string): string {
+  if (isAbsolute(module)) return module;
+  if (module.includes('/')) return resolve(workDir, module);
+  const local = join(workDir, module);
+  return existsSync(local) ? local : module;
 }
 
 const TAIL_LINES = 20;

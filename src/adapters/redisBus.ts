@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { fromCallback, type CallbackActorLogic } from 'xstate';
 import type { ActionLogEntry, BusCommand, BusEvent } from '../machines/orchestratorMachine.js';
@@ -10,6 +9,7 @@ import {
   formatDiagRequest,
   formatReply,
   parseInbound,
+  randomLetters,
   type Inbound,
 } from '../protocol/index.js';
 import type { Logger } from './logger.js';
@@ -161,7 +161,7 @@ export function createRedisBus(options: RedisBusOptions, logger: Logger): Bus {
           void publish(formatReply(command.commandId, busOutput(command.action, command.result)));
           return;
         case 'ANNOUNCE':
-          void publish(formatBroadcast(command.action, randomBytes(8).toString('hex')));
+          void publish(formatBroadcast(command.action, randomLetters(16)));
           return;
         case 'ACTION_LOG':
           void writeActionLog(command.entry);

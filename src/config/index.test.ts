@@ -50,12 +50,16 @@ oauth:
   redirect_url: http://localhost
 ping_interval: 0.5
 interp: python3
+use_custom_webui: true
+experimental_features: [reshard]
+reshard_all: false
 `,
       'config.yaml',
       {},
     );
     expect(config.ping_interval).toBe(0.5);
     expect(warnings.join()).toMatch(/oauth is ignored/);
+    expect(warnings.join()).toMatch(/experimental_features and reshard_all are ignored/);
   });
 
   it('MTOKEN overrides token', () => {

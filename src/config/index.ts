@@ -10,6 +10,8 @@ import { z } from 'zod';
  * that a refused config tells the operator what to write instead.
  */
 
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
 const show = (value: unknown) => (value === undefined ? 'nothing' : JSON.stringify(value));
 
 function seconds(allowed: 'positive' | 'nonnegative') {
@@ -68,6 +70,10 @@ export const configSchema = z
     redis_channel: text('a channel name').min(1, { error: 'must not be empty' }).default('mewld'),
     allowed_ids: z.array(z.union([z.string(), z.number()]), { error: 'must be a list of Discord user ids' }).default([]),
     oauth: z.record(z.string(), z.unknown(), { error: 'must be a mapping' }).optional(),
+    // The Go version's web UI and resharding switches: accepted so that its configs load, then ignored.
+    use_custom_webui: flag().optional(),
+    experimental_features: z.array(z.string(), { error: 'must be a list of feature names' }).optional(),
+    reshard_all: flag().optional(),
     ping_interval: seconds('positive').default(15),
     ping_timeout: seconds('positive').default(10),
     cluster_start_next_delay: seconds('nonnegative').default(5),
@@ -86,9 +92,9 @@ export const configSchema = z
     kill_timeout: seconds('positive').default(10),
     gateway_timeout: seconds('positive').default(15),
     action_log_max: count(1, 'entries').default(1000),
-    log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], {
-      error: 'must be one of trace, debug, info, warn, error, fatal, silent',
-    }).default('info'),
+    log_level: z
+      .enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` })
+      .optional(),
     restart: restartFields.prefault({}),
   });
 
@@ -175,9 +181,11 @@ export function parseConfig(source: string, file: string, processEnv: NodeJS.Pro
   const env: Record<string, string> = {};
   const problems: string[] = [];
   config.env.forEach((envFile, i) => {
-    const path = isAbsolute(envFile) ? envFile : resolve(baseDir, envFile);
-    if (!existsSync(path)) {
-      problems.push(`env.${i}: the env file ${path} does not exist`);
+    // Relative to the config file; the Go version read them relative to its working directory, so that works too.
+    const candidates = isAbsolute(envFile) ? [envFile] : [resolve(baseDir, envFile), resolve(envFile)];
+    const path = candidates.find((c) => existsSync(c));
+    if (path === undefined) {
+      problems.push(`env.${i}: the env file ${candidates[0]} does not exist`);
       return;
     }
     Object.assign(env, parseEnv(readFileSync(path, 'utf8')));
@@ -195,6 +203,10 @@ export function parseConfig(source: string, file: string, processEnv: NodeJS.Pro
   if (problems.length > 0) throw new ConfigError(file, problems);
 
   if (config.oauth !== undefined) warnings.push('oauth is ignored: the web server uses token authentication');
+  if (config.use_custom_webui !== undefined) warnings.push('use_custom_webui is ignored: see the web key');
+  if (config.experimental_features?.length || config.reshard_all !== undefined) {
+    warnings.push('experimental_features and reshard_all are ignored: this supervisor does not reshard while running');
+  }
   if (config.ping_timeout >= config.ping_interval * 10) {
     warnings.push(`ping_timeout (${config.ping_timeout}s) is much longer than ping_interval (${config.ping_interval}s): hung clusters will be noticed late`);
   }

@@ -196,6 +196,19 @@ describe('orchestratorMachine', () => {
     expect(t.spawnOrder()).toEqual([0, 1, 2, 0, 3]);
   });
 
+  it('after the first launch, all_clusters_launched again whenever a restarted cluster makes the bot whole', () => {
+    const t = start();
+    launchAll(t, 4);
+    const announcements = () => t.bus.received.filter((c) => c.type === 'ANNOUNCE').length;
+    expect(announcements()).toBe(1);
+    t.command('command.stop', { id: 3 });
+    t.procs.exit(1, 1);
+    t.tick(500);
+    t.launchNextForWaiting();
+    expect(t.instance(1).value).toBe('running');
+    expect(announcements()).toBe(2);
+  });
+
   it('rolling restart: one cluster at a time, each waiting for its launch_next', () => {
     const t = start();
     launchAll(t, 4);
@@ -215,6 +228,7 @@ describe('orchestratorMachine', () => {
     expect(t.spawnOrder()).toEqual([0, 1, 2, 3, 0, 1, 2, 3]);
     expect(t.snap().matches({ supervising: { phase: 'up' } })).toBe(true);
     expect(t.bus.actionLogs()).toContainEqual({ event: 'rolling_restart_done' });
+    expect(t.bus.received.filter((c) => c.type === 'ANNOUNCE')).toHaveLength(2);
   });
 
   it('rolling restart over a silent cluster: bounded by launch_timeout, then moves on', () => {

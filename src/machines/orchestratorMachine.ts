@@ -290,6 +290,13 @@ export const orchestratorMachine = setup({
         })),
       );
     }),
+    /** As the Go version did after every later launch_next: tell the clusters when the bot is whole again. */
+    announceIfAllUp: enqueueActions(({ context, system, enqueue }) => {
+      const views = clusterViews(system, context.clusters);
+      if (views.every((v) => ['running', 'diagPending', 'stopped', 'failed'].includes(v.state))) {
+        enqueue.sendTo('bus', { type: 'ANNOUNCE', action: 'all_clusters_launched' });
+      }
+    }),
     planRollingRestart: enqueueActions(({ context, enqueue }) => {
       enqueue.assign({ rollingQueue: context.clusters.map((c) => c.id), rollingCurrent: null });
       enqueue.sendTo('bus', { type: 'ACTION_LOG', entry: { event: 'rolling_restart', clusters: context.clusters.length } });
@@ -309,6 +316,7 @@ export const orchestratorMachine = setup({
     }),
     finishRollingRestart: enqueueActions(({ enqueue }) => {
       enqueue.assign({ rollingCurrent: null, rollingQueue: [] });
+      enqueue.sendTo('bus', { type: 'ANNOUNCE', action: 'all_clusters_launched' });
       enqueue.sendTo('bus', { type: 'ACTION_LOG', entry: { event: 'rolling_restart_done' } });
       enqueue(log(() => ({ level: 'info', msg: 'rolling restart: done' })));
     }),
@@ -484,6 +492,7 @@ export const orchestratorMachine = setup({
             up: {
               on: {
                 'command.rollingrestart': { target: 'rollingRestart', actions: { type: 'reply', params: { ok: true } } },
+                'CLUSTER.UP': { actions: 'announceIfAllUp' },
               },
             },
             rollingRestart: {

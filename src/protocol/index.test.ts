@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { ClusterView } from '../machines/instanceMachine.js';
-import { busOutput, formatActionLog, formatBroadcast, formatDiagRequest, formatReply, goJson, parseInbound } from './index.js';
+import { busOutput, formatActionLog, formatBroadcast, formatDiagRequest, formatReply, goJson, parseInbound, randomLetters } from './index.js';
 
 const diagAnswers = readFileSync(new URL('../../tests/fixtures/diag-answers.jsonl', import.meta.url), 'utf8').trim().split('\n');
 
@@ -48,6 +48,7 @@ describe('parseInbound', () => {
     ['action_logs without data', '{"scope":"launcher","action":"action_logs","command_id":"c"}', /action_logs needs data/],
     ['a diag without nonce', '{"scope":"launcher","action":"diag","output":{"Data":[]}}', /needs Nonce/],
     ['a diag with bad health', '{"scope":"launcher","action":"diag","output":{"Nonce":"n","Data":[{"up":"yes"}]}}', /diag/],
+    ['reshard, which this supervisor does not do', '{"scope":"launcher","action":"reshard","command_id":"c"}', /reshard is not supported/],
   ])('refuses %s with a reason', (_name, raw, reason) => {
     const parsed = parseInbound(raw);
     expect(parsed.kind).toBe('invalid');
@@ -65,9 +66,10 @@ describe('parseInbound', () => {
 });
 
 describe('what the supervisor publishes, byte for byte as the Go mewld', () => {
-  it('replies', () => {
-    expect(formatReply('abc', 'ok')).toBe('{"scope":"bot","action":"","command_id":"abc","output":"ok"}');
-    expect(formatReply(undefined, 'ok')).toBe('{"scope":"bot","action":"","output":"ok"}');
+  it('replies, with the keys in the order Go marshals its map', () => {
+    expect(formatReply('abc', 'ok')).toBe('{"action":"","command_id":"abc","output":"ok","scope":"bot"}');
+    expect(formatReply(undefined, 'ok')).toBe('{"action":"","command_id":"","output":"ok","scope":"bot"}');
+    expect(formatReply('x', { clusters: 2, shards: 20 })).toBe('{"action":"","command_id":"x","output":{"clusters":2,"shards":20},"scope":"bot"}');
   });
 
   it('escapes HTML characters as Go does', () => {
@@ -76,7 +78,10 @@ describe('what the supervisor publishes, byte for byte as the Go mewld', () => {
 
   it('diagnostic requests and the launch broadcast', () => {
     expect(formatDiagRequest(3, 'n0nce')).toBe('{"id":3,"nonce":"n0nce","diag":true}');
-    expect(formatBroadcast('all_clusters_launched', 'r4nd')).toBe('{"scope":"bot","action":"all_clusters_launched","command_id":"r4nd","output":""}');
+    expect(formatBroadcast('all_clusters_launched', 'rAnDoMlEtTeRsXyZ')).toBe(
+      '{"action":"all_clusters_launched","command_id":"rAnDoMlEtTeRsXyZ","output":"","scope":"bot"}',
+    );
+    expect(randomLetters(16)).toMatch(/^[a-zA-Z]{16}$/);
   });
 
   it('statuses: the Go fields, keyed by cluster id as a string', () => {
@@ -96,10 +101,34 @@ describe('what the supervisor publishes, byte for byte as the Go mewld', () => {
       backoffMs: null,
       failedReason: null,
     };
-    const output = busOutput('statuses', { ok: true, value: [view] }) as Record<string, Record<string, unknown>>;
-    expect(Object.keys(output)).toEqual(['2']);
-    expect(Object.keys(output['2']!).slice(0, 5)).toEqual(['active', 'status', 'name', 'started_at', 'shard_list']);
-    expect(output['2']).toMatchObject({ active: true, status: 'running', name: 'Gamma', started_at: 1_700_000_000, shard_list: [4, 5], pid: 99 });
+    const output = busOutput('statuses', { ok: true, value: [view] });
+    const bytes = formatReply('X', output);
+    expect(bytes.startsWith('{"action":"","command_id":"X","output":{"2":{"active":true,"status":"running","name":"Gamma","started_at":1700000000,"shard_list":[4,5],"pid":99,')).toBe(true);
+    expect(bytes.endsWith('},"scope":"bot"}')).toBe(true);
+  });
+
+  it('statuses: cluster ids sorted as strings, as Go sorts map keys, and Go\'s zero time for a cluster never started', () => {
+    const views = [0, 1, 2, 10, 11].map(
+      (id): ClusterView => ({
+        id,
+        name: 'n',
+        shards: [],
+        state: 'idle',
+        active: false,
+        pid: null,
+        startedAt: null,
+        upAt: null,
+        restarts: 0,
+        lastDiag: null,
+        lastExit: null,
+        downReason: null,
+        backoffMs: null,
+        failedReason: null,
+      }),
+    );
+    const payload = JSON.parse(goJson(busOutput('statuses', { ok: true, value: views })));
+    expect(goJson(busOutput('statuses', { ok: true, value: views })).match(/"(\d+)":\{/g)).toEqual(['"0":{', '"1":{', '"10":{', '"11":{', '"2":{']);
+    expect(payload['10'].started_at).toBe(-62135596800);
   });
 
   it('says why a command was refused', () => {
@@ -108,7 +137,7 @@ describe('what the supervisor publishes, byte for byte as the Go mewld', () => {
     expect(busOutput('num_processes', { ok: true, value: { clusters: 3, shards: 6 } })).toEqual({ clusters: 3, shards: 6 });
   });
 
-  it('action log entries carry ts in unix microseconds', () => {
-    expect(JSON.parse(formatActionLog({ event: 'x' }, 1_700_000_000_123))).toEqual({ event: 'x', ts: 1_700_000_000_123_000 });
+  it('action log entries carry ts in unix microseconds, keys sorted', () => {
+    expect(formatActionLog({ id: 3, event: 'ping_failure' }, 1_700_000_000_123)).toBe('{"event":"ping_failure","id":3,"ts":1700000000123000}');
   });
 });

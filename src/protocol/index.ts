@@ -21,6 +21,7 @@ export const LAUNCHER_ACTIONS = [
   'restartproc',
   'action_logs',
   'diag',
+  'reshard',
 ] as const;
 export type LauncherAction = (typeof LAUNCHER_ACTIONS)[number];
 
@@ -132,6 +133,8 @@ export function parseInbound(raw: string, maxBytes = 1 << 20): Inbound {
       }
       return withId({ kind: 'action_log', data: data as Record<string, unknown> });
     }
+    case 'reshard':
+      return withId({ kind: 'invalid', reason: 'reshard is not supported: change the shard count in the config and restart the supervisor' });
     case 'diag': {
       let output = parsed.data.output;
       if (typeof output === 'string') {
@@ -151,39 +154,66 @@ export function parseInbound(raw: string, maxBytes = 1 << 20): Inbound {
 }
 
 /**
- * JSON as Go's encoding/json writes it: the same escapes of <, >, & and the
- * line separators, so that byte-for-byte comparisons with the Go mewld hold.
+ * JSON as Go's encoding/json writes it: maps (a JS `Map`) with their keys
+ * sorted as strings, structs (plain objects) in field order, and the same
+ * escapes of <, >, & and the line separators, so that byte-for-byte
+ * comparisons with the Go mewld hold.
  */
 export function goJson(value: unknown): string {
-  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return encode(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-/** A reply, as the Go version's LauncherCmd: scope, action, command_id (omitted when empty), output. */
+function encode(value: unknown): string {
+  if (value instanceof Map) {
+    const keys = [...value.keys()].map(String).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${encode(value.get(k) ?? value.get(Number(k)))}`).join(',')}}`;
+  }
+  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : encode(v))).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined);
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${encode(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** A Go map[string]any: encoded with sorted keys. */
+const goMap = (entries: Record<string, unknown>) => new Map(Object.entries(entries));
+
+/** A reply, as the Go version's SendMessage marshals its map: action, command_id, output, scope. */
 export function formatReply(commandId: string | number | undefined, output: unknown): string {
-  const message: Record<string, unknown> = { scope: 'bot', action: '' };
-  if (commandId !== undefined && commandId !== '') message.command_id = commandId;
-  if (output !== undefined && output !== null) message.output = output;
-  return goJson(message);
+  return goJson(goMap({ command_id: commandId ?? '', output: output ?? null, scope: 'bot', action: '' }));
 }
 
 /** A broadcast from the supervisor to every cluster (all_clusters_launched). */
 export function formatBroadcast(action: string, commandId: string, output: unknown = ''): string {
-  return goJson({ scope: 'bot', action, command_id: commandId, output });
+  return goJson(goMap({ command_id: commandId, output, scope: 'bot', action }));
 }
 
 export function formatDiagRequest(id: number, nonce: string): string {
   return goJson({ id, nonce, diag: true });
 }
 
-/** The `statuses` payload: the Go fields first, then what this supervisor adds. */
-export function statusesPayload(views: readonly ClusterView[]): Record<string, unknown> {
-  const payload: Record<string, unknown> = {};
+const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
+
+/** A random string of letters, as the Go version's RandomString (used for broadcast command ids). */
+export function randomLetters(length: number, random: () => number = Math.random): string {
+  let out = '';
+  for (let i = 0; i < length; i++) out += LETTERS[Math.floor(random() * LETTERS.length)];
+  return out;
+}
+
+/** Go's zero time.Time as unix seconds: what the Go version reports for a cluster that never started. */
+export const GO_ZERO_TIME = -62135596800;
+
+/** The `statuses` payload: a map keyed by cluster id; the Go fields first, then what this supervisor adds. */
+export function statusesPayload(views: readonly ClusterView[]): Map<string, unknown> {
+  const payload = new Map<string, unknown>();
   for (const v of views) {
-    payload[String(v.id)] = {
+    payload.set(String(v.id), {
       active: v.active,
       status: v.state,
       name: v.name,
-      started_at: v.startedAt === null ? 0 : Math.floor(v.startedAt / 1000),
+      started_at: v.startedAt === null ? GO_ZERO_TIME : Math.floor(v.startedAt / 1000),
       shard_list: v.shards,
       pid: v.pid,
       restarts: v.restarts,
@@ -193,7 +223,7 @@ export function statusesPayload(views: readonly ClusterView[]): Record<string, u
       down_reason: v.downReason,
       backoff_ms: v.backoffMs,
       failed_reason: v.failedReason,
-    };
+    });
   }
   return payload;
 }
@@ -206,9 +236,9 @@ export function busOutput(action: CommandAction, result: CommandResult): unknown
   return 'ok';
 }
 
-/** An action log entry as stored in `<channel>/actlogs`: the entry plus `ts` in unix microseconds. */
+/** An action log entry as stored in `<channel>/actlogs`: the entry plus `ts` in unix microseconds, keys sorted as Go's map. */
 export function formatActionLog(entry: Record<string, unknown>, nowMs = Date.now()): string {
-  return goJson({ ...entry, ts: Math.round(nowMs * 1000) });
+  return goJson(goMap({ ...entry, ts: Math.round(nowMs * 1000) }));
 }
 
 export const actionLogKey = (channel: string) => `${channel}/actlogs`;

@@ -36,6 +36,12 @@ describe('the mewld command', () => {
     expect(result.stderr).toMatch(/line 6: colour: unknown key; allowed keys are/);
   });
 
+  it('takes the config as the Go mewld did, with --cfg-file', () => {
+    const result = mewld(['--cfg-file', 'other.yaml']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/other\.yaml: invalid config/);
+  });
+
   it('a missing config file: exit 2', () => {
     const result = mewld(['--config', 'nope.yaml']);
     expect(result.status).toBe(2);

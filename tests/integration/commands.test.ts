@@ -31,7 +31,9 @@ describe('operator commands on the bus', () => {
   it('stop: the cluster stops and stays stopped; a second stop is refused with a reason', async () => {
     const { s, bus, status } = await supervise();
     const pid = (await status(1)).pid!;
-    expect((await bus.request('stop', { id: 1 })).output).toBe('ok');
+    const reply = await bus.request('stop', { id: 1 });
+    // Byte for byte what the Go mewld publishes.
+    expect(reply.raw).toBe(`{"action":"","command_id":"${reply.json!.command_id}","output":"ok","scope":"bot"}`);
     await eventually(async () => (await status(1)).status === 'stopped', 10_000, 'cluster 1 stopped');
     expect(s.clusterPids()).not.toContain(pid);
     await new Promise((r) => setTimeout(r, 2500));

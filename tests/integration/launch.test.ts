@@ -44,14 +44,14 @@ describe('launching', () => {
     const announced = events.filter((e) => e.event === 'all_clusters_launched');
     expect(Math.min(...announced.map((e) => e.at))).toBeGreaterThanOrEqual(nexts[3]!.at);
 
-    expect(starts[2]!.argv).toEqual(['[4,5]', '8', '2', 'Alpha 2', '0', FIXTURES]);
+    expect(starts[2]!.argv).toEqual(['[4, 5]', '8', '2', 'Alpha 2', '0', FIXTURES]);
     expect(starts[2]!.cwd).toBe(FIXTURES);
     expect(starts[2]!.env).toMatchObject({
       MEWLD_CHANNEL: channel,
       MTOKEN: 'secret-token',
       MEWLD_CLUSTER_ID: '2',
       MEWLD_CLUSTER_NAME: 'Alpha 2',
-      MEWLD_SHARDS: '[4,5]',
+      MEWLD_SHARDS: '[4, 5]',
       MEWLD_SHARD_COUNT: '8',
       MEWLD_CLUSTER_COUNT: '4',
       MEWLD_REDIS_URL: redis.url,
@@ -101,8 +101,8 @@ describe('launching', () => {
     const { s, channel } = supervise({ fixed_shard_count: 4, per_cluster: 2, module: 'cluster.py', interp: 'python3', ping_interval: 0.3 });
     const events = await s.waitForEvents((e) => e.filter((x) => x.event === 'diag' && x.lang === 'python').length >= 4);
     expect(events.filter((e) => e.event === 'start').map((e) => e.argv)).toEqual([
-      ['[0,1]', '4', '0', 'Cluster 0', '0', FIXTURES],
-      ['[2,3]', '4', '1', 'Cluster 1', '0', FIXTURES],
+      ['[0, 1]', '4', '0', 'Cluster 0', '0', FIXTURES],
+      ['[2, 3]', '4', '1', 'Cluster 1', '0', FIXTURES],
     ]);
     const bus = await connectBus(redis.url, channel);
     try {
