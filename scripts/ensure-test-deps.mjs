@@ -24,5 +24,7 @@ if (isRoot && has('apt-get')) {
   });
   process.exit(0);
 }
-console.error(`the tests need ${missing.map((n) => n.command).join(' and ')}: install ${packages.join(', ')} (Debian/Ubuntu: sudo apt-get install ${packages.join(' ')})`);
+console.error(
+  `the tests need ${missing.map((n) => n.command).join(' and ')}: install ${packages.join(', ')} (Debian/Ubuntu: sudo apt-get install ${packages.join(' ')})`,
+);
 process.exit(1);

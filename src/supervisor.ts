@@ -57,10 +57,7 @@ export interface Supervisor {
 export function startSupervisor(loaded: LoadedConfig, logger: Logger): Supervisor {
   const { config } = loaded;
   const redisUrl = config.redis ?? DEFAULT_REDIS;
-  const bus = createRedisBus(
-    { url: redisUrl, channel: config.redis_channel, actionLogMax: config.action_log_max },
-    logger,
-  );
+  const bus = createRedisBus({ url: redisUrl, channel: config.redis_channel, actionLogMax: config.action_log_max }, logger);
   const clusterProcess = spawnCluster(
     {
       workDir: workDir(config),

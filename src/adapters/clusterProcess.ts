@@ -41,7 +41,9 @@ export function launchCommand(settings: LaunchSettings, input: ProcessInput): La
   // interp may carry flags ("node --enable-source-maps"); the Go version took one word.
   const interp = settings.interp?.trim().split(/\s+/).filter(Boolean) ?? [];
   const [file, ...args] =
-    interp.length > 0 ? [...interp, `${workDir.replace(/\/+$/, '')}/${settings.module}`, ...tail] : [executable(settings.module, workDir), ...tail];
+    interp.length > 0
+      ? [...interp, `${workDir.replace(/\/+$/, '')}/${settings.module}`, ...tail]
+      : [executable(settings.module, workDir), ...tail];
   return {
     file: file!,
     args,

@@ -80,7 +80,8 @@ export async function getGatewayBot(options: GatewayOptions, logger: Logger, sig
     } catch (err) {
       if (err instanceof GatewayError || signal?.aborted) throw err;
       wait = delay;
-      problem = (err as Error).name === 'TimeoutError' ? `no answer within ${options.timeout} ms` : `network error: ${(err as Error).message}`;
+      problem =
+        (err as Error).name === 'TimeoutError' ? `no answer within ${options.timeout} ms` : `network error: ${(err as Error).message}`;
     }
     if (attempt >= maxAttempts) throw new GatewayError(`gave up on ${url} after ${attempt} attempts; last: ${problem}`);
     logger.warn({ attempt, wait }, `GET ${url}: ${problem}; retrying`);

@@ -92,7 +92,9 @@ reshard_all: false
   });
 
   it('refuses a config without per_cluster', () => {
-    expect(problems('dir: bot\nmodule: c.js\ntoken: t\n')).toEqual([expect.stringMatching(/^per_cluster: is required \(must be shards per cluster/)]);
+    expect(problems('dir: bot\nmodule: c.js\ntoken: t\n')).toEqual([
+      expect.stringMatching(/^per_cluster: is required \(must be shards per cluster/),
+    ]);
   });
 
   it('refuses a YAML syntax error with its line', () => {

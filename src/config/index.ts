@@ -38,65 +38,60 @@ const exitCodes = () =>
   });
 
 const restartFields = z.strictObject({
-    backoff_initial: seconds('nonnegative').default(1),
-    backoff_factor: z.number({ error: 'must be a number, 1 or more' }).min(1, { error: 'must be a number, 1 or more' }).default(2),
-    backoff_max: seconds('nonnegative').default(60),
-    jitter: z
-      .number({ error: 'must be a fraction from 0 to 1' })
-      .min(0, { error: 'must be a fraction from 0 to 1' })
-      .max(1, { error: 'must be a fraction from 0 to 1' })
-      .default(0.2),
-    reset_after: seconds('positive').default(60),
-    max_restarts: count(1, 'restarts').default(5),
-    within: seconds('positive').default(60),
-    no_restart_exit_codes: exitCodes().default([]),
+  backoff_initial: seconds('nonnegative').default(1),
+  backoff_factor: z.number({ error: 'must be a number, 1 or more' }).min(1, { error: 'must be a number, 1 or more' }).default(2),
+  backoff_max: seconds('nonnegative').default(60),
+  jitter: z
+    .number({ error: 'must be a fraction from 0 to 1' })
+    .min(0, { error: 'must be a fraction from 0 to 1' })
+    .max(1, { error: 'must be a fraction from 0 to 1' })
+    .default(0.2),
+  reset_after: seconds('positive').default(60),
+  max_restarts: count(1, 'restarts').default(5),
+  within: seconds('positive').default(60),
+  no_restart_exit_codes: exitCodes().default([]),
 });
 
-export const configSchema = z
-  .strictObject({
-    token: text('the bot token, a string').optional(),
-    dir: text('a directory under $HOME').optional(),
-    override_dir: text('a directory path').optional(),
-    use_current_directory: flag().default(false),
-    env: z.array(text('a file path'), { error: 'must be a list of env file paths' }).default([]),
-    names: z
-      .array(text('a cluster name').min(1, { error: 'a cluster name cannot be empty' }), {
-        error: (iss) => `must be a list of cluster names, got ${show(iss.input)}`,
-      })
-      .min(1, { error: 'must hold at least one cluster name (or leave the key out for generated names)' })
-      .refine((names) => new Set(names).size === names.length, { error: 'cluster names must be unique' })
-      .optional(),
-    redis: text('a Redis address such as redis://127.0.0.1:6379 or 127.0.0.1:6379').optional(),
-    redis_channel: text('a channel name').min(1, { error: 'must not be empty' }).default('mewld'),
-    allowed_ids: z.array(z.union([z.string(), z.number()]), { error: 'must be a list of Discord user ids' }).default([]),
-    oauth: z.record(z.string(), z.unknown(), { error: 'must be a mapping' }).optional(),
-    // The Go version's web UI and resharding switches: accepted so that its configs load, then ignored.
-    use_custom_webui: flag().optional(),
-    experimental_features: z.array(z.string(), { error: 'must be a list of feature names' }).optional(),
-    reshard_all: flag().optional(),
-    ping_interval: seconds('positive').default(15),
-    ping_timeout: seconds('positive').default(10),
-    cluster_start_next_delay: seconds('nonnegative').default(5),
-    per_cluster: count(1, 'shards per cluster'),
-    minimum_safe_sessions_remaining: count(0, 'sessions').default(5),
-    fixed_shard_count: count(1, 'shards').optional(),
-    proxy: z
-      .url({ error: (iss) => `must be an http(s) URL, got ${show(iss.input)}` })
-      .default('https://discord.com'),
-    module: text('the cluster program, a path relative to the working directory').min(1, {
-      error: 'must name the cluster program',
-    }),
-    interp: text('an interpreter command such as node or python3').optional(),
-    // Keys new in this project.
-    launch_timeout: seconds('positive').default(300),
-    kill_timeout: seconds('positive').default(10),
-    gateway_timeout: seconds('positive').default(15),
-    action_log_max: count(1, 'entries').default(1000),
-    log_level: z
-      .enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` })
-      .optional(),
-    restart: restartFields.prefault({}),
-  });
+export const configSchema = z.strictObject({
+  token: text('the bot token, a string').optional(),
+  dir: text('a directory under $HOME').optional(),
+  override_dir: text('a directory path').optional(),
+  use_current_directory: flag().default(false),
+  env: z.array(text('a file path'), { error: 'must be a list of env file paths' }).default([]),
+  names: z
+    .array(text('a cluster name').min(1, { error: 'a cluster name cannot be empty' }), {
+      error: (iss) => `must be a list of cluster names, got ${show(iss.input)}`,
+    })
+    .min(1, { error: 'must hold at least one cluster name (or leave the key out for generated names)' })
+    .refine((names) => new Set(names).size === names.length, { error: 'cluster names must be unique' })
+    .optional(),
+  redis: text('a Redis address such as redis://127.0.0.1:6379 or 127.0.0.1:6379').optional(),
+  redis_channel: text('a channel name').min(1, { error: 'must not be empty' }).default('mewld'),
+  allowed_ids: z.array(z.union([z.string(), z.number()]), { error: 'must be a list of Discord user ids' }).default([]),
+  oauth: z.record(z.string(), z.unknown(), { error: 'must be a mapping' }).optional(),
+  // The Go version's web UI and resharding switches: accepted so that its configs load, then ignored.
+  use_custom_webui: flag().optional(),
+  experimental_features: z.array(z.string(), { error: 'must be a list of feature names' }).optional(),
+  reshard_all: flag().optional(),
+  ping_interval: seconds('positive').default(15),
+  ping_timeout: seconds('positive').default(10),
+  cluster_start_next_delay: seconds('nonnegative').default(5),
+  per_cluster: count(1, 'shards per cluster'),
+  minimum_safe_sessions_remaining: count(0, 'sessions').default(5),
+  fixed_shard_count: count(1, 'shards').optional(),
+  proxy: z.url({ error: (iss) => `must be an http(s) URL, got ${show(iss.input)}` }).default('https://discord.com'),
+  module: text('the cluster program, a path relative to the working directory').min(1, {
+    error: 'must name the cluster program',
+  }),
+  interp: text('an interpreter command such as node or python3').optional(),
+  // Keys new in this project.
+  launch_timeout: seconds('positive').default(300),
+  kill_timeout: seconds('positive').default(10),
+  gateway_timeout: seconds('positive').default(15),
+  action_log_max: count(1, 'entries').default(1000),
+  log_level: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).optional(),
+  restart: restartFields.prefault({}),
+});
 
 export type Config = z.output<typeof configSchema>;
 export type RestartPolicy = Config['restart'];
@@ -167,9 +162,10 @@ export function parseConfig(source: string, file: string, processEnv: NodeJS.Pro
       }
       const name = issue.path.join('.') || '(top level)';
       const line = lineOf(issue.path);
-      const message = issue.message.includes('received undefined') || /got nothing$/.test(issue.message)
-        ? `is required (${issue.message.replace(/, got nothing$/, '')})`
-        : issue.message;
+      const message =
+        issue.message.includes('received undefined') || /got nothing$/.test(issue.message)
+          ? `is required (${issue.message.replace(/, got nothing$/, '')})`
+          : issue.message;
       return [`${line ? `line ${line}: ` : ''}${name}: ${message}`];
     });
     throw new ConfigError(file, problems);
@@ -208,7 +204,9 @@ export function parseConfig(source: string, file: string, processEnv: NodeJS.Pro
     warnings.push('experimental_features and reshard_all are ignored: this supervisor does not reshard while running');
   }
   if (config.ping_timeout >= config.ping_interval * 10) {
-    warnings.push(`ping_timeout (${config.ping_timeout}s) is much longer than ping_interval (${config.ping_interval}s): hung clusters will be noticed late`);
+    warnings.push(
+      `ping_timeout (${config.ping_timeout}s) is much longer than ping_interval (${config.ping_interval}s): hung clusters will be noticed late`,
+    );
   }
   return { config, env, file, warnings };
 }

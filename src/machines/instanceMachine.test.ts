@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import { getShortestPaths } from 'xstate/graph';
 import { advance, fakeProcesses, underParent } from '../../tests/helpers/machines.js';
-import { backoffDelay, instanceMachine, refusal, viewOf, type InstanceInput, type InstanceSnapshot, type RestartPolicy } from './instanceMachine.js';
+import {
+  backoffDelay,
+  instanceMachine,
+  refusal,
+  viewOf,
+  type InstanceInput,
+  type InstanceSnapshot,
+  type RestartPolicy,
+} from './instanceMachine.js';
 
 const timing = { pingInterval: 1000, pingTimeout: 500, launchTimeout: 5000, killTimeout: 2000 };
 const restart: RestartPolicy = {

@@ -142,7 +142,7 @@ export function backoffDelay(policy: RestartPolicy, attempt: number, random: num
   return Math.max(0, Math.round(base * (1 + policy.jitter * (2 * random - 1))));
 }
 
-export const instanceMachine = setup({
+const instanceSetup = setup({
   types: {
     context: {} as InstanceContext,
     events: {} as InstanceEvent,
@@ -255,7 +255,31 @@ export const instanceMachine = setup({
       msg: `ignored ${event.type === 'DIAG_ANSWER' ? 'a diagnostic answer with a stale nonce' : event.type}: the cluster is not waiting for it`,
     })),
   },
-}).createMachine({
+});
+
+/** Every state with a live process: an exit makes the cluster dead; stop and restart end the process first. */
+const whileAlive = {
+  'PROCESS.EXITED': { target: 'dead', actions: ['recordExit', { type: 'markDown', params: { reason: 'exited' } }] },
+  STOP: 'stopping',
+  RESTART: 'restarting',
+} as const;
+
+/** SIGTERM, SIGKILL after kill_timeout (or at once on KILL), then `then` once the process is gone. */
+function terminating(then: 'stopped' | 'queued', description: string, also: { STOP?: 'stopping' } = {}) {
+  return instanceSetup.createStateConfig({
+    description,
+    entry: 'terminate',
+    after: { killTimeout: { actions: 'kill' } },
+    on: {
+      KILL: { actions: 'kill' },
+      'PROCESS.EXITED': { target: then, actions: 'recordExit' },
+      'PROCESS.SPAWN_FAILED': { target: then, actions: 'recordSpawnFailure' },
+      ...also,
+    },
+  });
+}
+
+export const instanceMachine = instanceSetup.createMachine({
   id: 'instance',
   context: ({ input }) => ({
     ...input,
@@ -310,10 +334,11 @@ export const instanceMachine = setup({
       entry: ['countLaunch', 'spawn'],
       on: {
         'PROCESS.SPAWNED': { target: 'waitingLaunchNext', actions: 'recordSpawn' },
-        'PROCESS.SPAWN_FAILED': { target: 'dead', actions: ['recordSpawnFailure', { type: 'markDown', params: { reason: 'spawn_failed' } }] },
-        'PROCESS.EXITED': { target: 'dead', actions: ['recordExit', { type: 'markDown', params: { reason: 'exited' } }] },
-        STOP: 'stopping',
-        RESTART: 'restarting',
+        'PROCESS.SPAWN_FAILED': {
+          target: 'dead',
+          actions: ['recordSpawnFailure', { type: 'markDown', params: { reason: 'spawn_failed' } }],
+        },
+        ...whileAlive,
       },
     },
     waitingLaunchNext: {
@@ -327,20 +352,17 @@ export const instanceMachine = setup({
       on: {
         BUS_UP: { target: 'waitingLaunchNext', reenter: true, actions: { type: 'setBusUp', params: { up: true } } },
         LAUNCH_NEXT: { target: 'running', actions: ['recordUp', 'reportUp'] },
-        'PROCESS.EXITED': { target: 'dead', actions: ['recordExit', { type: 'markDown', params: { reason: 'exited' } }] },
-        STOP: 'stopping',
-        RESTART: 'restarting',
+        ...whileAlive,
       },
     },
     running: {
       after: {
-        pingInterval: [{ guard: 'busUp', target: 'diagPending' }, { target: 'running', reenter: true }],
+        pingInterval: [
+          { guard: 'busUp', target: 'diagPending' },
+          { target: 'running', reenter: true },
+        ],
       },
-      on: {
-        'PROCESS.EXITED': { target: 'dead', actions: ['recordExit', { type: 'markDown', params: { reason: 'exited' } }] },
-        STOP: 'stopping',
-        RESTART: 'restarting',
-      },
+      on: whileAlive,
     },
     diagPending: {
       entry: ['newNonce', 'requestDiag'],
@@ -351,32 +373,11 @@ export const instanceMachine = setup({
         DIAG_ANSWER: [{ guard: 'nonceMatches', target: 'running', actions: 'recordDiag' }, { actions: 'warnIgnored' }],
         // No deadline runs while the bus is down: the silence is the bus's, not the cluster's.
         BUS_DOWN: { target: 'running', actions: ['forgetNonce', { type: 'setBusUp', params: { up: false } }] },
-        'PROCESS.EXITED': { target: 'dead', actions: ['recordExit', { type: 'markDown', params: { reason: 'exited' } }] },
-        STOP: 'stopping',
-        RESTART: 'restarting',
+        ...whileAlive,
       },
     },
-    stopping: {
-      description: 'An operator stop: SIGTERM, then SIGKILL after kill_timeout. No automatic restart follows.',
-      entry: 'terminate',
-      after: { killTimeout: { actions: 'kill' } },
-      on: {
-        KILL: { actions: 'kill' },
-        'PROCESS.EXITED': { target: 'stopped', actions: 'recordExit' },
-        'PROCESS.SPAWN_FAILED': { target: 'stopped', actions: 'recordSpawnFailure' },
-      },
-    },
-    restarting: {
-      description: 'Stop then start: like stopping, but queues for a launch slot once the process is gone.',
-      entry: 'terminate',
-      after: { killTimeout: { actions: 'kill' } },
-      on: {
-        KILL: { actions: 'kill' },
-        STOP: 'stopping',
-        'PROCESS.EXITED': { target: 'queued', actions: 'recordExit' },
-        'PROCESS.SPAWN_FAILED': { target: 'queued', actions: 'recordSpawnFailure' },
-      },
-    },
+    stopping: terminating('stopped', 'An operator stop: no automatic restart follows.'),
+    restarting: terminating('queued', 'Stop then start: queues for a launch slot once the process is gone.', { STOP: 'stopping' }),
     stopped: {
       entry: 'reportStopped',
       on: {
@@ -428,7 +429,15 @@ export type InstanceSnapshot = SnapshotFrom<typeof instanceMachine>;
 export type InstanceState = Extract<InstanceSnapshot['value'], string>;
 
 /** States in which a cluster process may exist. */
-export const PROCESS_STATES: readonly InstanceState[] = ['starting', 'waitingLaunchNext', 'running', 'diagPending', 'stopping', 'restarting', 'dead'];
+export const PROCESS_STATES: readonly InstanceState[] = [
+  'starting',
+  'waitingLaunchNext',
+  'running',
+  'diagPending',
+  'stopping',
+  'restarting',
+  'dead',
+];
 
 /** What operators see of a cluster: statuses, the HTTP API and the live stream all use this. */
 export interface ClusterView {

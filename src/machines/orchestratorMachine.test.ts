@@ -45,7 +45,10 @@ function start(input: Partial<OrchestratorInput> = {}, gateway?: () => Promise<G
   actor.start();
   const snap = () => actor.getSnapshot() as OrchestratorSnapshot;
   const instance = (id: number) => snap().children[`cluster-${id}`]?.getSnapshot() as InstanceSnapshot;
-  const states = () => Object.keys(snap().children).filter((k) => k.startsWith('cluster-')).map((k) => (snap().children as Record<string, { getSnapshot(): InstanceSnapshot }>)[k]!.getSnapshot().value);
+  const states = () =>
+    Object.keys(snap().children)
+      .filter((k) => k.startsWith('cluster-'))
+      .map((k) => (snap().children as Record<string, { getSnapshot(): InstanceSnapshot }>)[k]!.getSnapshot().value);
   const spawnOrder = () => [...procs.spawns];
   /** Answers launch_next for every cluster waiting for one, the way a healthy cluster would. */
   const launchNextForWaiting = () => {
@@ -242,7 +245,9 @@ describe('orchestratorMachine', () => {
     t.tick(4999);
     expect(t.spawnOrder()).toEqual([0, 1, 2, 3, 0, 1]);
     t.tick(1);
-    expect(t.bus.actionLogs()).toContainEqual(expect.objectContaining({ event: 'cluster_restart_failed', id: 1, reason: 'launch_timeout' }));
+    expect(t.bus.actionLogs()).toContainEqual(
+      expect.objectContaining({ event: 'cluster_restart_failed', id: 1, reason: 'launch_timeout' }),
+    );
     t.tick(1000);
     // The rolling restart went on with cluster 2 while cluster 1 waits in backoff for its own retry.
     expect(t.spawnOrder()).toEqual([0, 1, 2, 3, 0, 1, 2]);

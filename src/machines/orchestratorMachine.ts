@@ -57,7 +57,9 @@ interface ReplyAddress {
 
 export type Command =
   | ({ type: 'command.start' | 'command.stop' | 'command.restart'; id: number } & ReplyAddress)
-  | ({ type: 'command.rollingrestart' | 'command.statuses' | 'command.num_processes' | 'command.shutdown' | 'command.restartproc' } & ReplyAddress);
+  | ({
+      type: 'command.rollingrestart' | 'command.statuses' | 'command.num_processes' | 'command.shutdown' | 'command.restartproc';
+    } & ReplyAddress);
 
 export type CommandAction = Command['type'] extends `command.${infer A}` ? A : never;
 
@@ -240,7 +242,12 @@ export const orchestratorMachine = setup({
     forwardToInstance: enqueueActions(({ event, context, enqueue }) => {
       const e = event as Extract<BusEvent, { type: 'BUS.LAUNCH_NEXT' | 'BUS.DIAG_ANSWER' }>;
       if (!context.clusters.some((c) => c.id === e.id)) {
-        enqueue(log(() => ({ level: 'warn', msg: `ignored ${e.type === 'BUS.LAUNCH_NEXT' ? 'launch_next' : 'a diagnostic answer'} for unknown cluster ${e.id}` })));
+        enqueue(
+          log(() => ({
+            level: 'warn',
+            msg: `ignored ${e.type === 'BUS.LAUNCH_NEXT' ? 'launch_next' : 'a diagnostic answer'} for unknown cluster ${e.id}`,
+          })),
+        );
         return;
       }
       enqueue.sendTo(
@@ -276,8 +283,13 @@ export const orchestratorMachine = setup({
     }),
     logClusterFailed: enqueueActions(({ event, enqueue }) => {
       const e = event as ReportOf<'CLUSTER.FAILED'>;
-      enqueue.sendTo('bus', { type: 'ACTION_LOG', entry: { event: 'cluster_failed', id: e.id, why: e.why, exits: e.exits, last_lines: e.lastLines } });
-      enqueue(log(() => ({ level: 'error', cluster: e.id, msg: `cluster ${e.id} failed and stays down until an operator starts it: ${e.why}` })));
+      enqueue.sendTo('bus', {
+        type: 'ACTION_LOG',
+        entry: { event: 'cluster_failed', id: e.id, why: e.why, exits: e.exits, last_lines: e.lastLines },
+      });
+      enqueue(
+        log(() => ({ level: 'error', cluster: e.id, msg: `cluster ${e.id} failed and stays down until an operator starts it: ${e.why}` })),
+      );
     }),
     announceAllLaunched: enqueueActions(({ context, system, enqueue }) => {
       const down = clusterViews(system, context.clusters).filter((v) => v.state !== 'running' && v.state !== 'diagPending');
@@ -346,13 +358,21 @@ export const orchestratorMachine = setup({
       enqueueReply(enqueue, event, system, { ok: true, value: clusterViews(system, context.clusters) }),
     ),
     replyNumProcesses: enqueueActions(({ context, event, system, enqueue }) =>
-      enqueueReply(enqueue, event, system, { ok: true, value: { clusters: context.clusters.length, shards: context.gateway?.shards ?? 0 } }),
+      enqueueReply(enqueue, event, system, {
+        ok: true,
+        value: { clusters: context.clusters.length, shards: context.gateway?.shards ?? 0 },
+      }),
     ),
     beginShutdown: enqueueActions(({ context, event, enqueue }) => {
       const exitCode = event.type === 'command.restartproc' ? 1 : 0;
       enqueue.assign({ exitCode, awaitingStop: context.clusters.map((c) => c.id) });
       enqueue.sendTo('bus', { type: 'ACTION_LOG', entry: { event: exitCode === 0 ? 'shutdown' : 'restartproc' } });
-      enqueue(log(() => ({ level: 'info', msg: `${exitCode === 0 ? 'shutting down' : 'restarting the supervisor (exit 1)'}: stopping every cluster` })));
+      enqueue(
+        log(() => ({
+          level: 'info',
+          msg: `${exitCode === 0 ? 'shutting down' : 'restarting the supervisor (exit 1)'}: stopping every cluster`,
+        })),
+      );
       // Reverse launch order: the last cluster up is the first one down.
       for (const c of [...context.clusters].reverse()) enqueue.sendTo(instanceKey(c.id), { type: 'STOP' });
     }),
@@ -388,8 +408,12 @@ export const orchestratorMachine = setup({
     'command.restartproc': { target: '.shuttingDown', actions: [{ type: 'reply', params: { ok: true } }, 'beginShutdown'] },
     'BUS.LAUNCH_NEXT': { actions: 'forwardToInstance' },
     'BUS.DIAG_ANSWER': { actions: 'forwardToInstance' },
-    'BUS.DOWN': { actions: [{ type: 'setBusUp', params: { up: false } }, log(() => ({ level: 'error', msg: 'the bus is down: diagnostics paused' }))] },
-    'BUS.UP': { actions: [{ type: 'setBusUp', params: { up: true } }, log(() => ({ level: 'info', msg: 'the bus is back: diagnostics resume' }))] },
+    'BUS.DOWN': {
+      actions: [{ type: 'setBusUp', params: { up: false } }, log(() => ({ level: 'error', msg: 'the bus is down: diagnostics paused' }))],
+    },
+    'BUS.UP': {
+      actions: [{ type: 'setBusUp', params: { up: true } }, log(() => ({ level: 'info', msg: 'the bus is back: diagnostics resume' }))],
+    },
   },
   initial: 'discovering',
   states: {
@@ -404,7 +428,10 @@ export const orchestratorMachine = setup({
       },
       states: {
         choosing: {
-          always: [{ guard: 'shardCountFixed', target: '#orchestrator.supervising', actions: 'useFixedShardCount' }, { target: 'askingDiscord' }],
+          always: [
+            { guard: 'shardCountFixed', target: '#orchestrator.supervising', actions: 'useFixedShardCount' },
+            { target: 'askingDiscord' },
+          ],
         },
         askingDiscord: {
           invoke: {

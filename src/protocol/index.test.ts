@@ -1,9 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { ClusterView } from '../machines/instanceMachine.js';
-import { busOutput, formatActionLog, formatBroadcast, formatDiagRequest, formatReply, goJson, parseInbound, randomLetters } from './index.js';
+import {
+  busOutput,
+  formatActionLog,
+  formatBroadcast,
+  formatDiagRequest,
+  formatReply,
+  goJson,
+  parseInbound,
+  randomLetters,
+} from './index.js';
 
-const diagAnswers = readFileSync(new URL('../../tests/fixtures/diag-answers.jsonl', import.meta.url), 'utf8').trim().split('\n');
+const diagAnswers = readFileSync(new URL('../../tests/fixtures/diag-answers.jsonl', import.meta.url), 'utf8')
+  .trim()
+  .split('\n');
 
 describe('parseInbound', () => {
   it('accepts every diagnostic answer spelling that real clusters send', () => {
@@ -16,8 +27,16 @@ describe('parseInbound', () => {
         { shard_id: 1, up: true, latency: 39, guilds: 1202, users: 388020 },
       ],
     });
-    expect(parsed[1]).toEqual({ kind: 'diag', nonce: 'kXqPzWmRtA', health: [{ shard_id: 0, up: true, latency: 41.5, guilds: 1180, users: 402113 }] });
-    expect(parsed[2]).toEqual({ kind: 'diag', nonce: 'kXqPzWmRtA', health: [{ shard_id: 0, up: false, latency: -1, guilds: 0, users: 0 }] });
+    expect(parsed[1]).toEqual({
+      kind: 'diag',
+      nonce: 'kXqPzWmRtA',
+      health: [{ shard_id: 0, up: true, latency: 41.5, guilds: 1180, users: 402113 }],
+    });
+    expect(parsed[2]).toEqual({
+      kind: 'diag',
+      nonce: 'kXqPzWmRtA',
+      health: [{ shard_id: 0, up: false, latency: -1, guilds: 0, users: 0 }],
+    });
   });
 
   it('reads commands with their command_id', () => {
@@ -69,7 +88,9 @@ describe('what the supervisor publishes, byte for byte as the Go mewld', () => {
   it('replies, with the keys in the order Go marshals its map', () => {
     expect(formatReply('abc', 'ok')).toBe('{"action":"","command_id":"abc","output":"ok","scope":"bot"}');
     expect(formatReply(undefined, 'ok')).toBe('{"action":"","command_id":"","output":"ok","scope":"bot"}');
-    expect(formatReply('x', { clusters: 2, shards: 20 })).toBe('{"action":"","command_id":"x","output":{"clusters":2,"shards":20},"scope":"bot"}');
+    expect(formatReply('x', { clusters: 2, shards: 20 })).toBe(
+      '{"action":"","command_id":"x","output":{"clusters":2,"shards":20},"scope":"bot"}',
+    );
   });
 
   it('escapes HTML characters as Go does', () => {
@@ -103,41 +124,53 @@ describe('what the supervisor publishes, byte for byte as the Go mewld', () => {
     };
     const output = busOutput('statuses', { ok: true, value: [view] });
     const bytes = formatReply('X', output);
-    expect(bytes.startsWith('{"action":"","command_id":"X","output":{"2":{"active":true,"status":"running","name":"Gamma","started_at":1700000000,"shard_list":[4,5],"pid":99,')).toBe(true);
+    expect(
+      bytes.startsWith(
+        '{"action":"","command_id":"X","output":{"2":{"active":true,"status":"running","name":"Gamma","started_at":1700000000,"shard_list":[4,5],"pid":99,',
+      ),
+    ).toBe(true);
     expect(bytes.endsWith('},"scope":"bot"}')).toBe(true);
   });
 
-  it('statuses: cluster ids sorted as strings, as Go sorts map keys, and Go\'s zero time for a cluster never started', () => {
-    const views = [0, 1, 2, 10, 11].map(
-      (id): ClusterView => ({
-        id,
-        name: 'n',
-        shards: [],
-        state: 'idle',
-        active: false,
-        pid: null,
-        startedAt: null,
-        upAt: null,
-        restarts: 0,
-        lastDiag: null,
-        lastExit: null,
-        downReason: null,
-        backoffMs: null,
-        failedReason: null,
-      }),
-    );
+  it("statuses: cluster ids sorted as strings, as Go sorts map keys, and Go's zero time for a cluster never started", () => {
+    const views = [0, 1, 2, 10, 11].map((id): ClusterView => ({
+      id,
+      name: 'n',
+      shards: [],
+      state: 'idle',
+      active: false,
+      pid: null,
+      startedAt: null,
+      upAt: null,
+      restarts: 0,
+      lastDiag: null,
+      lastExit: null,
+      downReason: null,
+      backoffMs: null,
+      failedReason: null,
+    }));
     const payload = JSON.parse(goJson(busOutput('statuses', { ok: true, value: views })));
-    expect(goJson(busOutput('statuses', { ok: true, value: views })).match(/"(\d+)":\{/g)).toEqual(['"0":{', '"1":{', '"10":{', '"11":{', '"2":{']);
+    expect(goJson(busOutput('statuses', { ok: true, value: views })).match(/"(\d+)":\{/g)).toEqual([
+      '"0":{',
+      '"1":{',
+      '"10":{',
+      '"11":{',
+      '"2":{',
+    ]);
     expect(payload['10'].started_at).toBe(-62135596800);
   });
 
   it('says why a command was refused', () => {
-    expect(busOutput('start', { ok: false, status: 'conflict', reason: 'cluster 1 is already running' })).toBe('cluster 1 is already running');
+    expect(busOutput('start', { ok: false, status: 'conflict', reason: 'cluster 1 is already running' })).toBe(
+      'cluster 1 is already running',
+    );
     expect(busOutput('stop', { ok: true })).toBe('ok');
     expect(busOutput('num_processes', { ok: true, value: { clusters: 3, shards: 6 } })).toEqual({ clusters: 3, shards: 6 });
   });
 
   it('action log entries carry ts in unix microseconds, keys sorted', () => {
-    expect(formatActionLog({ id: 3, event: 'ping_failure' }, 1_700_000_000_123)).toBe('{"event":"ping_failure","id":3,"ts":1700000000123000}');
+    expect(formatActionLog({ id: 3, event: 'ping_failure' }, 1_700_000_000_123)).toBe(
+      '{"event":"ping_failure","id":3,"ts":1700000000123000}',
+    );
   });
 });

@@ -78,12 +78,15 @@ function show(value: unknown): string {
 
 function firstIssue(error: z.ZodError): string {
   const issue = error.issues[0]!;
-  return issue.path.length > 0 && !issue.message.includes(String(issue.path[0])) ? `${issue.path.join('.')}: ${issue.message}` : issue.message;
+  return issue.path.length > 0 && !issue.message.includes(String(issue.path[0]))
+    ? `${issue.path.join('.')}: ${issue.message}`
+    : issue.message;
 }
 
 /** Reads one message from the channel. Never throws: bad input is `invalid`, with a reason. */
 export function parseInbound(raw: string, maxBytes = 1 << 20): Inbound {
-  if (Buffer.byteLength(raw) > maxBytes) return { kind: 'invalid', reason: `message of ${Buffer.byteLength(raw)} bytes exceeds the limit of ${maxBytes}` };
+  if (Buffer.byteLength(raw) > maxBytes)
+    return { kind: 'invalid', reason: `message of ${Buffer.byteLength(raw)} bytes exceeds the limit of ${maxBytes}` };
   let json: unknown;
   try {
     json = JSON.parse(raw);
@@ -134,7 +137,10 @@ export function parseInbound(raw: string, maxBytes = 1 << 20): Inbound {
       return withId({ kind: 'action_log', data: data as Record<string, unknown> });
     }
     case 'reshard':
-      return withId({ kind: 'invalid', reason: 'reshard is not supported: change the shard count in the config and restart the supervisor' });
+      return withId({
+        kind: 'invalid',
+        reason: 'reshard is not supported: change the shard count in the config and restart the supervisor',
+      });
     case 'diag': {
       let output = parsed.data.output;
       if (typeof output === 'string') {

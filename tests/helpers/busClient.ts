@@ -36,7 +36,11 @@ export async function connectBus(url: string, channel: string) {
     async request(action: string, args?: Record<string, unknown>, timeoutMs = 10_000) {
       const commandId = randomUUID();
       await publish({ scope: 'launcher', action, ...(args ? { args } : {}), command_id: commandId });
-      const reply = await eventually(() => messages.find((m) => m.json?.command_id === commandId && m.json.scope === 'bot'), timeoutMs, `a reply to ${action}`);
+      const reply = await eventually(
+        () => messages.find((m) => m.json?.command_id === commandId && m.json.scope === 'bot'),
+        timeoutMs,
+        `a reply to ${action}`,
+      );
       return { ...reply, output: reply.json!.output };
     },
     close() {

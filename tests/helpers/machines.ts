@@ -77,11 +77,7 @@ export function fakeProcesses(clock: SimulatedClock): FakeProcesses {
 }
 
 /** Starts `logic` as the only child of a recording parent, on a simulated clock. */
-export function underParent(
-  logic: AnyActorLogic,
-  input: unknown,
-  clock: SimulatedClock,
-) {
+export function underParent(logic: AnyActorLogic, input: unknown, clock: SimulatedClock) {
   const reports: AnyEventObject[] = [];
   const parent = setup({ actors: { child: logic } }).createMachine({
     invoke: { id: 'child', src: 'child', input: () => input as never },

@@ -45,7 +45,10 @@ export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 15_
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`,
+      );
     await new Promise((r) => setTimeout(r, 25));
   }
 }
@@ -112,10 +115,14 @@ export function runSupervisor(config: Record<string, unknown>, env: Record<strin
     events,
     waitForLog: (predicate, timeoutMs = 15_000) => eventually(() => logs.find(predicate), timeoutMs, 'a log line'),
     waitForEvents: (predicate, timeoutMs = 15_000) =>
-      eventually(() => {
-        const e = events();
-        return predicate(e) ? e : undefined;
-      }, timeoutMs, 'cluster events'),
+      eventually(
+        () => {
+          const e = events();
+          return predicate(e) ? e : undefined;
+        },
+        timeoutMs,
+        'cluster events',
+      ),
     kill: (signal = 'SIGTERM') => void proc.kill(signal),
     clusterPids: () => livePids(dir).filter((pid) => pid !== proc.pid),
   };

@@ -49,11 +49,18 @@ describe('the mewld command', () => {
   });
 
   it('the shipped config.yaml is valid', () => {
-    const result = spawnSync(process.execPath, ['-e', `
+    const result = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        `
       import('${join(ROOT, 'dist/config/index.js')}').then(({ loadConfig }) => {
         const { config } = loadConfig('${join(ROOT, 'config.yaml')}');
         console.log(JSON.stringify(config));
-      });`], { encoding: 'utf8', env: { ...process.env, MTOKEN: '' } });
+      });`,
+      ],
+      { encoding: 'utf8', env: { ...process.env, MTOKEN: '' } },
+    );
     expect(result.stderr).toBe('');
     expect(JSON.parse(result.stdout)).toMatchObject({ module: expect.any(String), per_cluster: expect.any(Number) });
   });

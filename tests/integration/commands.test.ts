@@ -1,35 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectBus } from '../helpers/busClient.js';
-import { startRedis, type RedisServer } from '../helpers/redis.js';
-import { eventually, runSupervisor, stopAll, type RunningSupervisor } from '../helpers/supervisor.js';
+import { describe, expect, it } from 'vitest';
+import { redisHarness } from '../helpers/harness.js';
+import { eventually } from '../helpers/supervisor.js';
 
-let redis: RedisServer;
-const running: RunningSupervisor[] = [];
-let channelSeq = 0;
-
-async function supervise(config: Record<string, unknown> = {}, env?: Record<string, string>) {
-  const channel = `commands-${process.pid}-${channelSeq++}`;
-  const s = runSupervisor({ redis: redis.address, redis_channel: channel, fixed_shard_count: 8, per_cluster: 2, ...config }, env);
-  running.push(s);
-  const clusters = Math.ceil(Number(config.fixed_shard_count ?? 8) / Number(config.per_cluster ?? 2));
-  await s.waitForEvents((e) => e.filter((x) => x.event === 'all_clusters_launched').length === clusters);
-  const bus = await connectBus(redis.url, channel);
-  const status = async (id: number) => ((await bus.request('statuses')).output as Record<string, { status: string; pid: number | null; active: boolean }>)[String(id)]!;
-  return { s, bus, status, channel };
-}
-
-beforeAll(async () => {
-  redis = await startRedis();
-});
-
-afterAll(async () => {
-  await stopAll(running);
-  await redis.stop();
-});
+const harness = redisHarness('commands', { fixed_shard_count: 8, per_cluster: 2 });
 
 describe('operator commands on the bus', () => {
   it('stop: the cluster stops and stays stopped; a second stop is refused with a reason', async () => {
-    const { s, bus, status } = await supervise();
+    const { s, bus, status } = await harness.supervise();
     const pid = (await status(1)).pid!;
     const reply = await bus.request('stop', { id: 1 });
     // Byte for byte what the Go mewld publishes.
@@ -43,7 +20,7 @@ describe('operator commands on the bus', () => {
   });
 
   it('start: refused for a live cluster (never a second copy), accepted for a stopped one', async () => {
-    const { s, bus, status } = await supervise();
+    const { s, bus, status } = await harness.supervise();
     expect((await bus.request('start', { id: 2 })).output).toMatch(/^cluster 2 is already running/);
     expect(s.events().filter((e) => e.event === 'start' && e.id === 2)).toHaveLength(1);
     await bus.request('stop', { id: 2 });
@@ -55,7 +32,7 @@ describe('operator commands on the bus', () => {
   });
 
   it('restart: a new process for the same shards, the old one gone first', async () => {
-    const { s, bus, status } = await supervise();
+    const { s, bus, status } = await harness.supervise();
     const old = (await status(0)).pid!;
     expect((await bus.request('restart', { id: 0 })).output).toBe('ok');
     const events = await s.waitForEvents((e) => e.filter((x) => x.event === 'launch_next' && x.id === 0).length === 2);
@@ -68,7 +45,7 @@ describe('operator commands on the bus', () => {
   });
 
   it('unknown and malformed ids get a reply that says why', async () => {
-    const { bus } = await supervise();
+    const { bus } = await harness.supervise();
     expect((await bus.request('stop', { id: 42 })).output).toBe('no cluster with id 42 (ids are 0 to 3)');
     expect((await bus.request('stop', { id: '1' })).output).toMatch(/^invalid request: args\.id must be a cluster id/);
     expect((await bus.request('restart', { id: -1 })).output).toMatch(/got -1/);
@@ -77,8 +54,11 @@ describe('operator commands on the bus', () => {
   });
 
   it('rollingrestart: every cluster restarted in order, each after the previous one is up; a second one is refused', async () => {
-    const { s, bus } = await supervise({ cluster_start_next_delay: 0.1 }, { FIXTURE_START_MS: '200' });
-    const before = s.events().filter((e) => e.event === 'start').map((e) => e.pid);
+    const { s, bus } = await harness.supervise({ cluster_start_next_delay: 0.1 }, { FIXTURE_START_MS: '200' });
+    const before = s
+      .events()
+      .filter((e) => e.event === 'start')
+      .map((e) => e.pid);
     expect((await bus.request('rollingrestart')).output).toBe('ok');
     expect((await bus.request('rollingrestart')).output).toBe('a rolling restart is already in progress');
     const events = await s.waitForEvents((e) => e.filter((x) => x.event === 'launch_next').length === 8, 30_000);
@@ -96,7 +76,7 @@ describe('operator commands on the bus', () => {
   });
 
   it('shutdown: replies ok, stops every cluster and exits 0 with no cluster process left', async () => {
-    const { s, bus } = await supervise();
+    const { s, bus } = await harness.supervise();
     expect(s.clusterPids()).toHaveLength(4);
     expect((await bus.request('shutdown')).output).toBe('ok');
     const { code } = await s.exit;
@@ -107,7 +87,7 @@ describe('operator commands on the bus', () => {
   });
 
   it('restartproc: the same, with exit code 1 so that systemd starts it again', async () => {
-    const { s, bus } = await supervise();
+    const { s, bus } = await harness.supervise();
     expect((await bus.request('restartproc')).output).toBe('ok');
     const { code } = await s.exit;
     expect(code).toBe(1);
@@ -116,7 +96,7 @@ describe('operator commands on the bus', () => {
   });
 
   it('SIGTERM to the supervisor: every cluster stopped, exit 0; a cluster ignoring SIGTERM is killed after kill_timeout', async () => {
-    const { s, bus } = await supervise({ kill_timeout: 1 }, { FIXTURE_MODE_3: 'ignore-sigterm' });
+    const { s, bus } = await harness.supervise({ kill_timeout: 1 }, { FIXTURE_MODE_3: 'ignore-sigterm' });
     bus.close();
     const t0 = Date.now();
     s.kill('SIGTERM');
@@ -128,15 +108,19 @@ describe('operator commands on the bus', () => {
   });
 
   it('action logs go to the list <channel>/actlogs, with a ts in microseconds, and a message without data crashes nothing', async () => {
-    const { bus, channel, status } = await supervise();
+    const { bus, channel, status } = await harness.supervise();
     await bus.publish({ scope: 'launcher', action: 'action_logs', data: { event: 'deploy', by: 'ci' } });
     expect((await bus.request('action_logs')).output).toMatch(/action_logs needs data/);
     await bus.request('stop', { id: 0 });
-    const redisClient = redis.client();
-    const entries = await eventually(async () => {
-      const rows = (await redisClient.lrange(`${channel}/actlogs`, 0, -1)).map((r) => JSON.parse(r) as Record<string, unknown>);
-      return rows.some((r) => r.event === 'cluster_stop') ? rows : undefined;
-    }, 10_000, 'the action log entries');
+    const redisClient = harness.redis.client();
+    const entries = await eventually(
+      async () => {
+        const rows = (await redisClient.lrange(`${channel}/actlogs`, 0, -1)).map((r) => JSON.parse(r) as Record<string, unknown>);
+        return rows.some((r) => r.event === 'cluster_stop') ? rows : undefined;
+      },
+      10_000,
+      'the action log entries',
+    );
     expect(entries.map((e) => e.event)).toEqual(['all_clusters_launched', 'deploy', 'cluster_stop']);
     expect(entries[1]).toMatchObject({ event: 'deploy', by: 'ci' });
     for (const e of entries) expect(Math.abs((e.ts as number) / 1000 - Date.now())).toBeLessThan(60_000);

@@ -1,22 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectBus } from '../helpers/busClient.js';
-import { startRedis, type RedisServer } from '../helpers/redis.js';
-import { eventually, runSupervisor, stopAll, type RunningSupervisor } from '../helpers/supervisor.js';
+import { describe, expect, it } from 'vitest';
+import { redisHarness } from '../helpers/harness.js';
+import { eventually } from '../helpers/supervisor.js';
 
-let redis: RedisServer;
-const running: RunningSupervisor[] = [];
-let channelSeq = 0;
-
-async function supervise(config: Record<string, unknown> = {}, env?: Record<string, string>, waitForLaunch = true) {
-  const channel = `faults-${process.pid}-${channelSeq++}`;
-  const s = runSupervisor({ redis: redis.address, redis_channel: channel, fixed_shard_count: 4, per_cluster: 2, ...config }, env);
-  running.push(s);
-  if (waitForLaunch) await s.waitForEvents((e) => e.filter((x) => x.event === 'all_clusters_launched').length === 2);
-  const bus = await connectBus(redis.url, channel);
-  type Status = { status: string; pid: number | null; restarts: number; last_exit: { code: number | null; signal: string | null } | null };
-  const statuses = async () => (await bus.request('statuses')).output as Record<string, Status>;
-  return { s, bus, statuses, channel };
-}
+const harness = redisHarness('faults', { fixed_shard_count: 4, per_cluster: 2 });
 
 const alive = (pid: number) => {
   try {
@@ -27,18 +13,9 @@ const alive = (pid: number) => {
   }
 };
 
-beforeAll(async () => {
-  redis = await startRedis();
-});
-
-afterAll(async () => {
-  await stopAll(running);
-  await redis.stop();
-});
-
 describe('faults', () => {
   it('kill -9 of a cluster: seen at once, and the cluster comes back', async () => {
-    const { s, bus, statuses } = await supervise();
+    const { s, bus, statuses } = await harness.supervise();
     const victim = (await statuses())['1']!.pid!;
     const t0 = Date.now();
     process.kill(victim, 'SIGKILL');
@@ -56,7 +33,7 @@ describe('faults', () => {
   });
 
   it('a cluster that stops answering diagnostics (SIGSTOP) is restarted after ping_interval + ping_timeout, and the hung process is gone', async () => {
-    const { s, bus, statuses, channel } = await supervise({ ping_interval: 1, ping_timeout: 1 });
+    const { s, bus, statuses, channel } = await harness.supervise({ ping_interval: 1, ping_timeout: 1 });
     const victim = (await statuses())['0']!.pid!;
     const t0 = Date.now();
     process.kill(victim, 'SIGSTOP');
@@ -66,13 +43,15 @@ describe('faults', () => {
     expect(elapsed).toBeLessThan(3500);
     expect(alive(victim)).toBe(false);
     expect(s.logs.some((l) => l.msg === 'cluster 0 is down (no answer to a diagnostic within ping_timeout)')).toBe(true);
-    const actionLog = (await redis.client().lrange(`${channel}/actlogs`, 0, -1)).map((r) => JSON.parse(r) as { event: string; id?: number });
+    const actionLog = (await harness.redis.client().lrange(`${channel}/actlogs`, 0, -1)).map(
+      (r) => JSON.parse(r) as { event: string; id?: number },
+    );
     expect(actionLog).toContainEqual(expect.objectContaining({ event: 'ping_failure', id: 0 }));
     bus.close();
   });
 
   it('a cluster that exits with code 0 is noticed and restarted', async () => {
-    const { s, bus, statuses } = await supervise({}, { FIXTURE_MODE_1: 'exit0', FIXTURE_EXIT_AFTER_MS: '300' });
+    const { s, bus, statuses } = await harness.supervise({}, { FIXTURE_MODE_1: 'exit0', FIXTURE_EXIT_AFTER_MS: '300' });
     await s.waitForEvents((e) => e.filter((x) => x.event === 'start' && x.id === 1).length >= 2);
     await s.waitForLog((l) => l.msg === 'cluster 1 is down (exited with code 0)');
     const status = (await statuses())['1']!;
@@ -81,7 +60,11 @@ describe('faults', () => {
   });
 
   it('a cluster that never sends launch_next is given up on after launch_timeout; the launch goes on', async () => {
-    const { s, bus, statuses } = await supervise({ launch_timeout: 1, restart: { backoff_initial: 5, jitter: 0 } }, { FIXTURE_MODE_0: 'silent' }, false);
+    const { s, bus, statuses } = await harness.supervise(
+      { launch_timeout: 1, restart: { backoff_initial: 5, jitter: 0 } },
+      { FIXTURE_MODE_0: 'silent' },
+      { waitForLaunch: false },
+    );
     const events = await s.waitForEvents((e) => e.some((x) => x.event === 'launch_next' && x.id === 1), 10_000);
     const start0 = events.find((e) => e.event === 'start' && e.id === 0)!;
     const start1 = events.find((e) => e.event === 'start' && e.id === 1)!;
@@ -92,7 +75,7 @@ describe('faults', () => {
   });
 
   it('1,000 malformed messages on the channel leave the supervisor up and its answers correct', async () => {
-    const { s, bus, statuses, channel } = await supervise();
+    const { s, bus, statuses, channel } = await harness.supervise();
     const before = await statuses();
     const garbage = [
       '{',
@@ -125,7 +108,9 @@ describe('faults', () => {
       expect(after[id]!.restarts).toBe(0);
     }
     expect((await bus.request('num_processes')).output).toEqual({ clusters: 2, shards: 4 });
-    expect(s.logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith(`rejected a message on ${channel}`)).length).toBeGreaterThan(500);
+    expect(s.logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith(`rejected a message on ${channel}`)).length).toBeGreaterThan(
+      500,
+    );
     bus.close();
   });
 });

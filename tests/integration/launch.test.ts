@@ -1,34 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectBus } from '../helpers/busClient.js';
+import { describe, expect, it } from 'vitest';
 import { startFakeDiscord } from '../helpers/discord.js';
-import { startRedis, type RedisServer } from '../helpers/redis.js';
-import { FIXTURES, runSupervisor, stopAll, type RunningSupervisor } from '../helpers/supervisor.js';
+import { redisHarness } from '../helpers/harness.js';
+import { FIXTURES } from '../helpers/supervisor.js';
 
-let redis: RedisServer;
-const running: RunningSupervisor[] = [];
-let channelSeq = 0;
-
-function supervise(config: Record<string, unknown>, env?: Record<string, string>) {
-  const channel = `launch-${process.pid}-${channelSeq++}`;
-  const s = runSupervisor({ redis: redis.address, redis_channel: channel, ...config }, env);
-  running.push(s);
-  return { s, channel };
-}
-
-beforeAll(async () => {
-  redis = await startRedis();
-});
-
-afterAll(async () => {
-  await stopAll(running);
-  await redis.stop();
-});
+const harness = redisHarness('launch');
+const supervise = (config: Record<string, unknown>, env?: Record<string, string>) =>
+  harness.supervise(config, env, { waitForLaunch: false });
 
 describe('launching', () => {
   it('launches 4 clusters strictly in order, each after the previous launch_next, with the Go argv and the MEWLD_* env', async () => {
-    const { s, channel } = supervise(
+    const { s, channel } = await supervise(
       { fixed_shard_count: 8, per_cluster: 2, names: ['Alpha', 'Beta'], cluster_start_next_delay: 0.2, token: 'secret-token' },
       { FIXTURE_START_MS: '150' },
     );
@@ -54,65 +37,59 @@ describe('launching', () => {
       MEWLD_SHARDS: '[4, 5]',
       MEWLD_SHARD_COUNT: '8',
       MEWLD_CLUSTER_COUNT: '4',
-      MEWLD_REDIS_URL: redis.url,
+      MEWLD_REDIS_URL: harness.redis.url,
     });
   });
 
   it('answers statuses and num_processes', async () => {
-    const { s, channel } = supervise({ fixed_shard_count: 6, per_cluster: 2 });
+    const { s, bus } = await supervise({ fixed_shard_count: 6, per_cluster: 2 });
     await s.waitForEvents((e) => e.filter((x) => x.event === 'launch_next').length === 3);
-    const bus = await connectBus(redis.url, channel);
-    try {
-      const statuses = (await bus.request('statuses')).output as Record<string, Record<string, unknown>>;
-      expect(Object.keys(statuses)).toEqual(['0', '1', '2']);
-      const starts = s.events().filter((e) => e.event === 'start');
-      for (const [id, status] of Object.entries(statuses)) {
-        expect(status).toMatchObject({
-          active: true,
-          name: `Cluster ${id}`,
-          shard_list: [Number(id) * 2, Number(id) * 2 + 1],
-          pid: starts.find((e) => e.id === Number(id))!.pid,
-        });
-        expect(['running', 'diagPending']).toContain(status.status);
-        expect(Math.abs((status.started_at as number) - Date.now() / 1000)).toBeLessThan(60);
-      }
-      expect((await bus.request('num_processes')).output).toEqual({ clusters: 3, shards: 6 });
-    } finally {
-      bus.close();
+    const statuses = (await bus.request('statuses')).output as Record<string, Record<string, unknown>>;
+    expect(Object.keys(statuses)).toEqual(['0', '1', '2']);
+    const starts = s.events().filter((e) => e.event === 'start');
+    for (const [id, status] of Object.entries(statuses)) {
+      expect(status).toMatchObject({
+        active: true,
+        name: `Cluster ${id}`,
+        shard_list: [Number(id) * 2, Number(id) * 2 + 1],
+        pid: starts.find((e) => e.id === Number(id))!.pid,
+      });
+      expect(['running', 'diagPending']).toContain(status.status);
+      expect(Math.abs((status.started_at as number) - Date.now() / 1000)).toBeLessThan(60);
     }
+    expect((await bus.request('num_processes')).output).toEqual({ clusters: 3, shards: 6 });
   });
 
   it('diagnoses clusters and keeps their shard health', async () => {
-    const { s, channel } = supervise({ fixed_shard_count: 2, per_cluster: 2 });
+    const { s, bus } = await supervise({ fixed_shard_count: 2, per_cluster: 2 });
     await s.waitForEvents((e) => e.some((x) => x.event === 'diag'));
-    const bus = await connectBus(redis.url, channel);
-    try {
-      const statuses = (await bus.request('statuses')).output as Record<string, { last_diag: { health: unknown[] } }>;
-      expect(statuses['0']!.last_diag.health).toEqual([
-        { shard_id: 0, up: true, latency: 40, guilds: 100, users: 1000 },
-        { shard_id: 1, up: true, latency: 41, guilds: 101, users: 1001 },
-      ]);
-    } finally {
-      bus.close();
-    }
+    const statuses = (await bus.request('statuses')).output as Record<string, { last_diag: { health: unknown[] } }>;
+    expect(statuses['0']!.last_diag.health).toEqual([
+      { shard_id: 0, up: true, latency: 40, guilds: 100, users: 1000 },
+      { shard_id: 1, up: true, latency: 41, guilds: 101, users: 1001 },
+    ]);
   });
 
   it('runs a cluster written in Python that speaks the protocol over a raw socket', async () => {
-    const { s, channel } = supervise({ fixed_shard_count: 4, per_cluster: 2, module: 'cluster.py', interp: 'python3', ping_interval: 0.3 });
+    const { s, bus } = await supervise({
+      fixed_shard_count: 4,
+      per_cluster: 2,
+      module: 'cluster.py',
+      interp: 'python3',
+      ping_interval: 0.3,
+    });
     const events = await s.waitForEvents((e) => e.filter((x) => x.event === 'diag' && x.lang === 'python').length >= 4);
     expect(events.filter((e) => e.event === 'start').map((e) => e.argv)).toEqual([
       ['[0, 1]', '4', '0', 'Cluster 0', '0', FIXTURES],
       ['[2, 3]', '4', '1', 'Cluster 1', '0', FIXTURES],
     ]);
-    const bus = await connectBus(redis.url, channel);
-    try {
-      const statuses = (await bus.request('statuses')).output as Record<string, { status: string; restarts: number; last_diag: { health: unknown[] } }>;
-      for (const status of Object.values(statuses)) {
-        expect(status.restarts).toBe(0);
-        expect(status.last_diag.health).toHaveLength(2);
-      }
-    } finally {
-      bus.close();
+    const statuses = (await bus.request('statuses')).output as Record<
+      string,
+      { status: string; restarts: number; last_diag: { health: unknown[] } }
+    >;
+    for (const status of Object.values(statuses)) {
+      expect(status.restarts).toBe(0);
+      expect(status.last_diag.health).toHaveLength(2);
     }
   });
 });
@@ -126,11 +103,16 @@ describe('the shard count from Discord', () => {
       { status: 200, body: { ...gatewayBot, shards: 3 } },
     ]);
     try {
-      const { s } = supervise({ per_cluster: 1, proxy: discord.url, token: 'tok3n', cluster_start_next_delay: 0 });
+      const { s } = await supervise({ per_cluster: 1, proxy: discord.url, token: 'tok3n', cluster_start_next_delay: 0 });
       await s.waitForEvents((e) => e.filter((x) => x.event === 'launch_next').length === 3);
       expect(discord.requests.map((r) => r.authorization)).toEqual(['Bot tok3n', 'Bot tok3n']);
       expect(discord.requests[1]!.at - discord.requests[0]!.at).toBeGreaterThanOrEqual(290);
-      expect(s.events().filter((e) => e.event === 'start').map((e) => (e.argv as string[])[1])).toEqual(['3', '3', '3']);
+      expect(
+        s
+          .events()
+          .filter((e) => e.event === 'start')
+          .map((e) => (e.argv as string[])[1]),
+      ).toEqual(['3', '3', '3']);
     } finally {
       await discord.close();
     }
@@ -142,7 +124,7 @@ describe('the shard count from Discord', () => {
       { status: 200, body: { ...gatewayBot, shards: 1 } },
     ]);
     try {
-      const { s } = supervise({ per_cluster: 1, proxy: discord.url, token: 't' });
+      const { s } = await supervise({ per_cluster: 1, proxy: discord.url, token: 't' });
       await s.waitForEvents((e) => e.some((x) => x.event === 'launch_next'));
       expect(discord.requests).toHaveLength(2);
       await s.waitForLog((l) => /server error 502; retrying/.test(String(l.msg)));
@@ -154,7 +136,7 @@ describe('the shard count from Discord', () => {
   it('a 401 is fatal: exit 1 with a message about the token, and nothing launched', async () => {
     const discord = await startFakeDiscord([{ status: 401, body: { message: '401: Unauthorized', code: 0 } }]);
     try {
-      const { s } = supervise({ per_cluster: 1, proxy: discord.url, token: 'bad' });
+      const { s } = await supervise({ per_cluster: 1, proxy: discord.url, token: 'bad' });
       const { code } = await s.exit;
       expect(code).toBe(1);
       expect(s.logs.some((l) => /Discord refused the bot token \(401 Unauthorized/.test(String(l.msg)))).toBe(true);
@@ -173,7 +155,7 @@ describe('the shard count from Discord', () => {
       { status: 200, body: { ...gatewayBot, shards: 1 } },
     ]);
     try {
-      const { s } = supervise({ per_cluster: 1, proxy: discord.url, token: 't' });
+      const { s } = await supervise({ per_cluster: 1, proxy: discord.url, token: 't' });
       await s.waitForEvents((e) => e.some((x) => x.event === 'start'));
       expect(discord.requests).toHaveLength(3);
       expect(discord.requests[1]!.at - discord.requests[0]!.at).toBeGreaterThanOrEqual(690);
