@@ -3,12 +3,12 @@ import { createActor, toPromise, type Actor } from 'xstate';
 import { spawnCluster } from './adapters/clusterProcess.js';
 import { fetchGateway } from './adapters/discordGateway.js';
 import { machineLogger, type Logger } from './adapters/logger.js';
-import { createRedisBus, redisUrlForClusters, type Bus } from './adapters/redisBus.js';
+import type { Bus } from './adapters/bus.js';
+import { createIpcBus } from './adapters/ipcBus.js';
+import { createRedisBus } from './adapters/redisBus.js';
 import { workDir, type LoadedConfig } from './config/index.js';
 import { instanceMachine } from './machines/instanceMachine.js';
 import { orchestratorMachine, type OrchestratorInput, type OrchestratorOutput } from './machines/orchestratorMachine.js';
-
-export const DEFAULT_REDIS = 'redis://127.0.0.1:6379';
 
 const ms = (seconds: number) => Math.round(seconds * 1000);
 
@@ -56,8 +56,12 @@ export interface Supervisor {
  */
 export function startSupervisor(loaded: LoadedConfig, logger: Logger): Supervisor {
   const { config } = loaded;
-  const redisUrl = config.redis ?? DEFAULT_REDIS;
-  const bus = createRedisBus({ url: redisUrl, channel: config.redis_channel, actionLogMax: config.action_log_max }, logger);
+  // Redis when the config names one (the Go version's bus); otherwise the embedded one.
+  const bus =
+    config.redis !== undefined
+      ? createRedisBus({ url: config.redis, channel: config.redis_channel, actionLogMax: config.action_log_max }, logger)
+      : createIpcBus({ channel: config.redis_channel, actionLogMax: config.action_log_max }, logger);
+  logger.info(bus.kind === 'redis' ? `bus: Redis at ${config.redis}, channel ${config.redis_channel}` : 'bus: embedded (IPC)');
   const clusterProcess = spawnCluster(
     {
       workDir: workDir(config),
@@ -65,9 +69,8 @@ export function startSupervisor(loaded: LoadedConfig, logger: Logger): Superviso
       interp: config.interp,
       // As godotenv did for the Go version: the env files never override what is already set.
       env: { ...loaded.env, ...process.env },
-      channel: config.redis_channel,
       token: config.token ?? '',
-      redisUrl: redisUrlForClusters(redisUrl),
+      bus,
     },
     logger,
   );

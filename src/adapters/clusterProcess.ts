@@ -4,6 +4,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fromCallback } from 'xstate';
 import type { ProcessCommand, ProcessEvent, ProcessInput } from '../machines/instanceMachine.js';
+import type { Bus } from './bus.js';
 import type { Logger } from './logger.js';
 
 /** How clusters are launched; the same for every cluster of a run. */
@@ -13,9 +14,9 @@ export interface LaunchSettings {
   interp?: string | undefined;
   /** The supervisor's environment plus the `env` files. */
   env: NodeJS.ProcessEnv;
-  channel: string;
   token: string;
-  redisUrl: string;
+  /** The bus the clusters talk on: its environment, and whether they get an IPC channel. */
+  bus: Pick<Bus, 'clusterEnv' | 'ipc' | 'attach'>;
 }
 
 export interface LaunchCommand {
@@ -50,14 +51,13 @@ export function launchCommand(settings: LaunchSettings, input: ProcessInput): La
     cwd: settings.workDir,
     env: {
       ...settings.env,
-      MEWLD_CHANNEL: settings.channel,
+      ...settings.bus.clusterEnv,
       MTOKEN: settings.token,
       MEWLD_CLUSTER_ID: String(cluster.id),
       MEWLD_CLUSTER_NAME: cluster.name,
       MEWLD_SHARDS: shards,
       MEWLD_SHARD_COUNT: String(shardCount),
       MEWLD_CLUSTER_COUNT: String(clusterCount),
-      MEWLD_REDIS_URL: settings.redisUrl,
     },
   };
 }
@@ -123,7 +123,7 @@ export function spawnCluster(settings: LaunchSettings, logger: Logger) {
           cwd: command.cwd,
           env: command.env,
           detached: true, // its own process group (setsid)
-          stdio: ['ignore', 'pipe', 'pipe'],
+          stdio: settings.bus.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
         });
       } catch (err) {
         report({ type: 'PROCESS.SPAWN_FAILED', error: (err as Error).message, at: Date.now() });
@@ -140,6 +140,7 @@ export function spawnCluster(settings: LaunchSettings, logger: Logger) {
       if (proc.pid === undefined) return; // 'error' follows
       const pid = proc.pid;
       child = proc;
+      settings.bus.attach(input.cluster.id, proc);
       capture(proc.stdout, 'stdout');
       capture(proc.stderr, 'stderr');
       proc.once('exit', (code, signal) => {

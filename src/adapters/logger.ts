@@ -21,7 +21,17 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   if (pretty) {
     return pino({
       level,
-      transport: { target: 'pino-pretty', options: { destination, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } },
+      transport: {
+        target: 'pino-pretty',
+        options: {
+          destination,
+          translateTime: 'SYS:HH:MM:ss.l',
+          // One line per event, a cluster's lines prefixed with its id and name.
+          singleLine: true,
+          ignore: 'pid,hostname,cluster,name,stream,component',
+          messageFormat: '{if name}[{cluster} {name}] {end}{msg}',
+        },
+      },
     });
   }
   return pino({ level, base: undefined }, pino.destination({ dest: destination, sync: true }));

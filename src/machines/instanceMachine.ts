@@ -1,5 +1,8 @@
 import { assign, fromCallback, log, sendParent, sendTo, setup, type SnapshotFrom } from 'xstate';
 import type { ClusterSpec } from '../clusterMap/index.js';
+import type { ShardHealth } from '../protocol/index.js';
+
+export type { ShardHealth };
 
 /**
  * One cluster's life (SPEC §2a). The machine never touches a process, a socket
@@ -7,14 +10,6 @@ import type { ClusterSpec } from '../clusterMap/index.js';
  * its parent, and it reads time only from XState delays and from the `at`
  * stamps that adapters put on the events they send.
  */
-
-export interface ShardHealth {
-  shard_id: number;
-  up: boolean;
-  latency: number;
-  guilds: number;
-  users: number;
-}
 
 /** Times in milliseconds. */
 export interface InstanceTiming {

@@ -11,6 +11,7 @@ import {
   type SnapshotFrom,
 } from 'xstate';
 import { buildClusterMap, type ClusterSpec } from '../clusterMap/index.js';
+import type { CommandAction } from '../protocol/index.js';
 import {
   instanceMachine,
   refusal,
@@ -52,16 +53,17 @@ export interface OrchestratorInput {
 /** Where a reply goes: the systemId of an actor that accepts REPLY (the bus, the HTTP bridge). */
 interface ReplyAddress {
   replyTo?: string;
-  commandId?: string;
+  commandId?: string | number;
 }
 
-export type Command =
-  | ({ type: 'command.start' | 'command.stop' | 'command.restart'; id: number } & ReplyAddress)
-  | ({
-      type: 'command.rollingrestart' | 'command.statuses' | 'command.num_processes' | 'command.shutdown' | 'command.restartproc';
-    } & ReplyAddress);
+type ClusterAction = Extract<CommandAction, 'start' | 'stop' | 'restart'>;
 
-export type CommandAction = Command['type'] extends `command.${infer A}` ? A : never;
+/** An operator command, as the bus and the HTTP API send it: `command.<protocol action>`. */
+export type Command =
+  | ({ type: `command.${ClusterAction}`; id: number } & ReplyAddress)
+  | ({ type: `command.${Exclude<CommandAction, ClusterAction>}` } & ReplyAddress);
+
+export type { CommandAction };
 
 export type CommandResult =
   | { ok: true; value?: ClusterView[] | { clusters: number; shards: number } }
@@ -70,7 +72,7 @@ export type CommandResult =
 export interface Reply {
   type: 'REPLY';
   action: CommandAction;
-  commandId?: string;
+  commandId?: string | number;
   result: CommandResult;
 }
 

@@ -1,15 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { ClusterView } from '../machines/instanceMachine.js';
 import {
-  busOutput,
+  broadcastMessage,
+  diagAnswerMessage,
+  diagRequestMessage,
   formatActionLog,
-  formatBroadcast,
-  formatDiagRequest,
-  formatReply,
   goJson,
+  interpretForCluster,
   parseInbound,
   randomLetters,
+  replyMessage,
 } from './index.js';
 
 const diagAnswers = readFileSync(new URL('../../tests/fixtures/diag-answers.jsonl', import.meta.url), 'utf8')
@@ -86,9 +86,9 @@ describe('parseInbound', () => {
 
 describe('what the supervisor publishes, byte for byte as the Go mewld', () => {
   it('replies, with the keys in the order Go marshals its map', () => {
-    expect(formatReply('abc', 'ok')).toBe('{"action":"","command_id":"abc","output":"ok","scope":"bot"}');
-    expect(formatReply(undefined, 'ok')).toBe('{"action":"","command_id":"","output":"ok","scope":"bot"}');
-    expect(formatReply('x', { clusters: 2, shards: 20 })).toBe(
+    expect(goJson(replyMessage('abc', 'ok'))).toBe('{"action":"","command_id":"abc","output":"ok","scope":"bot"}');
+    expect(goJson(replyMessage(undefined, 'ok'))).toBe('{"action":"","command_id":"","output":"ok","scope":"bot"}');
+    expect(goJson(replyMessage('x', { clusters: 2, shards: 20 }))).toBe(
       '{"action":"","command_id":"x","output":{"clusters":2,"shards":20},"scope":"bot"}',
     );
   });
@@ -98,79 +98,41 @@ describe('what the supervisor publishes, byte for byte as the Go mewld', () => {
   });
 
   it('diagnostic requests and the launch broadcast', () => {
-    expect(formatDiagRequest(3, 'n0nce')).toBe('{"id":3,"nonce":"n0nce","diag":true}');
-    expect(formatBroadcast('all_clusters_launched', 'rAnDoMlEtTeRsXyZ')).toBe(
+    expect(goJson(diagRequestMessage(3, 'n0nce'))).toBe('{"id":3,"nonce":"n0nce","diag":true}');
+    expect(goJson(broadcastMessage('all_clusters_launched', 'rAnDoMlEtTeRsXyZ'))).toBe(
       '{"action":"all_clusters_launched","command_id":"rAnDoMlEtTeRsXyZ","output":"","scope":"bot"}',
     );
     expect(randomLetters(16)).toMatch(/^[a-zA-Z]{16}$/);
-  });
-
-  it('statuses: the Go fields, keyed by cluster id as a string', () => {
-    const view: ClusterView = {
-      id: 2,
-      name: 'Gamma',
-      shards: [4, 5],
-      state: 'running',
-      active: true,
-      pid: 99,
-      startedAt: 1_700_000_000_500,
-      upAt: 1_700_000_001_000,
-      restarts: 1,
-      lastDiag: null,
-      lastExit: null,
-      downReason: null,
-      backoffMs: null,
-      failedReason: null,
-    };
-    const output = busOutput('statuses', { ok: true, value: [view] });
-    const bytes = formatReply('X', output);
-    expect(
-      bytes.startsWith(
-        '{"action":"","command_id":"X","output":{"2":{"active":true,"status":"running","name":"Gamma","started_at":1700000000,"shard_list":[4,5],"pid":99,',
-      ),
-    ).toBe(true);
-    expect(bytes.endsWith('},"scope":"bot"}')).toBe(true);
-  });
-
-  it("statuses: cluster ids sorted as strings, as Go sorts map keys, and Go's zero time for a cluster never started", () => {
-    const views = [0, 1, 2, 10, 11].map((id): ClusterView => ({
-      id,
-      name: 'n',
-      shards: [],
-      state: 'idle',
-      active: false,
-      pid: null,
-      startedAt: null,
-      upAt: null,
-      restarts: 0,
-      lastDiag: null,
-      lastExit: null,
-      downReason: null,
-      backoffMs: null,
-      failedReason: null,
-    }));
-    const payload = JSON.parse(goJson(busOutput('statuses', { ok: true, value: views })));
-    expect(goJson(busOutput('statuses', { ok: true, value: views })).match(/"(\d+)":\{/g)).toEqual([
-      '"0":{',
-      '"1":{',
-      '"10":{',
-      '"11":{',
-      '"2":{',
-    ]);
-    expect(payload['10'].started_at).toBe(-62135596800);
-  });
-
-  it('says why a command was refused', () => {
-    expect(busOutput('start', { ok: false, status: 'conflict', reason: 'cluster 1 is already running' })).toBe(
-      'cluster 1 is already running',
-    );
-    expect(busOutput('stop', { ok: true })).toBe('ok');
-    expect(busOutput('num_processes', { ok: true, value: { clusters: 3, shards: 6 } })).toEqual({ clusters: 3, shards: 6 });
   });
 
   it('action log entries carry ts in unix microseconds, keys sorted', () => {
     expect(formatActionLog({ id: 3, event: 'ping_failure' }, 1_700_000_000_123)).toBe(
       '{"event":"ping_failure","id":3,"ts":1700000000123000}',
     );
+  });
+});
+
+describe('what a cluster sends and reads', () => {
+  it('a diagnostic answer in the Go spelling, which the supervisor reads back', () => {
+    const health = [{ shard_id: 4, up: true, latency: 12, guilds: 3, users: 30 }];
+    const message = diagAnswerMessage('abc', health);
+    expect(typeof message.output).toBe('string');
+    expect(parseInbound(JSON.stringify(message))).toEqual({ kind: 'diag', nonce: 'abc', health });
+  });
+
+  it('tells diagnostics, replies, broadcasts and messages from other clusters apart', () => {
+    expect(interpretForCluster({ id: 2, nonce: 'n', diag: true })).toEqual({ kind: 'diag', id: 2, nonce: 'n' });
+    expect(interpretForCluster(JSON.parse(goJson(replyMessage('c1', 'ok'))))).toEqual({ kind: 'reply', commandId: 'c1', output: 'ok' });
+    expect(interpretForCluster(JSON.parse(goJson(broadcastMessage('all_clusters_launched', 'x'))))).toEqual({
+      kind: 'all_clusters_launched',
+    });
+    expect(interpretForCluster({ scope: 'bot', action: 'hello', data: { a: 1 }, from: 3 })).toMatchObject({
+      kind: 'bot',
+      action: 'hello',
+      data: { a: 1 },
+      from: 3,
+    });
+    expect(interpretForCluster({ scope: 'launcher', action: 'launch_next', args: { id: 0 } })).toEqual({ kind: 'other' });
+    expect(interpretForCluster('garbage')).toEqual({ kind: 'other' });
   });
 });

@@ -1,12 +1,34 @@
 import { z } from 'zod';
-import type { ClusterView, ShardHealth } from '../machines/instanceMachine.js';
-import type { CommandAction, CommandResult } from '../machines/orchestratorMachine.js';
 
 /**
  * The mewld bus protocol (SPEC §3), as pure functions: what a message on the
  * channel means, and the exact bytes the Go mewld publishes, so that clusters
- * written for it work unchanged. Both buses (Redis, IPC) use this module.
+ * written for it work unchanged. The supervisor's buses and the cluster
+ * client library both use this module; it depends on neither.
  */
+
+/** One shard's health, as a cluster reports it in a diagnostic answer. */
+export interface ShardHealth {
+  shard_id: number;
+  up: boolean;
+  latency: number;
+  guilds: number;
+  users: number;
+}
+
+/** A message on the bus: one JSON object. */
+export interface BusMessage {
+  scope?: string;
+  action?: string;
+  args?: Record<string, unknown>;
+  command_id?: string | number;
+  output?: unknown;
+  data?: unknown;
+  [key: string]: unknown;
+}
+
+/** Launcher actions that are commands to the supervisor, answered with a reply. */
+export type CommandAction = 'rollingrestart' | 'start' | 'stop' | 'restart' | 'statuses' | 'num_processes' | 'shutdown' | 'restartproc';
 
 /** Actions the supervisor answers; anything else on scope "launcher" is refused. */
 export const LAUNCHER_ACTIONS = [
@@ -93,6 +115,11 @@ export function parseInbound(raw: string, maxBytes = 1 << 20): Inbound {
   } catch (err) {
     return { kind: 'invalid', reason: `not JSON: ${(err as Error).message}` };
   }
+  return interpretInbound(json);
+}
+
+/** What an already decoded message (from the IPC channel, say) asks of the supervisor. */
+export function interpretInbound(json: unknown): Inbound {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) return { kind: 'invalid', reason: 'not a JSON object' };
   const message = json as Record<string, unknown>;
   // Diagnostic requests have no scope; replies and bot messages are for clusters.
@@ -183,20 +210,23 @@ function encode(value: unknown): string {
 }
 
 /** A Go map[string]any: encoded with sorted keys. */
-const goMap = (entries: Record<string, unknown>) => new Map(Object.entries(entries));
+export const goMap = (entries: Record<string, unknown>) => new Map(Object.entries(entries));
 
-/** A reply, as the Go version's SendMessage marshals its map: action, command_id, output, scope. */
-export function formatReply(commandId: string | number | undefined, output: unknown): string {
-  return goJson(goMap({ command_id: commandId ?? '', output: output ?? null, scope: 'bot', action: '' }));
+// What the supervisor sends. Maps where the Go version marshalled a map, so
+// that goJson writes their keys in Go's (sorted) order.
+
+/** A reply, as the Go version's SendMessage built it: action, command_id, output, scope. */
+export function replyMessage(commandId: string | number | undefined, output: unknown): Map<string, unknown> {
+  return goMap({ command_id: commandId ?? '', output: output ?? null, scope: 'bot', action: '' });
 }
 
 /** A broadcast from the supervisor to every cluster (all_clusters_launched). */
-export function formatBroadcast(action: string, commandId: string, output: unknown = ''): string {
-  return goJson(goMap({ command_id: commandId, output, scope: 'bot', action }));
+export function broadcastMessage(action: string, commandId: string, output: unknown = ''): Map<string, unknown> {
+  return goMap({ command_id: commandId, output, scope: 'bot', action });
 }
 
-export function formatDiagRequest(id: number, nonce: string): string {
-  return goJson({ id, nonce, diag: true });
+export function diagRequestMessage(id: number, nonce: string): BusMessage {
+  return { id, nonce, diag: true };
 }
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
@@ -211,40 +241,66 @@ export function randomLetters(length: number, random: () => number = Math.random
 /** Go's zero time.Time as unix seconds: what the Go version reports for a cluster that never started. */
 export const GO_ZERO_TIME = -62135596800;
 
-/** The `statuses` payload: a map keyed by cluster id; the Go fields first, then what this supervisor adds. */
-export function statusesPayload(views: readonly ClusterView[]): Map<string, unknown> {
-  const payload = new Map<string, unknown>();
-  for (const v of views) {
-    payload.set(String(v.id), {
-      active: v.active,
-      status: v.state,
-      name: v.name,
-      started_at: v.startedAt === null ? GO_ZERO_TIME : Math.floor(v.startedAt / 1000),
-      shard_list: v.shards,
-      pid: v.pid,
-      restarts: v.restarts,
-      up_at: v.upAt === null ? null : Math.floor(v.upAt / 1000),
-      last_exit: v.lastExit,
-      last_diag: v.lastDiag ? { at: Math.floor(v.lastDiag.at / 1000), health: v.lastDiag.health } : null,
-      down_reason: v.downReason,
-      backoff_ms: v.backoffMs,
-      failed_reason: v.failedReason,
-    });
-  }
-  return payload;
-}
-
-/** What a command's reply carries on the bus: "ok", a payload, or the reason it was refused. */
-export function busOutput(action: CommandAction, result: CommandResult): unknown {
-  if (!result.ok) return result.reason;
-  if (action === 'statuses') return statusesPayload((result.value as ClusterView[]) ?? []);
-  if (action === 'num_processes') return result.value;
-  return 'ok';
-}
-
-/** An action log entry as stored in `<channel>/actlogs`: the entry plus `ts` in unix microseconds, keys sorted as Go's map. */
-export function formatActionLog(entry: Record<string, unknown>, nowMs = Date.now()): string {
-  return goJson(goMap({ ...entry, ts: Math.round(nowMs * 1000) }));
+/** The same value with Maps turned into plain objects, for transports that serialize by themselves (IPC). */
+export function plain(value: unknown): unknown {
+  if (value instanceof Map) return Object.fromEntries([...value].map(([k, v]) => [String(k), plain(v)]));
+  if (Array.isArray(value)) return value.map(plain);
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
+  return value;
 }
 
 export const actionLogKey = (channel: string) => `${channel}/actlogs`;
+
+/** An action log entry: the entry plus `ts` in unix microseconds, keys sorted as Go's map. */
+export function actionLogEntry(entry: Record<string, unknown>, nowMs = Date.now()): Map<string, unknown> {
+  return goMap({ ...entry, ts: Math.round(nowMs * 1000) });
+}
+
+export function formatActionLog(entry: Record<string, unknown>, nowMs = Date.now()): string {
+  return goJson(actionLogEntry(entry, nowMs));
+}
+
+// What clusters send. The client library builds its messages here, so that a
+// cluster on it works under the Go mewld as well.
+
+export function launchNextMessage(id: number): BusMessage {
+  return { scope: 'launcher', action: 'launch_next', args: { id } };
+}
+
+/** A diagnostic answer as Go clusters write it: output is a JSON string of {Nonce, Data}. */
+export function diagAnswerMessage(nonce: string, health: readonly ShardHealth[]): BusMessage {
+  return { scope: 'launcher', action: 'diag', output: JSON.stringify({ Nonce: nonce, Data: health }) };
+}
+
+export function commandMessage(action: string, args: Record<string, unknown> | undefined, commandId: string): BusMessage {
+  return args === undefined
+    ? { scope: 'launcher', action, command_id: commandId }
+    : { scope: 'launcher', action, args, command_id: commandId };
+}
+
+/** A message from one cluster to the others (scope "bot"); `from` names the sender. */
+export function botMessage(action: string, data: unknown, from: number): BusMessage {
+  return { scope: 'bot', action, data, from };
+}
+
+/** What a message on the bus means to a cluster. */
+export type ClusterInbound =
+  | { kind: 'diag'; id: number; nonce: string }
+  | { kind: 'reply'; commandId: string | number; output: unknown }
+  | { kind: 'all_clusters_launched' }
+  | { kind: 'bot'; action: string; data: unknown; from: number | undefined; message: BusMessage }
+  | { kind: 'other' };
+
+export function interpretForCluster(json: unknown): ClusterInbound {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return { kind: 'other' };
+  const m = json as BusMessage;
+  if (m.diag === true && typeof m.id === 'number' && typeof m.nonce === 'string') return { kind: 'diag', id: m.id, nonce: m.nonce };
+  if (m.scope !== 'bot' || typeof m.action !== 'string') return { kind: 'other' };
+  if (m.action === '') {
+    return m.command_id === undefined || m.command_id === ''
+      ? { kind: 'other' }
+      : { kind: 'reply', commandId: m.command_id, output: m.output };
+  }
+  if (m.action === 'all_clusters_launched') return { kind: 'all_clusters_launched' };
+  return { kind: 'bot', action: m.action, data: m.data, from: typeof m.from === 'number' ? m.from : undefined, message: m };
+}

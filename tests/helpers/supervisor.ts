@@ -33,6 +33,16 @@ export interface RunningSupervisor {
   clusterPids(): number[];
 }
 
+/** What the fixture clusters recorded in a FIXTURE_LOG file, in order. */
+export function readEvents(file: string): FixtureEvent[] {
+  return existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as FixtureEvent)
+    : [];
+}
+
 /** Polls `check` until it returns a truthy value, or fails with `what` after the timeout. */
 export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 15_000, what = 'condition'): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
@@ -99,13 +109,7 @@ export function runSupervisor(config: Record<string, unknown>, env: Record<strin
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     proc.once('exit', (code, signal) => resolve({ code, signal })),
   );
-  const events = () =>
-    existsSync(eventsFile)
-      ? readFileSync(eventsFile, 'utf8')
-          .split('\n')
-          .filter(Boolean)
-          .map((l) => JSON.parse(l) as FixtureEvent)
-      : [];
+  const events = () => readEvents(eventsFile);
   return {
     proc,
     dir,
@@ -126,6 +130,16 @@ export function runSupervisor(config: Record<string, unknown>, env: Record<strin
     kill: (signal = 'SIGTERM') => void proc.kill(signal),
     clusterPids: () => livePids(dir).filter((pid) => pid !== proc.pid),
   };
+}
+
+/** Whether a process runs: a zombie (exited, waiting to be reaped by whoever adopted it) does not. */
+export function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import type { ClusterView } from '../machines/instanceMachine.js';
+import { goJson, replyMessage } from '../protocol/index.js';
+import { busOutput } from './bus.js';
+
+describe('what the supervisor answers on the bus', () => {
+  it('statuses: the Go fields, keyed by cluster id as a string', () => {
+    const view: ClusterView = {
+      id: 2,
+      name: 'Gamma',
+      shards: [4, 5],
+      state: 'running',
+      active: true,
+      pid: 99,
+      startedAt: 1_700_000_000_500,
+      upAt: 1_700_000_001_000,
+      restarts: 1,
+      lastDiag: null,
+      lastExit: null,
+      downReason: null,
+      backoffMs: null,
+      failedReason: null,
+    };
+    const output = busOutput('statuses', { ok: true, value: [view] });
+    const bytes = goJson(replyMessage('X', output));
+    expect(
+      bytes.startsWith(
+        '{"action":"","command_id":"X","output":{"2":{"active":true,"status":"running","name":"Gamma","started_at":1700000000,"shard_list":[4,5],"pid":99,',
+      ),
+    ).toBe(true);
+    expect(bytes.endsWith('},"scope":"bot"}')).toBe(true);
+  });
+
+  it("statuses: cluster ids sorted as strings, as Go sorts map keys, and Go's zero time for a cluster never started", () => {
+    const views = [0, 1, 2, 10, 11].map((id): ClusterView => ({
+      id,
+      name: 'n',
+      shards: [],
+      state: 'idle',
+      active: false,
+      pid: null,
+      startedAt: null,
+      upAt: null,
+      restarts: 0,
+      lastDiag: null,
+      lastExit: null,
+      downReason: null,
+      backoffMs: null,
+      failedReason: null,
+    }));
+    const payload = JSON.parse(goJson(busOutput('statuses', { ok: true, value: views })));
+    expect(goJson(busOutput('statuses', { ok: true, value: views })).match(/"(\d+)":\{/g)).toEqual([
+      '"0":{',
+      '"1":{',
+      '"10":{',
+      '"11":{',
+      '"2":{',
+    ]);
+    expect(payload['10'].started_at).toBe(-62135596800);
+  });
+
+  it('says why a command was refused', () => {
+    expect(busOutput('start', { ok: false, status: 'conflict', reason: 'cluster 1 is already running' })).toBe(
+      'cluster 1 is already running',
+    );
+    expect(busOutput('stop', { ok: true })).toBe('ok');
+    expect(busOutput('num_processes', { ok: true, value: { clusters: 3, shards: 6 } })).toEqual({ clusters: 3, shards: 6 });
+  });
+});

@@ -1,0 +1,200 @@
+import type { ChildProcess } from 'node:child_process';
+import { fromCallback, type CallbackActorLogic } from 'xstate';
+import type { ClusterView } from '../machines/instanceMachine.js';
+import type { BusCommand, BusEvent, CommandResult } from '../machines/orchestratorMachine.js';
+import {
+  actionLogEntry,
+  broadcastMessage,
+  diagRequestMessage,
+  GO_ZERO_TIME,
+  interpretInbound,
+  parseInbound,
+  randomLetters,
+  replyMessage,
+  type BusMessage,
+  type CommandAction,
+  type Inbound,
+} from '../protocol/index.js';
+import type { Logger } from './logger.js';
+
+/**
+ * The bus, as the supervisor sees it. Two implementations (redisBus, ipcBus)
+ * pass one conformance suite (tests/bus.conformance.test.ts); the machines
+ * only know the actor.
+ */
+export interface Bus {
+  kind: 'redis' | 'ipc';
+  /** The orchestrator's `bus` child: turns messages into events and its requests into messages. */
+  actor: CallbackActorLogic<BusCommand, void, BusEvent>;
+  /** What a cluster process needs in its environment to reach this bus (MEWLD_BUS, ...). */
+  clusterEnv: Record<string, string>;
+  /** Whether cluster processes get a Node IPC channel (stdio 'ipc'). */
+  ipc: boolean;
+  /** The process adapter hands over every cluster process it starts; the IPC bus talks through them. */
+  attach(clusterId: number, child: ChildProcess): void;
+  /** The most recent action log entries, oldest first. */
+  actionLogs(limit?: number): Promise<Record<string, unknown>[]>;
+  /** Flushes what is queued (the reply to `shutdown`, say) and lets go of connections. */
+  close(): Promise<void>;
+}
+
+/** Who a message goes to. */
+export type Recipient = { to: 'all' } | { to: number } | { toAllBut: number };
+
+/** What differs between buses: how messages travel. */
+export interface Transport {
+  /**
+   * Calls `onMessage` for every message that arrives (a string off Redis, an
+   * object off an IPC channel), with the sending cluster when the transport
+   * knows it, and `onStatus` when the transport goes down or comes back.
+   * Returns a function that stops listening.
+   */
+  listen(onMessage: (message: unknown, from: number | undefined) => void, onStatus: (up: boolean) => void): () => void;
+  send(message: Map<string, unknown> | BusMessage, recipient: Recipient): void;
+  writeActionLog(entry: Map<string, unknown>): void;
+}
+
+/** Bounds the memory of the maps below: at most this many outstanding requests are remembered. */
+const MAX_REMEMBERED = 10_000;
+
+/**
+ * The protocol logic every bus shares: validation of what arrives, diagnostic
+ * answers matched to their cluster by nonce (one outstanding nonce per
+ * cluster, so the map stays bounded and concurrent diagnostics never take
+ * each other's answers), replies routed back to whoever asked, and messages
+ * between clusters relayed where the transport does not broadcast by itself.
+ */
+export function busActor(transport: Transport, log: Logger, options: { maxMessageBytes?: number } = {}) {
+  return fromCallback<BusCommand, void, BusEvent>(({ sendBack, receive }) => {
+    const clusterOfNonce = new Map<string, number>();
+    const nonceOfCluster = new Map<number, string>();
+    const askedBy = new Map<string | number, number>();
+    let up = true;
+    let stopped = false;
+
+    const replyTo = (commandId: string | number | undefined): Recipient => {
+      const from = commandId === undefined ? undefined : askedBy.get(commandId);
+      if (commandId !== undefined) askedBy.delete(commandId);
+      return from === undefined ? { to: 'all' } : { to: from };
+    };
+
+    const handle = (inbound: Inbound, message: unknown, from: number | undefined) => {
+      switch (inbound.kind) {
+        case 'ignored':
+          if (from !== undefined && (message as BusMessage | null)?.scope === 'bot')
+            transport.send(message as BusMessage, { toAllBut: from });
+          return;
+        case 'invalid': {
+          const sample = typeof message === 'string' ? message.slice(0, 200) : JSON.stringify(message)?.slice(0, 200);
+          log.warn({ reason: inbound.reason, message: sample, from }, `rejected a message on the bus: ${inbound.reason}`);
+          if (inbound.commandId !== undefined) {
+            transport.send(
+              replyMessage(inbound.commandId, `invalid request: ${inbound.reason}`),
+              from === undefined ? { to: 'all' } : { to: from },
+            );
+          }
+          return;
+        }
+        case 'command': {
+          const event = { type: `command.${inbound.action}`, replyTo: 'bus' } as Record<string, unknown>;
+          if (inbound.id !== undefined) event.id = inbound.id;
+          if (inbound.commandId !== undefined) {
+            event.commandId = inbound.commandId;
+            if (from !== undefined) {
+              if (askedBy.size >= MAX_REMEMBERED) askedBy.delete(askedBy.keys().next().value!);
+              askedBy.set(inbound.commandId, from);
+            }
+          }
+          sendBack(event as BusEvent);
+          return;
+        }
+        case 'launch_next':
+          sendBack({ type: 'BUS.LAUNCH_NEXT', id: inbound.id, at: Date.now() });
+          return;
+        case 'action_log':
+          transport.writeActionLog(actionLogEntry(inbound.data));
+          return;
+        case 'diag': {
+          const id = clusterOfNonce.get(inbound.nonce);
+          if (id === undefined) {
+            log.warn({ nonce: inbound.nonce, from }, 'ignored a diagnostic answer with an unknown or stale nonce');
+            return;
+          }
+          clusterOfNonce.delete(inbound.nonce);
+          nonceOfCluster.delete(id);
+          sendBack({ type: 'BUS.DIAG_ANSWER', id, nonce: inbound.nonce, health: inbound.health, at: Date.now() });
+        }
+      }
+    };
+
+    const stopListening = transport.listen(
+      (message, from) => {
+        if (stopped) return;
+        const inbound = typeof message === 'string' ? parseInbound(message, options.maxMessageBytes) : interpretInbound(message);
+        handle(inbound, message, from);
+      },
+      (value) => {
+        if (stopped || up === value) return;
+        up = value;
+        sendBack({ type: value ? 'BUS.UP' : 'BUS.DOWN' });
+      },
+    );
+
+    receive((command) => {
+      switch (command.type) {
+        case 'DIAG_REQUEST': {
+          const previous = nonceOfCluster.get(command.id);
+          if (previous !== undefined) clusterOfNonce.delete(previous);
+          nonceOfCluster.set(command.id, command.nonce);
+          clusterOfNonce.set(command.nonce, command.id);
+          transport.send(diagRequestMessage(command.id, command.nonce), { to: command.id });
+          return;
+        }
+        case 'REPLY':
+          transport.send(replyMessage(command.commandId, busOutput(command.action, command.result)), replyTo(command.commandId));
+          return;
+        case 'ANNOUNCE':
+          transport.send(broadcastMessage(command.action, randomLetters(16)), { to: 'all' });
+          return;
+        case 'ACTION_LOG':
+          transport.writeActionLog(actionLogEntry(command.entry));
+      }
+    });
+
+    return () => {
+      stopped = true;
+      stopListening();
+    };
+  });
+}
+
+/** The `statuses` payload: a map keyed by cluster id; the Go fields first, then what this supervisor adds. */
+export function statusesPayload(views: readonly ClusterView[]): Map<string, unknown> {
+  const payload = new Map<string, unknown>();
+  for (const v of views) {
+    payload.set(String(v.id), {
+      active: v.active,
+      status: v.state,
+      name: v.name,
+      started_at: v.startedAt === null ? GO_ZERO_TIME : Math.floor(v.startedAt / 1000),
+      shard_list: v.shards,
+      pid: v.pid,
+      restarts: v.restarts,
+      up_at: v.upAt === null ? null : Math.floor(v.upAt / 1000),
+      last_exit: v.lastExit,
+      last_diag: v.lastDiag ? { at: Math.floor(v.lastDiag.at / 1000), health: v.lastDiag.health } : null,
+      down_reason: v.downReason,
+      backoff_ms: v.backoffMs,
+      failed_reason: v.failedReason,
+    });
+  }
+  return payload;
+}
+
+/** What a command's reply carries on the bus: "ok", a payload, or the reason it was refused. */
+export function busOutput(action: CommandAction, result: CommandResult): unknown {
+  if (!result.ok) return result.reason;
+  if (action === 'statuses') return statusesPayload((result.value as ClusterView[]) ?? []);
+  if (action === 'num_processes') return result.value;
+  return 'ok';
+}

@@ -1,0 +1,82 @@
+import type { ChildProcess } from 'node:child_process';
+import { plain } from '../protocol/index.js';
+import { busActor, type Bus, type Transport } from './bus.js';
+import type { Logger } from './logger.js';
+
+export interface IpcBusOptions {
+  actionLogMax: number;
+  /** Named in MEWLD_CHANNEL for clusters that log it; nothing travels on it. */
+  channel: string;
+}
+
+/**
+ * The embedded bus, the default when the config has no `redis`: the
+ * supervisor is the hub, each cluster talks to it over its Node IPC channel
+ * (stdio 'ipc': newline-delimited JSON on the file descriptor named in
+ * NODE_CHANNEL_FD). Messages are the same objects as on Redis. Messages with
+ * scope "bot" are relayed to every other cluster; diagnostics and replies go
+ * only to the cluster they concern. The action log is kept in memory, capped.
+ */
+export function createIpcBus(options: IpcBusOptions, logger: Logger): Bus {
+  const log = logger.child({ component: 'ipc' });
+  const channels = new Map<number, ChildProcess>();
+  const listeners = new Set<(message: unknown, from: number) => void>();
+  const actionLog: Record<string, unknown>[] = [];
+
+  const deliver = (id: number, child: ChildProcess, message: unknown) => {
+    if (!child.connected) return;
+    try {
+      child.send(message as object, (err) => {
+        if (err) log.debug({ cluster: id, err: err.message }, 'a message to a cluster was lost: its channel closed');
+      });
+    } catch (err) {
+      log.debug({ cluster: id, err: (err as Error).message }, 'a message to a cluster was lost: its channel closed');
+    }
+  };
+
+  const transport: Transport = {
+    listen(onMessage) {
+      listeners.add(onMessage);
+      // The embedded bus is up as long as the supervisor is.
+      return () => void listeners.delete(onMessage);
+    },
+    send(message, recipient) {
+      const body = plain(message);
+      if ('to' in recipient && recipient.to !== 'all') {
+        const child = channels.get(recipient.to);
+        if (child) deliver(recipient.to, child, body);
+        return;
+      }
+      const except = 'toAllBut' in recipient ? recipient.toAllBut : undefined;
+      for (const [id, child] of channels) if (id !== except) deliver(id, child, body);
+    },
+    writeActionLog(entry) {
+      actionLog.push(plain(entry) as Record<string, unknown>);
+      if (actionLog.length > options.actionLogMax) actionLog.splice(0, actionLog.length - options.actionLogMax);
+    },
+  };
+
+  return {
+    kind: 'ipc',
+    actor: busActor(transport, log),
+    clusterEnv: { MEWLD_BUS: 'ipc', MEWLD_CHANNEL: options.channel },
+    ipc: true,
+    attach(clusterId, child) {
+      channels.set(clusterId, child);
+      child.on('message', (message: unknown) => {
+        for (const listener of listeners) listener(message, clusterId);
+      });
+      const detach = () => {
+        if (channels.get(clusterId) === child) channels.delete(clusterId);
+      };
+      child.once('disconnect', detach);
+      child.once('exit', detach);
+    },
+    async actionLogs(limit = options.actionLogMax) {
+      return actionLog.slice(-limit);
+    },
+    async close() {
+      channels.clear();
+    },
+  };
+}

@@ -1,0 +1,309 @@
+import { randomUUID } from 'node:crypto';
+import {
+  botMessage,
+  commandMessage,
+  diagAnswerMessage,
+  interpretForCluster,
+  launchNextMessage,
+  type BusMessage,
+  type ClusterInbound,
+  type ShardHealth,
+} from '../protocol/index.js';
+
+/**
+ * mewld/client: the cluster side of the mewld protocol, for bots written in
+ * TypeScript or JavaScript. It knows which cluster it is, talks on whichever
+ * bus the supervisor chose, answers diagnostics, and leaves when the
+ * supervisor is gone. It imports nothing of the supervisor.
+ */
+
+export type { ShardHealth };
+
+/** Who this cluster is, from the MEWLD_* environment or, under the Go mewld, from argv. */
+export interface ClusterInfo {
+  id: number;
+  name: string;
+  shards: number[];
+  shardCount: number;
+  /** null under the Go mewld, which does not say. */
+  clusterCount: number | null;
+  /** The working directory the supervisor gave (argv's last element). */
+  workDir: string | null;
+  bus: 'ipc' | 'redis';
+  channel: string;
+}
+
+export interface ClusterOptions {
+  /** The shards' health, for diagnostics. Answer quickly: the supervisor waits ping_timeout at most. */
+  health?: () => ShardHealth[] | Promise<ShardHealth[]>;
+  /** Default timeout of request(), ms. */
+  requestTimeout?: number;
+  /**
+   * On Redis: exit when no diagnostic came for this long (ms) while connected,
+   * counted from ready(). The supervisor sends one every ping_interval, so
+   * make it several ping_intervals. On IPC the cluster leaves as soon as the
+   * channel closes.
+   */
+  orphanTimeout?: number;
+  /**
+   * Called before the process exits because the supervisor is gone, and on
+   * SIGTERM/SIGINT (the supervisor's stop) when given: close your Discord
+   * connections here. Bounded by shutdownTimeout.
+   */
+  shutdown?: (reason: 'orphaned' | 'signal') => void | Promise<void>;
+  shutdownTimeout?: number;
+  /** Redis address when MEWLD_REDIS_URL is not set (as under the Go mewld). */
+  redisUrl?: string;
+  /** Defaults to process.env and process.argv. */
+  env?: NodeJS.ProcessEnv;
+  argv?: string[];
+}
+
+export class RequestTimeoutError extends Error {
+  override name = 'RequestTimeoutError';
+}
+
+/** Reads the cluster's identity; throws with what is missing when this is not a cluster process. */
+export function clusterInfo(
+  env: NodeJS.ProcessEnv = process.env,
+  argv: string[] = process.argv,
+  hasIpcChannel = typeof process.send === 'function',
+): ClusterInfo {
+  // argv in the Go order: <program> <module> <shards> <shard_count> <cluster_id> <cluster_name> 0 <workdir>
+  const [shardsArg, shardCountArg, idArg, nameArg, , workDirArg] = argv.slice(2);
+  const pick = (fromEnv: string | undefined, fromArgv: string | undefined, what: string) => {
+    const value = fromEnv ?? fromArgv;
+    if (value === undefined)
+      throw new Error(`mewld/client: no ${what} (neither MEWLD_* environment nor mewld's argv): is this process started by mewld?`);
+    return value;
+  };
+  const id = Number(pick(env.MEWLD_CLUSTER_ID, idArg, 'cluster id'));
+  const shards = JSON.parse(pick(env.MEWLD_SHARDS, shardsArg, 'shard list')) as unknown;
+  const shardCount = Number(pick(env.MEWLD_SHARD_COUNT, shardCountArg, 'shard count'));
+  if (!Number.isInteger(id) || !Array.isArray(shards) || !Number.isInteger(shardCount)) {
+    throw new Error(`mewld/client: malformed cluster identity (id ${id}, shards ${JSON.stringify(shards)}, shard count ${shardCount})`);
+  }
+  const bus = env.MEWLD_BUS === 'ipc' || (env.MEWLD_BUS === undefined && hasIpcChannel) ? 'ipc' : 'redis';
+  return {
+    id,
+    name: env.MEWLD_CLUSTER_NAME ?? nameArg ?? `Cluster ${id}`,
+    shards: shards as number[],
+    shardCount,
+    clusterCount: env.MEWLD_CLUSTER_COUNT !== undefined ? Number(env.MEWLD_CLUSTER_COUNT) : null,
+    workDir: workDirArg ?? null,
+    bus,
+    channel: env.MEWLD_CHANNEL ?? 'mewld',
+  };
+}
+
+/** How messages travel for a cluster: the Node IPC channel, or Redis pub/sub. */
+interface ClusterTransport {
+  send(message: BusMessage): Promise<void>;
+  close(): Promise<void>;
+}
+
+type Handler = (data: unknown, meta: { from: number | undefined; message: BusMessage }) => void;
+
+export interface Cluster {
+  readonly info: ClusterInfo;
+  /** Tells the supervisor this cluster is fully up (launch_next): the next cluster may start. */
+  ready(): Promise<void>;
+  /**
+   * Sends a launcher command (statuses, restart, ...) and resolves with the
+   * reply's output, matched by command_id; rejects with RequestTimeoutError
+   * when no reply comes in time (default 10 s).
+   */
+  request(action: string, args?: Record<string, unknown>, options?: { timeout?: number }): Promise<unknown>;
+  /** Sends a message to every other cluster of the bot (scope "bot"). */
+  broadcast(action: string, data?: unknown): Promise<void>;
+  /** Messages from other clusters with this action; returns a function that unsubscribes. */
+  on(action: string, handler: Handler): () => void;
+  /** The supervisor announces that every cluster has launched. */
+  onAllClustersLaunched(handler: () => void): () => void;
+  close(): Promise<void>;
+}
+
+/** Connects this cluster process to its supervisor's bus. */
+export async function connectCluster(options: ClusterOptions = {}): Promise<Cluster> {
+  const env = options.env ?? process.env;
+  const info = clusterInfo(env, options.argv ?? process.argv);
+  const requestTimeout = options.requestTimeout ?? 10_000;
+  const pending = new Map<string | number, { resolve(output: unknown): void; timer: NodeJS.Timeout }>();
+  const handlers = new Map<string, Set<Handler>>();
+  const launchedHandlers = new Set<() => void>();
+  let closed = false;
+  let isReady = false;
+  let orphanTimer: NodeJS.Timeout | undefined;
+  let connected = true;
+
+  const armOrphanTimer = () => {
+    if (orphanTimer) clearTimeout(orphanTimer);
+    orphanTimer = undefined;
+    if (info.bus !== 'redis' || !isReady || closed || !connected) return;
+    const timeout = options.orphanTimeout ?? 120_000;
+    orphanTimer = setTimeout(() => void leave('orphaned', `no diagnostic from the supervisor for ${timeout} ms`), timeout);
+    orphanTimer.unref();
+  };
+
+  const onInbound = (inbound: ClusterInbound) => {
+    switch (inbound.kind) {
+      case 'diag':
+        if (inbound.id !== info.id) return;
+        armOrphanTimer();
+        void Promise.resolve()
+          .then(() => options.health?.() ?? defaultHealth(info.shards))
+          .then(
+            (health) => transport.send(diagAnswerMessage(inbound.nonce, health)),
+            (err: unknown) => console.error(`mewld/client: health() failed: ${(err as Error).message}`),
+          );
+        return;
+      case 'reply': {
+        const waiting = pending.get(inbound.commandId);
+        if (!waiting) return;
+        pending.delete(inbound.commandId);
+        clearTimeout(waiting.timer);
+        waiting.resolve(inbound.output);
+        return;
+      }
+      case 'all_clusters_launched':
+        for (const handler of launchedHandlers) handler();
+        return;
+      case 'bot':
+        if (inbound.from === info.id) return; // our own broadcast, echoed by Redis
+        for (const handler of handlers.get(inbound.action) ?? []) handler(inbound.data, { from: inbound.from, message: inbound.message });
+    }
+  };
+
+  const leave = async (reason: 'orphaned' | 'signal', why: string) => {
+    if (closed) return;
+    console.error(`mewld/client: cluster ${info.id} is leaving: ${why}`);
+    const done = Promise.resolve(options.shutdown?.(reason)).catch((err: unknown) =>
+      console.error(`mewld/client: shutdown failed: ${(err as Error).message}`),
+    );
+    await Promise.race([done, new Promise((r) => setTimeout(r, options.shutdownTimeout ?? 5000).unref())]);
+    await close().catch(() => {});
+    process.exit(0);
+  };
+
+  const transport: ClusterTransport =
+    info.bus === 'ipc'
+      ? ipcTransport(onInbound, () => void leave('orphaned', 'the IPC channel to the supervisor closed'))
+      : await redisTransport(info.channel, env.MEWLD_REDIS_URL ?? options.redisUrl ?? 'redis://127.0.0.1:6379', onInbound, (up) => {
+          connected = up;
+          armOrphanTimer(); // no deadline while our own connection is down
+        });
+
+  if (options.shutdown) {
+    const onSignal = () => void leave('signal', 'asked to stop');
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  }
+
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    if (orphanTimer) clearTimeout(orphanTimer);
+    for (const [, waiting] of pending) clearTimeout(waiting.timer);
+    pending.clear();
+    await transport.close();
+  };
+
+  return {
+    info,
+    async ready() {
+      await transport.send(launchNextMessage(info.id));
+      isReady = true;
+      armOrphanTimer();
+    },
+    request(action, args, requestOptions = {}) {
+      const commandId = randomUUID();
+      const timeout = requestOptions.timeout ?? requestTimeout;
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          pending.delete(commandId);
+          reject(new RequestTimeoutError(`no reply to ${action} within ${timeout} ms: is the supervisor running?`));
+        }, timeout);
+        pending.set(commandId, { resolve, timer });
+        transport.send(commandMessage(action, args, commandId)).catch((err: unknown) => {
+          clearTimeout(timer);
+          pending.delete(commandId);
+          reject(err as Error);
+        });
+      });
+    },
+    broadcast: (action, data) => transport.send(botMessage(action, data ?? null, info.id)),
+    on(action, handler) {
+      let set = handlers.get(action);
+      if (!set) handlers.set(action, (set = new Set()));
+      set.add(handler);
+      return () => void set.delete(handler);
+    },
+    onAllClustersLaunched(handler) {
+      launchedHandlers.add(handler);
+      return () => void launchedHandlers.delete(handler);
+    },
+    close,
+  };
+}
+
+/** Without a health callback: every shard up, latency unknown. */
+function defaultHealth(shards: number[]): ShardHealth[] {
+  return shards.map((shard_id) => ({ shard_id, up: true, latency: -1, guilds: 0, users: 0 }));
+}
+
+function ipcTransport(onInbound: (inbound: ClusterInbound) => void, onGone: () => void): ClusterTransport {
+  if (typeof process.send !== 'function') throw new Error('mewld/client: MEWLD_BUS is ipc but this process has no IPC channel');
+  const listener = (message: unknown) => onInbound(interpretForCluster(message));
+  process.on('message', listener);
+  process.once('disconnect', onGone);
+  return {
+    send: (message) =>
+      new Promise((resolve, reject) => {
+        if (!process.connected) return reject(new Error('mewld/client: the IPC channel to the supervisor is closed'));
+        process.send!(message, undefined, undefined, (err: Error | null) => (err ? reject(err) : resolve()));
+      }),
+    async close() {
+      process.off('message', listener);
+      process.off('disconnect', onGone);
+      // Let the event loop end: the channel would keep it alive.
+      if (process.connected) process.disconnect();
+    },
+  };
+}
+
+async function redisTransport(
+  channel: string,
+  url: string,
+  onInbound: (inbound: ClusterInbound) => void,
+  onStatus: (up: boolean) => void,
+): Promise<ClusterTransport> {
+  const { Redis } = await import('ioredis');
+  const connectOptions = url.startsWith('unix://') ? { path: url.slice('unix://'.length) } : {};
+  const make = () => {
+    const r = url.startsWith('unix://') ? new Redis(connectOptions) : new Redis(url, { maxRetriesPerRequest: null });
+    r.on('error', () => {}); // ioredis reconnects by itself; the status callbacks say what matters
+    return r;
+  };
+  const sub = make();
+  const pub = make();
+  sub.on('message', (c: string, raw: string) => {
+    if (c !== channel) return;
+    try {
+      onInbound(interpretForCluster(JSON.parse(raw)));
+    } catch {
+      // not JSON: not for us
+    }
+  });
+  sub.on('ready', () => onStatus(true));
+  sub.on('close', () => onStatus(false));
+  await sub.subscribe(channel);
+  return {
+    async send(message) {
+      await pub.publish(channel, JSON.stringify(message));
+    },
+    async close() {
+      sub.disconnect();
+      await pub.quit().catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,90 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { SimulatedClock } from 'xstate';
+import { createIpcBus } from '../src/adapters/ipcBus.js';
+import { createLogger } from '../src/adapters/logger.js';
+import { redisHarness } from './helpers/harness.js';
+import { underParent } from './helpers/machines.js';
+import { spawnClientClusters } from './helpers/clients.js';
+import { eventually, isAlive } from './helpers/supervisor.js';
+
+/** mewld/client, in real cluster processes (tests/fixtures/client_cluster.mjs). */
+
+const harness = redisHarness('client', { module: 'client_cluster.mjs', fixed_shard_count: 4, per_cluster: 2 });
+const killed: number[] = [];
+afterAll(() => {
+  for (const pid of killed) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone, as it should be
+    }
+  }
+});
+
+describe('mewld/client', () => {
+  it.each(['ipc', 'redis'] as const)('a request that nobody answers fails with a clear timeout error (%s)', async (kind) => {
+    const ipcBus = createIpcBus({ channel: 'c', actionLogMax: 10 }, createLogger({ level: 'silent', pretty: false }));
+    const host = kind === 'ipc' ? underParent(ipcBus.actor, undefined, new SimulatedClock()) : undefined;
+    const bus =
+      kind === 'ipc'
+        ? ipcBus
+        : {
+            clusterEnv: { MEWLD_BUS: 'redis', MEWLD_REDIS_URL: harness.redis.url, MEWLD_CHANNEL: `lonely-${process.pid}` },
+            ipc: false,
+            attach() {},
+          };
+    // Nobody plays the supervisor: nothing will ever reply.
+    const cluster = spawnClientClusters(bus, 1, { CLIENT_REQUEST: 'statuses', CLIENT_TIMEOUT: '300' });
+    killed.push(cluster.processes[0]!.pid!);
+    try {
+      const failed = await eventually(() => cluster.events().find((e) => e.event === 'request_failed'), 10_000, 'the request to fail');
+      expect(failed).toMatchObject({
+        name: 'RequestTimeoutError',
+        error: 'no reply to statuses within 300 ms: is the supervisor running?',
+      });
+      const sent = cluster.events().find((e) => e.event === 'launch_next')!;
+      expect(failed.at - sent.at).toBeGreaterThanOrEqual(290);
+    } finally {
+      cluster.kill();
+      host?.actor.stop();
+    }
+  });
+
+  it('on IPC: a cluster whose supervisor is killed with SIGKILL leaves at once', async () => {
+    const { s } = await harness.supervise({ redis: undefined });
+    const pids = s
+      .events()
+      .filter((e) => e.event === 'start')
+      .map((e) => e.pid);
+    expect(pids).toHaveLength(2);
+    const t0 = Date.now();
+    s.kill('SIGKILL');
+    killed.push(...pids);
+    await eventually(() => pids.every((pid) => !isAlive(pid)), 5000, 'the clusters to exit');
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(
+      s
+        .events()
+        .filter((e) => e.event === 'leaving')
+        .map((e) => e.reason),
+    ).toEqual(['orphaned', 'orphaned']);
+  });
+
+  it('on Redis: a cluster whose supervisor is killed with SIGKILL leaves after orphanTimeout without diagnostics', async () => {
+    const { s } = await harness.supervise({ ping_interval: 0.3, ping_timeout: 1 }, { CLIENT_ORPHAN_MS: '1500' });
+    await s.waitForEvents((e) => e.filter((x) => x.event === 'diag').length >= 4);
+    const pids = s
+      .events()
+      .filter((e) => e.event === 'start')
+      .map((e) => e.pid);
+    const t0 = Date.now();
+    s.kill('SIGKILL');
+    killed.push(...pids);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(pids.every(isAlive)).toBe(true);
+    await eventually(() => pids.every((pid) => !isAlive(pid)), 5000, 'the clusters to exit');
+    const elapsed = Date.now() - t0;
+    expect(elapsed).toBeGreaterThanOrEqual(1200);
+    expect(elapsed).toBeLessThan(3000);
+  });
+});
