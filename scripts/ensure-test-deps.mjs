@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // The tests use real programs: redis-server for the bus, python3 for the
-// cluster written in another language. On a fresh Debian machine with only
+// cluster written in another language, Debian's chromium for the dashboard's
+// browser tests (playwright-core drives it; no browser is downloaded). On a fresh Debian machine with only
 // Node and npm, install them (as root, with apt-get); elsewhere, say what is missing.
 import { execFileSync, spawnSync } from 'node:child_process';
 
 const needs = [
   { command: 'redis-server', debian: 'redis-server' },
   { command: 'python3', debian: 'python3' },
+  { command: 'chromium', debian: 'chromium' },
 ];
 
 const has = (command) => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
@@ -18,7 +20,7 @@ const isRoot = process.getuid?.() === 0;
 if (isRoot && has('apt-get')) {
   console.log(`installing ${packages.join(', ')} for the tests (apt-get)`);
   execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], {
+  execFileSync('apt-get', ['install', '-y', '-qq', ...packages], {
     stdio: 'inherit',
     env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
   });

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createLogger } from './adapters/logger.js';
 import { ConfigError, LOG_LEVELS, loadConfig } from './config/index.js';
+import { startInspectorRelay, type InspectorRelay } from './server/inspector.js';
 import { startSupervisor } from './supervisor.js';
 
 const HELP = `mewld: a process supervisor for Discord bots split into shard clusters
@@ -10,6 +11,7 @@ const HELP = `mewld: a process supervisor for Discord bots split into shard clus
 Usage: mewld [--config FILE]
 
   -c, --config FILE   the config file (default: ./config.yaml); --cfg-file FILE, as the Go mewld took it, works too
+  --inspect[=PORT]    serve a relay for the Stately inspector (default port 8080) and print its URL
   -h, --help          show this help
   -v, --version       show the version
 
@@ -21,10 +23,23 @@ function version(): string {
   return pkg.version;
 }
 
+/** --inspect or --inspect=PORT (an optional value, which parseArgs cannot express). */
+function takeInspect(argv: string[]): { argv: string[]; inspect: number | undefined } {
+  let inspect: number | undefined;
+  const rest = argv.filter((arg) => {
+    const match = /^--inspect(?:=(\d+))?$/.exec(arg);
+    if (match) inspect = match[1] === undefined ? 8080 : Number(match[1]);
+    return !match;
+  });
+  return { argv: rest, inspect };
+}
+
 async function main(): Promise<number> {
+  const { argv, inspect } = takeInspect(process.argv.slice(2));
   let args;
   try {
     args = parseArgs({
+      args: argv,
       options: {
         config: { type: 'string', short: 'c' },
         'cfg-file': { type: 'string' },
@@ -64,7 +79,18 @@ async function main(): Promise<number> {
   for (const warning of loaded.warnings) logger.warn(`config: ${warning}`);
   logger.info({ config: loaded.file, version: version() }, 'mewld starting');
 
-  const supervisor = startSupervisor(loaded, logger);
+  let inspector: InspectorRelay | undefined;
+  if (inspect !== undefined) {
+    const host = loaded.config.web ? loaded.config.web.host : '127.0.0.1';
+    try {
+      inspector = await startInspectorRelay({ host, port: inspect });
+      logger.info({ url: inspector.url }, `Stately inspector: open ${inspector.url}`);
+    } catch (err) {
+      logger.error(`the inspector relay could not listen on ${host}:${inspect}: ${(err as Error).message}`);
+    }
+  }
+
+  const supervisor = startSupervisor(loaded, logger, { inspector });
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;
@@ -75,6 +101,7 @@ async function main(): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   const { exitCode, error } = await supervisor.done;
+  await inspector?.close();
   logger.info({ exitCode }, error ? `mewld stopped: ${error}` : 'mewld stopped');
   logger.flush?.();
   return exitCode;

@@ -9,6 +9,10 @@ import { createRedisBus } from './adapters/redisBus.js';
 import { workDir, type LoadedConfig } from './config/index.js';
 import { instanceMachine } from './machines/instanceMachine.js';
 import { orchestratorMachine, type OrchestratorInput, type OrchestratorOutput } from './machines/orchestratorMachine.js';
+import { createCommandBridge, type CommandBridge } from './server/commandBridge.js';
+import type { InspectorRelay } from './server/inspector.js';
+import { createLiveState, type LiveState } from './server/liveState.js';
+import { startWebServer, type WebServer } from './server/node.js';
 
 const ms = (seconds: number) => Math.round(seconds * 1000);
 
@@ -46,15 +50,23 @@ export function orchestratorInput(loaded: LoadedConfig): OrchestratorInput {
 export interface Supervisor {
   actor: Actor<typeof orchestratorMachine>;
   bus: Bus;
+  live: LiveState;
+  /** The web server, once it listens (null when `web: false`, or when it could not listen). */
+  web: Promise<WebServer | null>;
   /** Resolves when the orchestrator is done, with the exit code the process should end with. */
   done: Promise<OrchestratorOutput>;
+}
+
+export interface SupervisorOptions {
+  /** The Stately inspector relay (mewld --inspect), to attach to the root actor. */
+  inspector?: Pick<InspectorRelay, 'inspect'>;
 }
 
 /**
  * Wires the adapters into the machines and starts the root actor. Everything
  * with I/O is chosen here; the machines only know the names of their slots.
  */
-export function startSupervisor(loaded: LoadedConfig, logger: Logger): Supervisor {
+export function startSupervisor(loaded: LoadedConfig, logger: Logger, options: SupervisorOptions = {}): Supervisor {
   const { config } = loaded;
   // Redis when the config names one (the Go version's bus); otherwise the embedded one.
   const bus =
@@ -74,9 +86,13 @@ export function startSupervisor(loaded: LoadedConfig, logger: Logger): Superviso
     },
     logger,
   );
+  const commands = createCommandBridge();
+  const live = createLiveState({ busKind: bus.kind });
+  bus.onActionLog((entry) => live.actionLog(entry));
   const machine = orchestratorMachine.provide({
     actors: {
       bus: bus.actor,
+      api: commands.actor,
       gateway: fetchGateway(
         { token: config.token ?? '', proxy: config.proxy, timeout: ms(config.gateway_timeout) },
         logger.child({ component: 'discord' }),
@@ -84,19 +100,77 @@ export function startSupervisor(loaded: LoadedConfig, logger: Logger): Superviso
       instance: instanceMachine.provide({ actors: { clusterProcess } }),
     },
   });
-  const actor = createActor(machine, { input: orchestratorInput(loaded), logger: machineLogger(logger) });
+  const stately = options.inspector?.inspect;
+  const actor = createActor(machine, {
+    input: orchestratorInput(loaded),
+    logger: machineLogger(logger),
+    // Inspection attaches to the root actor and sees every actor of the system.
+    inspect: (event) => {
+      live.inspect(event);
+      stately?.next?.(event);
+    },
+  });
+  actor.start();
+  const web = startWeb(loaded, { live, commands, bus }, logger);
+  const finish = async () => {
+    await (await web)?.close();
+    await bus.close();
+  };
   const done = toPromise(actor).then(
     async (output) => {
-      await bus.close();
+      await finish();
       return output;
     },
     async (err: unknown) => {
       logger.fatal({ err }, 'the supervisor failed');
       actor.stop(); // the process adapters' cleanup kills every cluster
-      await bus.close();
+      await finish();
       return { exitCode: 1, error: String(err) };
     },
   );
-  actor.start();
-  return { actor, bus, done };
+  return { actor, bus, live, web, done };
+}
+
+/** The HTTP API and dashboard; a port already taken is logged, and the supervisor goes on without them. */
+async function startWeb(
+  loaded: LoadedConfig,
+  deps: { live: LiveState; commands: CommandBridge; bus: Bus },
+  logger: Logger,
+): Promise<WebServer | null> {
+  const web = loaded.config.web;
+  if (web === false) return null;
+  const generated = web.token === undefined;
+  const token = web.token ?? randomBytes(24).toString('base64url');
+  try {
+    // The action log so far, for the dashboard; not worth waiting for if the bus is slow to answer.
+    const earlier = await Promise.race([
+      deps.bus.actionLogs(200).catch(() => []),
+      new Promise<[]>((r) => setTimeout(() => r([]), 1000).unref()),
+    ]);
+    deps.live.seedActionLogs(earlier);
+    const server = await startWebServer(
+      { host: web.host, port: web.port },
+      {
+        token,
+        live: deps.live,
+        commands: deps.commands,
+        actionLogs: (limit) => deps.bus.actionLogs(limit),
+        maxClientBuffer: web.max_client_buffer,
+        log: logger.child({ component: 'web' }),
+      },
+    );
+    logger.info(
+      { url: server.url },
+      generated
+        ? `dashboard: ${server.url}?token=${token}`
+        : `dashboard: ${server.url} (open it once with ?token=<web.token or MEWLD_WEB_TOKEN>)`,
+    );
+    return server;
+  } catch (err) {
+    logger.error(
+      { err: (err as Error).message },
+      `the web server could not listen on ${web.host}:${web.port}: ${(err as Error).message}; going on without it`,
+    );
+    return null;
+  }
 }

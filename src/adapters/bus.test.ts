@@ -12,14 +12,14 @@ describe('what the supervisor answers on the bus', () => {
       state: 'running',
       active: true,
       pid: 99,
-      startedAt: 1_700_000_000_500,
-      upAt: 1_700_000_001_000,
+      started_at: 1_700_000_000_500,
+      up_at: 1_700_000_001_000,
       restarts: 1,
-      lastDiag: null,
-      lastExit: null,
-      downReason: null,
-      backoffMs: null,
-      failedReason: null,
+      last_diag: null,
+      last_exit: null,
+      down_reason: null,
+      backoff_ms: null,
+      failed_reason: null,
     };
     const output = busOutput('statuses', { ok: true, value: [view] });
     const bytes = goJson(replyMessage('X', output));
@@ -39,14 +39,14 @@ describe('what the supervisor answers on the bus', () => {
       state: 'idle',
       active: false,
       pid: null,
-      startedAt: null,
-      upAt: null,
+      started_at: null,
+      up_at: null,
       restarts: 0,
-      lastDiag: null,
-      lastExit: null,
-      downReason: null,
-      backoffMs: null,
-      failedReason: null,
+      last_diag: null,
+      last_exit: null,
+      down_reason: null,
+      backoff_ms: null,
+      failed_reason: null,
     }));
     const payload = JSON.parse(goJson(busOutput('statuses', { ok: true, value: views })));
     expect(goJson(busOutput('statuses', { ok: true, value: views })).match(/"(\d+)":\{/g)).toEqual([

@@ -9,6 +9,7 @@ import {
   GO_ZERO_TIME,
   interpretInbound,
   parseInbound,
+  plain,
   randomLetters,
   replyMessage,
   type BusMessage,
@@ -34,6 +35,8 @@ export interface Bus {
   attach(clusterId: number, child: ChildProcess): void;
   /** The most recent action log entries, oldest first. */
   actionLogs(limit?: number): Promise<Record<string, unknown>[]>;
+  /** Every action log entry from now on, as it is written; returns a function that unsubscribes. */
+  onActionLog(listener: (entry: Record<string, unknown>) => void): () => void;
   /** Flushes what is queued (the reply to `shutdown`, say) and lets go of connections. */
   close(): Promise<void>;
 }
@@ -54,6 +57,18 @@ export interface Transport {
   writeActionLog(entry: Map<string, unknown>): void;
 }
 
+/** Listeners of the action log, for a Bus's onActionLog. */
+export function listeners<T>() {
+  const set = new Set<(value: T) => void>();
+  return {
+    notify: (value: T) => set.forEach((listener) => listener(value)),
+    subscribe: (listener: (value: T) => void) => {
+      set.add(listener);
+      return () => void set.delete(listener);
+    },
+  };
+}
+
 /** Bounds the memory of the maps below: at most this many outstanding requests are remembered. */
 const MAX_REMEMBERED = 10_000;
 
@@ -64,7 +79,15 @@ const MAX_REMEMBERED = 10_000;
  * each other's answers), replies routed back to whoever asked, and messages
  * between clusters relayed where the transport does not broadcast by itself.
  */
-export function busActor(transport: Transport, log: Logger, options: { maxMessageBytes?: number } = {}) {
+export function busActor(
+  transport: Transport,
+  log: Logger,
+  options: { maxMessageBytes?: number; onActionLog?: (entry: Record<string, unknown>) => void } = {},
+) {
+  const writeActionLog = (entry: Record<string, unknown>) => {
+    transport.writeActionLog(actionLogEntry(entry));
+    options.onActionLog?.(plain(actionLogEntry(entry)) as Record<string, unknown>);
+  };
   return fromCallback<BusCommand, void, BusEvent>(({ sendBack, receive }) => {
     const clusterOfNonce = new Map<string, number>();
     const nonceOfCluster = new Map<number, string>();
@@ -112,7 +135,7 @@ export function busActor(transport: Transport, log: Logger, options: { maxMessag
           sendBack({ type: 'BUS.LAUNCH_NEXT', id: inbound.id, at: Date.now() });
           return;
         case 'action_log':
-          transport.writeActionLog(actionLogEntry(inbound.data));
+          writeActionLog(inbound.data);
           return;
         case 'diag': {
           const id = clusterOfNonce.get(inbound.nonce);
@@ -157,7 +180,7 @@ export function busActor(transport: Transport, log: Logger, options: { maxMessag
           transport.send(broadcastMessage(command.action, randomLetters(16)), { to: 'all' });
           return;
         case 'ACTION_LOG':
-          transport.writeActionLog(actionLogEntry(command.entry));
+          writeActionLog(command.entry);
       }
     });
 
@@ -176,16 +199,16 @@ export function statusesPayload(views: readonly ClusterView[]): Map<string, unkn
       active: v.active,
       status: v.state,
       name: v.name,
-      started_at: v.startedAt === null ? GO_ZERO_TIME : Math.floor(v.startedAt / 1000),
+      started_at: v.started_at === null ? GO_ZERO_TIME : Math.floor(v.started_at / 1000),
       shard_list: v.shards,
       pid: v.pid,
       restarts: v.restarts,
-      up_at: v.upAt === null ? null : Math.floor(v.upAt / 1000),
-      last_exit: v.lastExit,
-      last_diag: v.lastDiag ? { at: Math.floor(v.lastDiag.at / 1000), health: v.lastDiag.health } : null,
-      down_reason: v.downReason,
-      backoff_ms: v.backoffMs,
-      failed_reason: v.failedReason,
+      up_at: v.up_at === null ? null : Math.floor(v.up_at / 1000),
+      last_exit: v.last_exit,
+      last_diag: v.last_diag ? { at: Math.floor(v.last_diag.at / 1000), health: v.last_diag.health } : null,
+      down_reason: v.down_reason,
+      backoff_ms: v.backoff_ms,
+      failed_reason: v.failed_reason,
     });
   }
   return payload;

@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { plain } from '../protocol/index.js';
-import { busActor, type Bus, type Transport } from './bus.js';
+import { busActor, listeners, type Bus, type Transport } from './bus.js';
 import type { Logger } from './logger.js';
 
 export interface IpcBusOptions {
@@ -20,8 +20,9 @@ export interface IpcBusOptions {
 export function createIpcBus(options: IpcBusOptions, logger: Logger): Bus {
   const log = logger.child({ component: 'ipc' });
   const channels = new Map<number, ChildProcess>();
-  const listeners = new Set<(message: unknown, from: number) => void>();
+  const receivers = new Set<(message: unknown, from: number) => void>();
   const actionLog: Record<string, unknown>[] = [];
+  const actionLogListeners = listeners<Record<string, unknown>>();
 
   const deliver = (id: number, child: ChildProcess, message: unknown) => {
     if (!child.connected) return;
@@ -36,9 +37,9 @@ export function createIpcBus(options: IpcBusOptions, logger: Logger): Bus {
 
   const transport: Transport = {
     listen(onMessage) {
-      listeners.add(onMessage);
+      receivers.add(onMessage);
       // The embedded bus is up as long as the supervisor is.
-      return () => void listeners.delete(onMessage);
+      return () => void receivers.delete(onMessage);
     },
     send(message, recipient) {
       const body = plain(message);
@@ -58,13 +59,14 @@ export function createIpcBus(options: IpcBusOptions, logger: Logger): Bus {
 
   return {
     kind: 'ipc',
-    actor: busActor(transport, log),
+    actor: busActor(transport, log, { onActionLog: actionLogListeners.notify }),
+    onActionLog: actionLogListeners.subscribe,
     clusterEnv: { MEWLD_BUS: 'ipc', MEWLD_CHANNEL: options.channel },
     ipc: true,
     attach(clusterId, child) {
       channels.set(clusterId, child);
       child.on('message', (message: unknown) => {
-        for (const listener of listeners) listener(message, clusterId);
+        for (const receiver of receivers) receiver(message, clusterId);
       });
       const detach = () => {
         if (channels.get(clusterId) === child) channels.delete(clusterId);

@@ -1,6 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { actionLogKey, goJson } from '../protocol/index.js';
-import { busActor, type Bus, type Transport } from './bus.js';
+import { busActor, listeners, type Bus, type Transport } from './bus.js';
 import type { Logger } from './logger.js';
 
 export interface RedisBusOptions {
@@ -59,6 +59,7 @@ export function createRedisBus(options: RedisBusOptions, logger: Logger): Bus {
   const sub = connect('subscriber');
   const pub = connect('publisher');
   const key = actionLogKey(options.channel);
+  const actionLogListeners = listeners<Record<string, unknown>>();
 
   const transport: Transport = {
     listen(onMessage, onStatus) {
@@ -97,7 +98,8 @@ export function createRedisBus(options: RedisBusOptions, logger: Logger): Bus {
 
   return {
     kind: 'redis',
-    actor: busActor(transport, log, options),
+    actor: busActor(transport, log, { ...options, onActionLog: actionLogListeners.notify }),
+    onActionLog: actionLogListeners.subscribe,
     clusterEnv: { MEWLD_BUS: 'redis', MEWLD_REDIS_URL: redisUrlForClusters(options.url), MEWLD_CHANNEL: options.channel },
     ipc: false,
     attach() {},

@@ -52,6 +52,14 @@ const restartFields = z.strictObject({
   no_restart_exit_codes: exitCodes().default([]),
 });
 
+const webFields = z.strictObject({
+  host: text('a host name or address to listen on').default('127.0.0.1'),
+  port: count(0, 'a TCP port (0 picks a free one)').max(65535, { error: 'a TCP port is at most 65535' }).default(1293),
+  token: text('the token of the web API').min(16, { error: 'must be at least 16 characters long' }).optional(),
+  /** A WebSocket client that falls this far behind is dropped (it reconnects). */
+  max_client_buffer: count(1024, 'bytes').default(1 << 20),
+});
+
 export const configSchema = z.strictObject({
   token: text('the bot token, a string').optional(),
   dir: text('a directory under $HOME').optional(),
@@ -91,6 +99,9 @@ export const configSchema = z.strictObject({
   action_log_max: count(1, 'entries').default(1000),
   log_level: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).optional(),
   restart: restartFields.prefault({}),
+  web: z
+    .union([z.literal(false), webFields], { error: 'must be false, or a mapping with host, port, token' })
+    .default(() => webFields.parse({})),
 });
 
 export type Config = z.output<typeof configSchema>;
@@ -188,6 +199,7 @@ export function parseConfig(source: string, file: string, processEnv: NodeJS.Pro
   });
 
   // An empty MTOKEN counts as unset, as an empty token would be refused by Discord anyway.
+  if (config.web && processEnv.MEWLD_WEB_TOKEN) config.web.token = processEnv.MEWLD_WEB_TOKEN;
   const token = processEnv.MTOKEN || env.MTOKEN || config.token;
   if (token !== undefined) config.token = token;
   if (config.fixed_shard_count === undefined && !config.token) {
@@ -231,7 +243,8 @@ function nodeAt(root: unknown, path: PropertyKey[], wantKey: boolean): YamlNode 
 }
 
 function allowedKeys(path: PropertyKey[]): string[] {
-  const shape = path.length === 0 ? configSchema.shape : path[0] === 'restart' ? restartFields.shape : {};
+  const nested: Record<string, { shape: object }> = { restart: restartFields, web: webFields };
+  const shape = path.length === 0 ? configSchema.shape : (nested[String(path[0])]?.shape ?? {});
   return Object.keys(shape);
 }
 

@@ -137,7 +137,7 @@ describe('instanceMachine', () => {
       exit: { code: 0, signal: null },
     });
     expect(t.state()).toBe('backoff');
-    expect(viewOf(t.snap())).toMatchObject({ state: 'backoff', lastExit: { code: 0 }, downReason: 'exited', backoffMs: 100 });
+    expect(viewOf(t.snap())).toMatchObject({ state: 'backoff', last_exit: { code: 0 }, down_reason: 'exited', backoff_ms: 100 });
   });
 
   it('a signal kills it too, in any live state', () => {

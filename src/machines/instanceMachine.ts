@@ -434,7 +434,10 @@ export const PROCESS_STATES: readonly InstanceState[] = [
   'dead',
 ];
 
-/** What operators see of a cluster: statuses, the HTTP API and the live stream all use this. */
+/**
+ * What operators see of a cluster: the bus's statuses, the HTTP API and the
+ * live stream all show this. Field names as on the wire; times are unix ms.
+ */
 export interface ClusterView {
   id: number;
   name: string;
@@ -442,14 +445,14 @@ export interface ClusterView {
   state: InstanceState;
   active: boolean;
   pid: number | null;
-  startedAt: number | null;
-  upAt: number | null;
+  started_at: number | null;
+  up_at: number | null;
   restarts: number;
-  lastDiag: { at: number; health: ShardHealth[] } | null;
-  lastExit: ExitInfo | null;
-  downReason: DownReason | null;
-  backoffMs: number | null;
-  failedReason: string | null;
+  last_diag: { at: number; health: ShardHealth[] } | null;
+  last_exit: ExitInfo | null;
+  down_reason: DownReason | null;
+  backoff_ms: number | null;
+  failed_reason: string | null;
 }
 
 export function viewOf(snapshot: InstanceSnapshot): ClusterView {
@@ -462,14 +465,14 @@ export function viewOf(snapshot: InstanceSnapshot): ClusterView {
     state,
     active: c.pid !== null,
     pid: c.pid,
-    startedAt: c.startedAt,
-    upAt: c.upAt,
+    started_at: c.startedAt,
+    up_at: c.upAt,
     restarts: Math.max(0, c.launches - 1),
-    lastDiag: c.lastDiag,
-    lastExit: c.lastExit,
-    downReason: state === 'dead' || state === 'backoff' || state === 'failed' ? c.downReason : null,
-    backoffMs: state === 'backoff' ? c.backoffMs : null,
-    failedReason: state === 'failed' ? c.failedReason : null,
+    last_diag: c.lastDiag,
+    last_exit: c.lastExit,
+    down_reason: state === 'dead' || state === 'backoff' || state === 'failed' ? c.downReason : null,
+    backoff_ms: state === 'backoff' ? c.backoffMs : null,
+    failed_reason: state === 'failed' ? c.failedReason : null,
   };
 }
 

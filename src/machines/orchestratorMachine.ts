@@ -170,6 +170,8 @@ export const orchestratorMachine = setup({
       throw new Error('orchestratorMachine needs a bus actor: provide one');
     }),
     gateway: fromPromise<GatewayInfo>(() => Promise.reject(new Error('orchestratorMachine needs a gateway actor: provide one'))),
+    // Operators' commands from outside the bus (the HTTP API); none by default.
+    api: fromCallback<Reply, void, Command>(() => {}),
   },
   delays: {
     startNextDelay: ({ context }) => context.startNextDelay,
@@ -400,7 +402,10 @@ export const orchestratorMachine = setup({
     fatalError: null,
   }),
   output: ({ context }) => ({ exitCode: context.exitCode, error: context.fatalError }),
-  invoke: { id: 'bus', systemId: 'bus', src: 'bus' },
+  invoke: [
+    { id: 'bus', systemId: 'bus', src: 'bus' },
+    { id: 'api', systemId: 'api', src: 'api' },
+  ],
   // Only events that no parallel region of `supervising` handles belong here:
   // an event a region does not take bubbles up, and would run twice.
   on: {

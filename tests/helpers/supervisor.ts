@@ -31,6 +31,8 @@ export interface RunningSupervisor {
   kill(signal?: NodeJS.Signals): void;
   /** Live cluster processes of this supervisor (found by its temp dir in their environment). */
   clusterPids(): number[];
+  /** The web server's address and token, from the dashboard URL it printed (with `web: { port: 0 }`). */
+  web(): Promise<{ base: string; token: string; auth: { authorization: string } }>;
 }
 
 /** What the fixture clusters recorded in a FIXTURE_LOG file, in order. */
@@ -67,7 +69,7 @@ export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 15_
  * Runs the real CLI (dist/cli.js) as a child process on a config written to a
  * fresh temp directory. Clusters default to the Node fixture cluster.
  */
-export function runSupervisor(config: Record<string, unknown>, env: Record<string, string> = {}): RunningSupervisor {
+export function runSupervisor(config: Record<string, unknown>, env: Record<string, string> = {}, args: string[] = []): RunningSupervisor {
   const dir = mkdtempSync(join(tmpdir(), 'mewld-test-'));
   const eventsFile = join(dir, 'events.jsonl');
   const full = {
@@ -79,11 +81,12 @@ export function runSupervisor(config: Record<string, unknown>, env: Record<strin
     cluster_start_next_delay: 0.05,
     kill_timeout: 2,
     restart: { backoff_initial: 0.1, backoff_max: 1, jitter: 0 },
+    web: false,
     ...config,
   };
   const configFile = join(dir, 'config.yaml');
   writeFileSync(configFile, stringify(full));
-  const proc = spawn(process.execPath, [CLI, '--config', configFile], {
+  const proc = spawn(process.execPath, [CLI, '--config', configFile, ...args], {
     cwd: dir,
     env: { ...process.env, FIXTURE_LOG: eventsFile, MTOKEN: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -129,6 +132,16 @@ export function runSupervisor(config: Record<string, unknown>, env: Record<strin
       ),
     kill: (signal = 'SIGTERM') => void proc.kill(signal),
     clusterPids: () => livePids(dir).filter((pid) => pid !== proc.pid),
+    async web() {
+      const line = await eventually(
+        () => logs.find((l) => typeof l.msg === 'string' && l.msg.startsWith('dashboard: ')),
+        15_000,
+        'the dashboard URL',
+      );
+      const url = new URL(String(line.msg).slice('dashboard: '.length));
+      const token = url.searchParams.get('token') ?? '';
+      return { base: `${url.origin}/`, token, auth: { authorization: `Bearer ${token}` } };
+    },
   };
 }
 

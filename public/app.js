@@ -1,0 +1,436 @@
+// The mewld dashboard: one page, live from /api/ws, no build step.
+// State arrives as a snapshot, then one numbered message per change; a gap in
+// the numbers asks for a fresh snapshot; a lost connection reconnects by itself.
+
+const $ = (id) => document.getElementById(id);
+
+const STATE_GROUP = {
+  running: 'up',
+  diagPending: 'up',
+  idle: 'idle',
+  queued: 'starting',
+  starting: 'starting',
+  waitingLaunchNext: 'starting',
+  stopping: 'stopping',
+  restarting: 'stopping',
+  stopped: 'stopped',
+  dead: 'dead',
+  backoff: 'backoff',
+  failed: 'failed',
+};
+const STATE_LABEL = {
+  running: 'running',
+  diagPending: 'running',
+  idle: 'idle',
+  queued: 'queued',
+  starting: 'starting',
+  waitingLaunchNext: 'launching',
+  stopping: 'stopping',
+  restarting: 'restarting',
+  stopped: 'stopped',
+  dead: 'dead',
+  backoff: 'backoff',
+  failed: 'failed',
+};
+const SUMMARY_ORDER = ['up', 'starting', 'stopping', 'backoff', 'dead', 'failed', 'stopped', 'idle'];
+
+const model = {
+  seq: 0,
+  clusters: new Map(),
+  phase: null,
+  bus: null,
+  gateway: null,
+  actionLogs: [],
+  selected: null,
+};
+const tiles = new Map();
+
+// ---------- formatting
+
+function duration(ms) {
+  if (ms < 0 || !Number.isFinite(ms)) return '–';
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${s % 60}s`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h}h ${m % 60}m`;
+  return `${Math.floor(h / 24)}d ${h % 24}h`;
+}
+const ago = (at) => (at ? `${duration(Date.now() - at)} ago` : '–');
+const clock = (at) => new Date(at).toLocaleTimeString();
+
+function shardRange(shards) {
+  if (shards.length === 0) return 'no shards';
+  if (shards.length === 1) return `shard ${shards[0]}`;
+  return `shards ${shards[0]}–${shards[shards.length - 1]}`;
+}
+
+function latencyOf(cluster) {
+  const health = cluster.last_diag?.health ?? [];
+  const up = health.filter((h) => h.up && h.latency >= 0);
+  if (up.length === 0) return null;
+  return up.reduce((n, h) => n + h.latency, 0) / up.length;
+}
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// ---------- rendering
+
+function renderHeader() {
+  const phase = $('phase');
+  phase.textContent = model.phase ?? 'connecting';
+  phase.dataset.phase = (model.phase ?? 'discovering').replace(/ /g, '-');
+  const bus = $('bus');
+  if (model.bus) {
+    bus.textContent = `${model.bus.kind} bus ${model.bus.up ? 'up' : 'down'}`;
+    bus.dataset.up = String(model.bus.up);
+  }
+  const shards = model.gateway?.shards;
+  $('bot-summary').textContent = shards ? `${model.clusters.size} clusters · ${shards} shards` : 'finding the shard count…';
+  $('rolling-restart').disabled = model.phase !== 'up';
+}
+
+function renderSummary() {
+  const counts = {};
+  let guilds = 0;
+  const latencies = [];
+  for (const c of model.clusters.values()) {
+    const group = STATE_GROUP[c.state] ?? 'idle';
+    counts[group] = (counts[group] ?? 0) + 1;
+    for (const h of c.last_diag?.health ?? []) guilds += h.guilds;
+    const latency = latencyOf(c);
+    if (latency !== null) latencies.push(latency);
+  }
+  const summary = $('summary');
+  summary.replaceChildren();
+  for (const group of SUMMARY_ORDER) {
+    if (!counts[group]) continue;
+    const item = el('span', `count group-${group}`);
+    item.append(el('b', '', String(counts[group])), el('span', '', group === 'up' ? 'running' : group));
+    summary.append(item);
+  }
+  if (latencies.length) {
+    const avg = latencies.reduce((a, b) => a + b, 0) / latencies.length;
+    const item = el('span', 'count metric');
+    item.append(el('b', '', `${Math.round(avg)} ms`), el('span', '', 'mean latency'));
+    summary.append(item);
+  }
+  if (guilds) {
+    const item = el('span', 'count metric');
+    item.append(el('b', '', guilds.toLocaleString()), el('span', '', 'guilds'));
+    summary.append(item);
+  }
+}
+
+function tileFor(id) {
+  let tile = tiles.get(id);
+  if (tile) return tile;
+  tile = el('button', 'tile');
+  tile.type = 'button';
+  tile.dataset.id = String(id);
+  tile.innerHTML =
+    '<span class="tile-head"><span class="tile-id"></span><span class="tile-name"></span></span>' +
+    '<span class="tile-state"></span><span class="tile-shards"></span>' +
+    '<span class="tile-dots"></span>' +
+    '<span class="tile-stats"><span class="tile-uptime"></span><span class="tile-restarts"></span><span class="tile-latency"></span></span>';
+  tile.addEventListener('click', () => select(id));
+  tiles.set(id, tile);
+  const grid = $('grid');
+  const after = [...tiles.keys()].filter((k) => k > id).sort((a, b) => a - b)[0];
+  grid.insertBefore(tile, after === undefined ? null : tiles.get(after));
+  return tile;
+}
+
+function renderTile(c) {
+  const tile = tileFor(c.id);
+  tile.dataset.state = c.state;
+  tile.dataset.group = STATE_GROUP[c.state] ?? 'idle';
+  tile.classList.toggle('selected', model.selected === c.id);
+  tile.querySelector('.tile-id').textContent = `#${c.id}`;
+  tile.querySelector('.tile-name').textContent = c.name;
+  tile.querySelector('.tile-state').textContent = STATE_LABEL[c.state] ?? c.state;
+  tile.querySelector('.tile-shards').textContent = shardRange(c.shards);
+  const dots = tile.querySelector('.tile-dots');
+  const health = new Map((c.last_diag?.health ?? []).map((h) => [h.shard_id, h]));
+  dots.replaceChildren(
+    ...c.shards.map((s) => {
+      const h = health.get(s);
+      const dot = el('i', h ? (h.up ? 'up' : 'down') : 'unknown');
+      dot.title = h ? `shard ${s}: ${h.up ? `${h.latency} ms` : 'down'}` : `shard ${s}: no diagnostic yet`;
+      return dot;
+    }),
+  );
+  renderTileTimes(c, tile);
+  const latency = latencyOf(c);
+  tile.querySelector('.tile-latency').textContent = latency === null ? '' : `${Math.round(latency)} ms`;
+  tile.querySelector('.tile-restarts').textContent = c.restarts ? `↻ ${c.restarts}` : '';
+}
+
+function renderTileTimes(c, tile = tiles.get(c.id)) {
+  if (!tile) return;
+  const up = STATE_GROUP[c.state] === 'up' && c.up_at;
+  tile.querySelector('.tile-uptime').textContent = up
+    ? `up ${duration(Date.now() - c.up_at)}`
+    : c.state === 'backoff' && c.backoff_ms
+      ? `retry in ${duration(c.backoff_ms)}`
+      : '';
+}
+
+function renderGrid() {
+  for (const c of model.clusters.values()) renderTile(c);
+  for (const [id, tile] of tiles) {
+    if (!model.clusters.has(id)) {
+      tile.remove();
+      tiles.delete(id);
+    }
+  }
+  $('empty').hidden = model.clusters.size > 0;
+}
+
+function fact(list, name, value) {
+  list.append(el('dt', '', name), el('dd', '', value));
+}
+
+function renderDetail() {
+  const panel = $('detail');
+  const c = model.selected === null ? undefined : model.clusters.get(model.selected);
+  if (!c) {
+    panel.hidden = true;
+    return;
+  }
+  panel.hidden = false;
+  panel.dataset.group = STATE_GROUP[c.state] ?? 'idle';
+  $('detail-title').textContent = `#${c.id} ${c.name}`;
+  $('detail-state').textContent = c.state;
+  $('detail-state').dataset.group = STATE_GROUP[c.state] ?? 'idle';
+  $('detail-sub').textContent = shardRange(c.shards);
+  const facts = $('detail-facts');
+  facts.replaceChildren();
+  fact(facts, 'pid', c.pid ?? '–');
+  fact(facts, 'started', c.started_at ? `${clock(c.started_at)} (${ago(c.started_at)})` : '–');
+  fact(facts, 'up since', c.up_at ? `${clock(c.up_at)} (${duration(Date.now() - c.up_at)})` : '–');
+  fact(facts, 'restarts', String(c.restarts));
+  fact(facts, 'last diagnostic', c.last_diag ? ago(c.last_diag.at) : '–');
+  fact(facts, 'last exit', c.last_exit ? `${c.last_exit.signal ?? `code ${c.last_exit.code}`}, ${ago(c.last_exit.at)}` : '–');
+  if (c.down_reason) fact(facts, 'down because', c.down_reason.replace(/_/g, ' '));
+  if (c.backoff_ms) fact(facts, 'backoff', duration(c.backoff_ms));
+  if (c.failed_reason) fact(facts, 'failed', c.failed_reason);
+
+  for (const button of panel.querySelectorAll('[data-command]')) button.disabled = !allowed(button.dataset.command, c.state);
+
+  const rows = $('detail-shards');
+  const health = new Map((c.last_diag?.health ?? []).map((h) => [h.shard_id, h]));
+  rows.replaceChildren(
+    ...c.shards.map((s) => {
+      const h = health.get(s);
+      const row = el('tr', h ? (h.up ? 'up' : 'down') : 'unknown');
+      row.append(
+        el('td', '', String(s)),
+        el('td', 'flag', h ? (h.up ? 'up' : 'down') : '–'),
+        el('td', 'num', h && h.latency >= 0 ? `${h.latency} ms` : '–'),
+        el('td', 'num', h ? h.guilds.toLocaleString() : '–'),
+        el('td', 'num', h ? h.users.toLocaleString() : '–'),
+      );
+      return row;
+    }),
+  );
+  const list = $('detail-transitions');
+  list.replaceChildren(
+    ...[...c.transitions].reverse().map((t) => {
+      const item = el('li');
+      const badge = el('span', 'state-badge small', t.state);
+      badge.dataset.group = STATE_GROUP[t.state] ?? 'idle';
+      item.append(badge, el('time', '', `${clock(t.at)} · ${ago(t.at)}`));
+      return item;
+    }),
+  );
+}
+
+function allowed(command, state) {
+  const live = ['starting', 'waitingLaunchNext', 'running', 'diagPending'];
+  if (command === 'start') return ['idle', 'stopped', 'failed', 'backoff'].includes(state);
+  if (command === 'restart') return live.includes(state);
+  return state !== 'stopped' && state !== 'stopping';
+}
+
+function describeLog(entry) {
+  const { event, ts, ...rest } = entry;
+  const parts = Object.entries(rest)
+    .filter(([, v]) => v !== null && v !== undefined && !(Array.isArray(v) && v.length === 0))
+    .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`);
+  return { event: event ?? 'entry', text: parts.join(' '), at: typeof ts === 'number' ? ts / 1000 : null };
+}
+
+function logItem(entry) {
+  const { event, text, at } = describeLog(entry);
+  const item = el('li');
+  item.dataset.event = event;
+  item.append(el('time', '', at ? clock(at) : ''), el('b', '', event), el('span', '', text));
+  return item;
+}
+
+function renderLog() {
+  $('action-log').replaceChildren(...model.actionLogs.slice(-200).reverse().map(logItem));
+}
+
+function renderAll() {
+  renderHeader();
+  renderSummary();
+  renderGrid();
+  renderDetail();
+  renderLog();
+}
+
+function select(id) {
+  model.selected = model.selected === id ? null : id;
+  for (const [tid, tile] of tiles) tile.classList.toggle('selected', tid === model.selected);
+  renderDetail();
+}
+
+// ---------- the live stream
+
+let socket = null;
+let retryDelay = 500;
+
+function setLink(state) {
+  const link = $('link');
+  link.dataset.link = state;
+  link.textContent = { live: 'live', connecting: 'connecting…', reconnecting: 'reconnecting…' }[state] ?? state;
+}
+
+function apply(message) {
+  if (message.type === 'snapshot') {
+    model.seq = message.seq;
+    model.phase = message.phase;
+    model.bus = message.bus;
+    model.gateway = message.gateway;
+    model.clusters = new Map(message.clusters.map((c) => [c.id, c]));
+    model.actionLogs = message.action_logs;
+    renderAll();
+    return;
+  }
+  if (message.seq !== model.seq + 1) {
+    // A gap: something was missed; start again from a fresh snapshot.
+    socket?.send(JSON.stringify({ type: 'snapshot' }));
+    return;
+  }
+  model.seq = message.seq;
+  switch (message.type) {
+    case 'cluster':
+      model.clusters.set(message.cluster.id, message.cluster);
+      renderTile(message.cluster);
+      $('empty').hidden = true;
+      renderSummary();
+      renderHeader();
+      if (model.selected === message.cluster.id) renderDetail();
+      break;
+    case 'diagnostic': {
+      const c = model.clusters.get(message.id);
+      if (!c) break;
+      c.last_diag = { at: message.at, health: message.health };
+      renderTile(c);
+      renderSummary();
+      if (model.selected === c.id) renderDetail();
+      break;
+    }
+    case 'action_log':
+      model.actionLogs.push(message.entry);
+      if (model.actionLogs.length > 500) model.actionLogs.shift();
+      $('action-log').prepend(logItem(message.entry));
+      while ($('action-log').children.length > 200) $('action-log').lastElementChild.remove();
+      break;
+    case 'phase':
+      model.phase = message.phase;
+      model.bus = message.bus;
+      renderHeader();
+      break;
+  }
+}
+
+async function connect() {
+  setLink(socket ? 'reconnecting' : 'connecting');
+  const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/ws`);
+  socket = ws;
+  let opened = false;
+  ws.onopen = () => {
+    opened = true;
+    retryDelay = 500;
+    setLink('live');
+    $('unauthorized').hidden = true;
+  };
+  ws.onmessage = (event) => apply(JSON.parse(event.data));
+  ws.onclose = async () => {
+    if (socket !== ws) return;
+    setLink('reconnecting');
+    if (!opened) {
+      // Refused at the upgrade: is it the token, or is the supervisor away?
+      const probe = await fetch('/api/gateway').catch(() => null);
+      if (probe?.status === 401) $('unauthorized').hidden = false;
+    }
+    setTimeout(connect, retryDelay);
+    retryDelay = Math.min(retryDelay * 2, 5000);
+  };
+}
+
+// ---------- commands
+
+function toast(text, kind) {
+  const box = $('toast');
+  box.textContent = text;
+  box.dataset.kind = kind;
+  box.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => (box.hidden = true), 4000);
+}
+
+function confirmThen(text, action) {
+  const dialog = $('confirm');
+  $('confirm-text').textContent = text;
+  dialog.returnValue = '';
+  dialog.onclose = () => {
+    if (dialog.returnValue === 'ok') action();
+  };
+  dialog.showModal();
+}
+
+async function post(path, done) {
+  try {
+    const response = await fetch(path, { method: 'POST' });
+    const body = await response.json().catch(() => ({}));
+    if (response.ok) toast(done, 'ok');
+    else toast(body.error ?? `failed (${response.status})`, 'error');
+  } catch (err) {
+    toast(`the supervisor did not answer: ${err.message}`, 'error');
+  }
+}
+
+for (const button of document.querySelectorAll('#detail [data-command]')) {
+  button.addEventListener('click', () => {
+    const c = model.clusters.get(model.selected);
+    if (!c) return;
+    const command = button.dataset.command;
+    confirmThen(`${command[0].toUpperCase()}${command.slice(1)} cluster #${c.id} ${c.name} (${shardRange(c.shards)})?`, () =>
+      post(`/api/clusters/${c.id}/${command}`, `${command}: cluster #${c.id}`),
+    );
+  });
+}
+$('rolling-restart').addEventListener('click', () =>
+  confirmThen(`Restart every cluster, one at a time?`, () => post('/api/rolling-restart', 'rolling restart started')),
+);
+$('detail-close').addEventListener('click', () => select(model.selected));
+document.addEventListener('keydown', (e) => {
+  if (e.key === 'Escape' && model.selected !== null && !$('confirm').open) select(model.selected);
+});
+
+// Uptimes move on by themselves.
+setInterval(() => {
+  for (const c of model.clusters.values()) renderTileTimes(c);
+}, 1000);
+
+connect();

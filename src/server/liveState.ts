@@ -1,0 +1,166 @@
+import type { AnyActorRef, InspectionEvent } from 'xstate';
+import { viewOf, type ClusterView, type InstanceSnapshot, type InstanceState, type ShardHealth } from '../machines/instanceMachine.js';
+import type { GatewayInfo, OrchestratorSnapshot } from '../machines/orchestratorMachine.js';
+
+/**
+ * What operators watch: every cluster's state as it changes, diagnostics, the
+ * action log and the orchestrator's phase, as numbered messages. It reads the
+ * actor system through XState's inspection hook, so the machines do not know
+ * they are watched.
+ */
+
+/**
+ * A cluster as the HTTP API and the live stream show it: its view, plus its
+ * recent state changes, oldest first (without the running ⇄ diagPending
+ * cycle of every diagnostic).
+ */
+export interface ApiCluster extends ClusterView {
+  transitions: { state: InstanceState; at: number }[];
+}
+
+export type Phase = 'discovering' | 'waiting for sessions' | 'launching' | 'up' | 'rolling restart' | 'shutting down' | 'stopped';
+
+export interface PhaseInfo {
+  phase: Phase;
+  bus: { kind: string; up: boolean };
+}
+
+export interface GatewayView {
+  shards: number | null;
+  source: GatewayInfo['source'] | null;
+  session_start_limit: { total: number; remaining: number; reset_after: number; max_concurrency: number } | null;
+  clusters: number;
+}
+
+export type LiveMessage =
+  | ({ type: 'snapshot'; seq: number; clusters: ApiCluster[]; gateway: GatewayView; action_logs: Record<string, unknown>[] } & PhaseInfo)
+  | { type: 'cluster'; seq: number; cluster: ApiCluster }
+  | { type: 'diagnostic'; seq: number; id: number; at: number; health: ShardHealth[] }
+  | { type: 'action_log'; seq: number; entry: Record<string, unknown> }
+  | ({ type: 'phase'; seq: number } & PhaseInfo);
+
+type Unsequenced<T> = T extends { seq: number } ? Omit<T, 'seq'> : never;
+
+const TRANSITIONS_KEPT = 20;
+const ACTION_LOGS_KEPT = 200;
+
+export function phaseOf(snapshot: OrchestratorSnapshot): Phase {
+  if (snapshot.status !== 'active') return 'stopped';
+  if (snapshot.matches({ discovering: 'waitingForSessions' })) return 'waiting for sessions';
+  if (snapshot.matches('discovering')) return 'discovering';
+  if (snapshot.matches('shuttingDown')) return 'shutting down';
+  if (snapshot.matches({ supervising: { phase: 'rollingRestart' } })) return 'rolling restart';
+  if (snapshot.matches({ supervising: { phase: 'up' } })) return 'up';
+  return 'launching';
+}
+
+const isPingCycle = (from: InstanceState | undefined, to: InstanceState) =>
+  (from === 'running' && to === 'diagPending') || (from === 'diagPending' && to === 'running');
+
+export function createLiveState(options: { busKind: string; now?: () => number }) {
+  const now = options.now ?? Date.now;
+  const views = new Map<number, ClusterView>();
+  const transitions = new Map<number, { state: InstanceState; at: number }[]>();
+  const actionLogs: Record<string, unknown>[] = [];
+  const listeners = new Set<(message: LiveMessage) => void>();
+  let root: OrchestratorSnapshot | undefined;
+  let phase: PhaseInfo = { phase: 'discovering', bus: { kind: options.busKind, up: true } };
+  let seq = 0;
+
+  const emit = (message: Unsequenced<LiveMessage>) => {
+    const sequenced = { ...message, seq: ++seq } as LiveMessage;
+    for (const listener of listeners) listener(sequenced);
+  };
+
+  const cluster = (id: number): ApiCluster | undefined => {
+    const view = views.get(id);
+    return view && { ...view, transitions: transitions.get(id) ?? [] };
+  };
+
+  const onInstance = (snapshot: InstanceSnapshot) => {
+    const view = viewOf(snapshot);
+    const before = views.get(view.id);
+    views.set(view.id, view);
+    if (before?.state !== view.state && !isPingCycle(before?.state, view.state)) {
+      const history = transitions.get(view.id) ?? [];
+      history.push({ state: view.state, at: now() });
+      if (history.length > TRANSITIONS_KEPT) history.shift();
+      transitions.set(view.id, history);
+    }
+    if (before && before.last_diag !== view.last_diag && view.last_diag) {
+      emit({ type: 'diagnostic', id: view.id, at: view.last_diag.at, health: view.last_diag.health });
+    }
+    const { last_diag: _a, ...rest } = view;
+    const { last_diag: _b, ...restBefore } = before ?? ({} as ClusterView);
+    if (!before || JSON.stringify(rest) !== JSON.stringify(restBefore)) emit({ type: 'cluster', cluster: cluster(view.id)! });
+  };
+
+  const onRoot = (snapshot: OrchestratorSnapshot) => {
+    root = snapshot;
+    const next: PhaseInfo = { phase: phaseOf(snapshot), bus: { kind: options.busKind, up: snapshot.context.busUp } };
+    if (next.phase !== phase.phase || next.bus.up !== phase.bus.up) {
+      phase = next;
+      emit({ type: 'phase', ...phase });
+    }
+  };
+
+  return {
+    /** XState's inspection hook: pass to createActor({ inspect }). */
+    inspect(event: InspectionEvent) {
+      if (event.type !== '@xstate.snapshot') return;
+      if (event.actorRef.sessionId === event.rootId) onRoot(event.snapshot as OrchestratorSnapshot);
+      else if ((event.actorRef as AnyActorRef).id.startsWith('cluster-') && (event.snapshot as InstanceSnapshot).context?.cluster) {
+        onInstance(event.snapshot as InstanceSnapshot);
+      }
+    },
+    /** A new action log entry (from the bus). */
+    actionLog(entry: Record<string, unknown>) {
+      actionLogs.push(entry);
+      if (actionLogs.length > ACTION_LOGS_KEPT) actionLogs.shift();
+      emit({ type: 'action_log', entry });
+    },
+    /** Entries written before the web server started (read back from the bus). */
+    seedActionLogs(entries: Record<string, unknown>[]) {
+      // Entries that arrived live meanwhile are in both lists.
+      const firstLive = actionLogs[0]?.ts as number | undefined;
+      const older = firstLive === undefined ? entries : entries.filter((e) => (e.ts as number) < firstLive);
+      actionLogs.unshift(...older.slice(-ACTION_LOGS_KEPT));
+      actionLogs.splice(0, Math.max(0, actionLogs.length - ACTION_LOGS_KEPT));
+    },
+    clusters: () => [...views.keys()].sort((a, b) => a - b).map((id) => cluster(id)!),
+    cluster,
+    phase: () => phase,
+    gateway(): GatewayView {
+      const g = root?.context.gateway ?? null;
+      const limit = g?.sessionStartLimit ?? null;
+      return {
+        shards: g?.shards ?? null,
+        source: g?.source ?? null,
+        session_start_limit: limit && {
+          total: limit.total,
+          remaining: limit.remaining,
+          reset_after: limit.resetAfter,
+          max_concurrency: limit.maxConcurrency,
+        },
+        clusters: root?.context.clusters.length ?? 0,
+      };
+    },
+    /** The whole state, numbered like the messages that follow it. */
+    snapshot(): LiveMessage {
+      return {
+        type: 'snapshot',
+        seq,
+        ...phase,
+        clusters: this.clusters(),
+        gateway: this.gateway(),
+        action_logs: [...actionLogs],
+      };
+    },
+    subscribe(listener: (message: LiveMessage) => void) {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
+  };
+}
+
+export type LiveState = ReturnType<typeof createLiveState>;

@@ -1,0 +1,54 @@
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { serve, upgradeWebSocket, type ServerType } from '@hono/node-server';
+import type { UpgradeWebSocket } from 'hono/ws';
+import { WebSocketServer } from 'ws';
+import { createApi, type ApiOptions, type Asset } from './index.js';
+
+/** The dashboard's files, read once from public/ (no build step). */
+export function loadDashboard(dir = new URL('../../public/', import.meta.url)): Record<string, Asset> {
+  const read = (name: string, type: string): Asset => ({ body: readFileSync(new URL(name, dir), 'utf8'), type });
+  return {
+    '/': read('index.html', 'text/html; charset=utf-8'),
+    '/app.js': read('app.js', 'text/javascript; charset=utf-8'),
+    '/app.css': read('app.css', 'text/css; charset=utf-8'),
+  };
+}
+
+export interface WebServer {
+  /** The dashboard's address (without the token). */
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Serves the API on Node: @hono/node-server, with `ws` for the WebSocket upgrades. */
+export async function startWebServer(
+  listen: { host: string; port: number },
+  options: Omit<ApiOptions, 'assets' | 'upgradeWebSocket'> & { assets?: Record<string, Asset> },
+): Promise<WebServer> {
+  const app = createApi({
+    ...options,
+    assets: options.assets ?? loadDashboard(),
+    upgradeWebSocket: upgradeWebSocket as unknown as UpgradeWebSocket<{ bufferedAmount: number; terminate(): void }>,
+  });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  const server: ServerType = await new Promise((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, hostname: listen.host, port: listen.port, websocket: { server: wss } }, () => resolve(s));
+    s.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
+  return {
+    url: `http://${host}:${port}/`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const client of wss.clients) client.terminate();
+        wss.close();
+        server.close(() => resolve());
+        // Keep-alive connections would hold close() open.
+        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+      }),
+  };
+}

@@ -1,0 +1,159 @@
+/// <reference lib="dom" />
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/redis.js';
+import { eventually, ROOT, runSupervisor, stopAll, type RunningSupervisor } from '../helpers/supervisor.js';
+
+/** The dashboard in headless Debian Chromium, driven by playwright-core, against a supervisor with real clusters. */
+
+const ARTIFACTS = join(ROOT, 'tests/artifacts');
+const running: RunningSupervisor[] = [];
+let browser: Browser;
+let s: RunningSupervisor;
+let page: Page;
+
+beforeAll(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+    ],
+  });
+  s = runSupervisor({
+    module: 'client_cluster.mjs',
+    fixed_shard_count: 12,
+    per_cluster: 2,
+    names: ['Ayame', 'Botan', 'Chihiro', 'Daichi', 'Emi', 'Fumiko'],
+    ping_interval: 0.5,
+    web: { port: 0 },
+  });
+  running.push(s);
+  await s.waitForEvents((e) => e.filter((x) => x.event === 'all_clusters_launched').length === 6);
+  const web = await s.web();
+  page = await browser.newPage({ viewport: { width: 1360, height: 820 } });
+  await page.goto(`${web.base}?token=${web.token}`);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await stopAll(running);
+});
+
+/** Records every state a cluster's tile shows, however briefly, in window.__states[id]. */
+async function watchTile(id: number) {
+  await page.evaluate((id) => {
+    const w = window as unknown as { __states: Record<number, string[]> };
+    w.__states ??= {};
+    const tile = document.querySelector(`.tile[data-id="${id}"]`) as HTMLElement;
+    w.__states[id] = [tile.dataset.state!];
+    new MutationObserver(() => {
+      const list = w.__states[id]!;
+      if (list.at(-1) !== tile.dataset.state) list.push(tile.dataset.state!);
+    }).observe(tile, { attributes: true, attributeFilter: ['data-state'] });
+  }, id);
+  return () => page.evaluate((id) => (window as unknown as { __states: Record<number, string[]> }).__states[id]!, id);
+}
+
+describe('the dashboard', () => {
+  it('shows every cluster, live, after trading the token for a cookie', async () => {
+    await page.waitForFunction(() => document.querySelectorAll('.tile[data-group="up"]').length === 6);
+    expect(new URL(page.url()).search).toBe(''); // the token left the address bar
+    const names = await page.locator('.tile .tile-name').allTextContents();
+    expect(names).toEqual(['Ayame', 'Botan', 'Chihiro', 'Daichi', 'Emi', 'Fumiko']);
+    expect(await page.locator('#phase').textContent()).toBe('up');
+    expect(await page.locator('#link').getAttribute('data-link')).toBe('live');
+    await page.waitForFunction(() => document.querySelectorAll('.tile-dots i.up').length === 12);
+  });
+
+  it('a killed cluster turns dead and comes back to running, without a reload', async () => {
+    const states = await watchTile(4);
+    const navigations: string[] = [];
+    page.on('framenavigated', (frame) => navigations.push(frame.url()));
+    const victim = s.events().find((e) => e.event === 'start' && e.id === 4)!.pid;
+    process.kill(victim, 'SIGKILL');
+    await eventually(
+      async () => {
+        const seen = await states();
+        return seen.includes('dead') && seen.at(-1) === 'running' ? seen : undefined;
+      },
+      15_000,
+      'the tile to go dead and come back',
+    );
+    const seen = await states();
+    expect(seen.slice(seen.indexOf('dead'))).toEqual(['dead', 'backoff', 'queued', 'starting', 'waitingLaunchNext', 'running']);
+    expect(navigations).toEqual([]);
+    expect(await page.locator('.tile[data-id="4"] .tile-restarts').textContent()).toBe('↻ 1');
+    await page.waitForSelector('#action-log li[data-event="cluster_died"]');
+  });
+
+  it('restarts a cluster from its detail panel, behind a confirmation', async () => {
+    const states = await watchTile(1);
+    const before = s.events().filter((e) => e.event === 'start' && e.id === 1).length;
+    await page.click('.tile[data-id="1"]');
+    await expect.poll(() => page.locator('#detail-title').textContent()).toBe('#1 Botan');
+    await page.waitForFunction(() => document.querySelectorAll('#detail-shards tr.up').length === 2);
+    await page.click('#detail [data-command="restart"]');
+    expect(await page.locator('#confirm').getAttribute('open')).not.toBeNull();
+    expect(await page.locator('#confirm-text').textContent()).toBe('Restart cluster #1 Botan (shards 2–3)?');
+    // Cancel first: nothing happens.
+    await page.click('#confirm button[value="cancel"]');
+    await page.waitForTimeout(300);
+    expect(s.events().filter((e) => e.event === 'start' && e.id === 1)).toHaveLength(before);
+    await page.click('#detail [data-command="restart"]');
+    await page.click('#confirm-ok');
+    await s.waitForEvents((e) => e.filter((x) => x.event === 'start' && x.id === 1).length === before + 1);
+    await eventually(
+      async () => {
+        const seen = await states();
+        return seen.includes('restarting') && seen.at(-1) === 'running';
+      },
+      15_000,
+      'the tile to restart',
+    );
+    await page.waitForSelector('#toast:not([hidden])');
+    expect(await page.locator('#toast').textContent()).toBe('restart: cluster #1');
+    await page.waitForSelector('#detail-transitions li .state-badge:text("restarting")');
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.waitForTimeout(600);
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png') });
+  });
+
+  it('reconnects by itself when the supervisor restarts', async () => {
+    const port = await freePort();
+    const config = {
+      module: 'client_cluster.mjs',
+      fixed_shard_count: 4,
+      per_cluster: 2,
+      web: { port, token: 'a-fixed-token-for-this-test' },
+    };
+    const first = runSupervisor(config);
+    running.push(first);
+    await first.web();
+    const other = await browser.newPage();
+    await other.goto(`http://127.0.0.1:${port}/?token=a-fixed-token-for-this-test`);
+    await other.waitForFunction(() => document.querySelectorAll('.tile[data-group="up"]').length === 2);
+    const navigations: string[] = [];
+    other.on('framenavigated', (frame) => navigations.push(frame.url()));
+
+    first.kill('SIGTERM');
+    await first.exit;
+    await other.waitForFunction(() => document.querySelector('#link')?.getAttribute('data-link') === 'reconnecting');
+
+    const second = runSupervisor(config);
+    running.push(second);
+    await second.web();
+    await other.waitForFunction(() => document.querySelector('#link')?.getAttribute('data-link') === 'live', undefined, {
+      timeout: 15_000,
+    });
+    await other.waitForFunction(() => document.querySelectorAll('.tile[data-group="up"]').length === 2, undefined, { timeout: 15_000 });
+    expect(navigations).toEqual([]);
+    await other.close();
+  });
+});
