@@ -31,6 +31,7 @@ export function orchestratorInput(loaded: LoadedConfig): OrchestratorInput {
       pingTimeout: ms(config.ping_timeout),
       launchTimeout: ms(config.launch_timeout),
       killTimeout: ms(config.kill_timeout),
+      reconnectGrace: ms(config.bus_reconnect_grace),
     },
     restart: {
       backoffInitial: ms(r.backoff_initial),
@@ -42,6 +43,7 @@ export function orchestratorInput(loaded: LoadedConfig): OrchestratorInput {
       within: ms(r.within),
       noRestartExitCodes: r.no_restart_exit_codes,
     },
+    fleet: { crashRatio: r.fleet_crash_ratio, window: ms(r.fleet_window), pause: ms(r.fleet_pause) },
     nonceSalt: randomBytes(4).toString('hex'),
     seed: randomBytes(4).readInt32LE(),
   };

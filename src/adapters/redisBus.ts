@@ -63,24 +63,36 @@ export function createRedisBus(options: RedisBusOptions, logger: Logger): Bus {
 
   const transport: Transport = {
     listen(onMessage, onStatus) {
+      // Up when subscribed and able to publish: a diagnostic sent before that would lose its answer.
+      let subscribed = false;
+      const report = () => onStatus(subscribed && pub.status === 'ready');
       const message = (channel: string, raw: string) => {
         if (channel === options.channel) onMessage(raw, undefined);
       };
-      // Up only once subscribed: a diagnostic sent before that would lose its answer.
       const ready = () =>
         void sub.subscribe(options.channel).then(
-          () => onStatus(true),
+          () => {
+            subscribed = true;
+            report();
+          },
           (err: Error) => log.error({ err: err.message }, `could not subscribe to ${options.channel}`),
         );
-      const close = () => onStatus(false);
+      const close = () => {
+        subscribed = false;
+        report();
+      };
       sub.on('message', message);
       sub.on('ready', ready);
       sub.on('close', close);
+      pub.on('ready', report);
+      pub.on('close', report);
       if (sub.status === 'ready') ready();
       return () => {
         sub.off('message', message);
         sub.off('ready', ready);
         sub.off('close', close);
+        pub.off('ready', report);
+        pub.off('close', report);
       };
     },
     send(message) {

@@ -280,7 +280,11 @@ async function redisTransport(
   const { Redis } = await import('ioredis');
   const connectOptions = url.startsWith('unix://') ? { path: url.slice('unix://'.length) } : {};
   const make = () => {
-    const r = url.startsWith('unix://') ? new Redis(connectOptions) : new Redis(url, { maxRetriesPerRequest: null });
+    // Reconnect quickly after an outage: the supervisor's next diagnostic is on its way.
+    const retryStrategy = (times: number) => Math.min(100 * times, 1000);
+    const r = url.startsWith('unix://')
+      ? new Redis({ ...connectOptions, retryStrategy, maxRetriesPerRequest: null })
+      : new Redis(url, { retryStrategy, maxRetriesPerRequest: null });
     r.on('error', () => {}); // ioredis reconnects by itself; the status callbacks say what matters
     return r;
   };

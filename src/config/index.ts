@@ -50,6 +50,13 @@ const restartFields = z.strictObject({
   max_restarts: count(1, 'restarts').default(5),
   within: seconds('positive').default(60),
   no_restart_exit_codes: exitCodes().default([]),
+  fleet_crash_ratio: z
+    .number({ error: 'must be a fraction above 0, at most 1 (1 turns fleet protection off)' })
+    .gt(0, { error: 'must be a fraction above 0, at most 1 (1 turns fleet protection off)' })
+    .max(1, { error: 'must be a fraction above 0, at most 1 (1 turns fleet protection off)' })
+    .default(0.5),
+  fleet_window: seconds('positive').default(30),
+  fleet_pause: seconds('positive').default(30),
 });
 
 const webFields = z.strictObject({
@@ -96,6 +103,7 @@ export const configSchema = z.strictObject({
   launch_timeout: seconds('positive').default(300),
   kill_timeout: seconds('positive').default(10),
   gateway_timeout: seconds('positive').default(15),
+  bus_reconnect_grace: seconds('nonnegative').default(10),
   action_log_max: count(1, 'entries').default(1000),
   log_level: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).optional(),
   restart: restartFields.prefault({}),

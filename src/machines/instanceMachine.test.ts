@@ -12,7 +12,7 @@ import {
   type RestartPolicy,
 } from './instanceMachine.js';
 
-const timing = { pingInterval: 1000, pingTimeout: 500, launchTimeout: 5000, killTimeout: 2000 };
+const timing = { pingInterval: 1000, pingTimeout: 500, launchTimeout: 5000, killTimeout: 2000, reconnectGrace: 3000 };
 const restart: RestartPolicy = {
   backoffInitial: 100,
   backoffFactor: 2,
@@ -73,7 +73,7 @@ describe('instanceMachine', () => {
     const t = start();
     t.send({ type: 'START' });
     expect(t.state()).toBe('queued');
-    expect(t.reports).toEqual([{ type: 'CLUSTER.LAUNCH_REQUEST', id: 0 }]);
+    expect(t.reports).toEqual([{ type: 'CLUSTER.LAUNCH_REQUEST', id: 0, automatic: false }]);
     expect(t.procs.commands.get(0)).toEqual([]);
     t.send({ type: 'LAUNCH' });
     expect(t.state()).toBe('waitingLaunchNext');
@@ -113,6 +113,8 @@ describe('instanceMachine', () => {
     expect(t.reports.find((r) => r.type === 'CLUSTER.DOWN')).toMatchObject({ reason: 'ping_timeout', launching: false });
     t.tick(100);
     expect(t.state()).toBe('queued');
+    // A restart of its own, not an operator's: it may be held while the fleet's restarts are paused.
+    expect(t.reports.at(-1)).toEqual({ type: 'CLUSTER.LAUNCH_REQUEST', id: 0, automatic: true });
   });
 
   it('stays in dead until the process is gone', () => {
@@ -327,8 +329,28 @@ describe('instanceMachine', () => {
     t.tick(60_000);
     expect(t.state()).toBe('running');
     t.send({ type: 'BUS_UP' });
+    t.tick(1000 + 3000);
+    expect(t.state()).toBe('diagPending');
+  });
+
+  it('after the bus comes back, the first diagnostic waits reconnect_grace longer, then deadlines are as usual', () => {
+    const t = start();
+    t.launch();
+    t.send({ type: 'BUS_DOWN' });
+    t.tick(10_000);
+    const before = t.reports.filter((r) => r.type === 'CLUSTER.DIAG_REQUEST').length;
+    t.send({ type: 'BUS_UP' });
+    // The clusters reconnect at their own pace: no diagnostic for ping_interval + reconnect_grace.
+    t.tick(1000 + 2999);
+    expect(t.state()).toBe('running');
+    expect(t.reports.filter((r) => r.type === 'CLUSTER.DIAG_REQUEST')).toHaveLength(before);
+    t.tick(1);
+    expect(t.state()).toBe('diagPending');
+    t.send({ type: 'DIAG_ANSWER', nonce: t.lastDiagNonce(), health: [], at: t.clock.now() });
     t.tick(1000);
     expect(t.state()).toBe('diagPending');
+    t.tick(500);
+    expect(t.state()).toBe('backoff');
   });
 
   it('the launch timeout waits again while the bus is down', () => {

@@ -17,6 +17,8 @@ export interface InstanceTiming {
   pingTimeout: number;
   launchTimeout: number;
   killTimeout: number;
+  /** After the bus comes back, the first diagnostic waits this much longer: clusters reconnect at their own pace. */
+  reconnectGrace: number;
 }
 
 /** The restart policy (config block `restart`), times in milliseconds. */
@@ -90,7 +92,8 @@ export type InstanceEvent = InstanceCommand | ProcessEvent;
 
 /** What an instance tells its parent. */
 export type InstanceReport =
-  | { type: 'CLUSTER.LAUNCH_REQUEST'; id: number }
+  /** `automatic`: a restart after a crash (held while the fleet's restarts are paused), not an operator's start. */
+  | { type: 'CLUSTER.LAUNCH_REQUEST'; id: number; automatic: boolean }
   | { type: 'CLUSTER.UP'; id: number }
   /** `launching`: it went down before its launch_next. */
   | { type: 'CLUSTER.DOWN'; id: number; reason: DownReason; launching: boolean; exit: ExitInfo | null; error: string | null }
@@ -119,6 +122,10 @@ export interface InstanceContext extends InstanceInput {
   failedReason: string | null;
   stopRequested: boolean;
   busUp: boolean;
+  /** Queued by the backoff timer rather than by an operator. */
+  automatic: boolean;
+  /** The bus came back and no diagnostic has gone out since. */
+  reconnecting: boolean;
 }
 
 const RECENT_EXITS = 5;
@@ -150,7 +157,7 @@ const instanceSetup = setup({
     }),
   },
   delays: {
-    pingInterval: ({ context }) => context.timing.pingInterval,
+    pingInterval: ({ context }) => context.timing.pingInterval + (context.reconnecting ? context.timing.reconnectGrace : 0),
     pingTimeout: ({ context }) => context.timing.pingTimeout,
     launchTimeout: ({ context }) => context.timing.launchTimeout,
     killTimeout: ({ context }) => context.timing.killTimeout,
@@ -203,12 +210,13 @@ const instanceSetup = setup({
       event.type === 'DIAG_ANSWER' ? { lastDiag: { at: event.at, health: event.health }, nonce: null } : {},
     ),
     newNonce: assign(({ context }) => ({
+      reconnecting: false,
       diagSeq: context.diagSeq + 1,
       nonce: `${context.nonceSalt}-${context.cluster.id}-${context.diagSeq + 1}`,
     })),
     forgetNonce: assign({ nonce: null }),
     requestStop: assign({ stopRequested: true }),
-    setBusUp: assign((_, params: { up: boolean }) => ({ busUp: params.up })),
+    setBusUp: assign((_, params: { up: boolean }) => ({ busUp: params.up, reconnecting: params.up })),
     /** Called on REAPED, when the machine has decided to restart the cluster. */
     scheduleRestart: assign(({ context, event }) => {
       const at = 'at' in event ? event.at : 0;
@@ -225,7 +233,13 @@ const instanceSetup = setup({
     }),
     markFailed: assign((_, params: { why: string }) => ({ failedReason: params.why })),
     clearFailure: assign({ failedReason: null, attempt: 0, restartTimes: [] }),
-    requestLaunchSlot: sendParent(({ context }) => ({ type: 'CLUSTER.LAUNCH_REQUEST', id: context.cluster.id })),
+    requestLaunchSlot: sendParent(({ context }) => ({
+      type: 'CLUSTER.LAUNCH_REQUEST',
+      id: context.cluster.id,
+      automatic: context.automatic,
+    })),
+    markAutomatic: assign({ automatic: true }),
+    clearAutomatic: assign({ automatic: false }),
     reportUp: sendParent(({ context }) => ({ type: 'CLUSTER.UP', id: context.cluster.id })),
     reportDown: sendParent(({ context }) => ({
       type: 'CLUSTER.DOWN',
@@ -296,6 +310,8 @@ export const instanceMachine = instanceSetup.createMachine({
     failedReason: null,
     stopRequested: false,
     busUp: true,
+    automatic: false,
+    reconnecting: false,
   }),
   invoke: {
     id: 'process',
@@ -320,6 +336,7 @@ export const instanceMachine = instanceSetup.createMachine({
     queued: {
       description: 'Waiting for the orchestrator to hand out the launch slot.',
       entry: 'requestLaunchSlot',
+      exit: 'clearAutomatic',
       on: {
         LAUNCH: 'starting',
         STOP: 'stopped',
@@ -357,7 +374,11 @@ export const instanceMachine = instanceSetup.createMachine({
           { target: 'running', reenter: true },
         ],
       },
-      on: whileAlive,
+      on: {
+        ...whileAlive,
+        // A fresh deadline, with reconnect_grace for the clusters to be back on the bus first.
+        BUS_UP: { target: 'running', reenter: true, actions: { type: 'setBusUp', params: { up: true } } },
+      },
     },
     diagPending: {
       entry: ['newNonce', 'requestDiag'],
@@ -403,7 +424,7 @@ export const instanceMachine = instanceSetup.createMachine({
     },
     backoff: {
       description: 'Waiting before an automatic restart; the delay grows with each quick failure.',
-      after: { backoff: 'queued' },
+      after: { backoff: { target: 'queued', actions: 'markAutomatic' } },
       on: {
         START: 'queued',
         STOP: 'stopped',

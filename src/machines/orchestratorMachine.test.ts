@@ -10,7 +10,7 @@ const baseInput: OrchestratorInput = {
   fixedShardCount: 8,
   minimumSafeSessions: 5,
   startNextDelay: 1000,
-  timing: { pingInterval: 10_000, pingTimeout: 2000, launchTimeout: 5000, killTimeout: 2000 },
+  timing: { pingInterval: 10_000, pingTimeout: 2000, launchTimeout: 5000, killTimeout: 2000, reconnectGrace: 0 },
   restart: {
     backoffInitial: 500,
     backoffFactor: 2,
@@ -21,6 +21,7 @@ const baseInput: OrchestratorInput = {
     within: 60_000,
     noRestartExitCodes: [],
   },
+  fleet: { crashRatio: 1, window: 10_000, pause: 20_000 },
   nonceSalt: 'n',
   seed: 42,
 };
@@ -212,6 +213,49 @@ describe('orchestratorMachine', () => {
     expect(announcements()).toBe(2);
   });
 
+  it('fleet protection: when more than fleet_crash_ratio of the clusters die within the window, automatic restarts pause', () => {
+    const t = start({ fixedShardCount: 16, fleet: { crashRatio: 0.5, window: 10_000, pause: 20_000 } });
+    launchAll(t, 8);
+    t.command('command.stop', { id: 7 });
+    for (const id of [0, 1, 2, 3]) t.procs.exit(id, 1);
+    // Four of eight is not more than half: restarts go on.
+    expect(t.snap().matches({ supervising: { fleet: 'healthy' } })).toBe(true);
+    t.procs.exit(4, 1);
+    expect(t.snap().matches({ supervising: { fleet: 'paused' } })).toBe(true);
+    expect(t.bus.actionLogs()).toContainEqual({ event: 'fleet_paused', clusters: [0, 1, 2, 3, 4], pause_ms: 20_000 });
+    const spawns = t.spawnOrder().length;
+    t.tick(19_000);
+    // Held: nothing restarted, whatever their backoff said...
+    expect(t.spawnOrder().length).toBe(spawns);
+    expect([0, 1, 2, 3, 4].map((id) => t.instance(id).value)).toEqual(['queued', 'queued', 'queued', 'queued', 'queued']);
+    // ...but an operator's start goes through.
+    t.command('command.start', { id: 7 });
+    expect(t.lastReply().result).toEqual({ ok: true });
+    expect(t.spawnOrder().at(-1)).toBe(7);
+    t.launchNextForWaiting();
+    t.tick(1000);
+    expect(t.snap().matches({ supervising: { fleet: 'healthy' } })).toBe(true);
+    expect(t.bus.actionLogs()).toContainEqual({ event: 'fleet_resumed' });
+    // Then they come back one at a time, through the launch slot.
+    expect(t.spawnOrder().slice(spawns + 1)).toEqual([0]);
+    launchAll(t, 5);
+    expect(t.spawnOrder().slice(spawns + 1)).toEqual([0, 1, 2, 3, 4]);
+    expect(t.states().every((s) => s === 'running' || s === 'diagPending')).toBe(true);
+  });
+
+  it('fleet protection: deaths spread over more than the window do not pause anything', () => {
+    const t = start({ fixedShardCount: 16, fleet: { crashRatio: 0.5, window: 10_000, pause: 20_000 } });
+    launchAll(t, 8);
+    for (const id of [0, 1, 2, 3, 4, 5]) {
+      t.procs.exit(id, 1);
+      t.tick(3000);
+      t.launchNextForWaiting();
+      t.tick(3000);
+    }
+    expect(t.snap().matches({ supervising: { fleet: 'healthy' } })).toBe(true);
+    expect(t.bus.actionLogs().some((e) => e.event === 'fleet_paused')).toBe(false);
+  });
+
   it('rolling restart: one cluster at a time, each waiting for its launch_next', () => {
     const t = start();
     launchAll(t, 4);
@@ -337,8 +381,8 @@ describe('orchestratorMachine', () => {
     launchAll(t, 4);
     t.command('command.shutdown');
     expect(t.lastReply().result).toEqual({ ok: true });
-    const terms = [...t.procs.commands].flatMap(([id, cs]) => cs.filter((c) => c.type === 'SIGNAL').map(() => id));
-    expect(terms.sort()).toEqual([0, 1, 2, 3]);
+    // Reverse launch order: the last cluster up is the first one down.
+    expect(t.procs.signals).toEqual([3, 2, 1, 0]);
     expect(t.snap().status).toBe('done');
     expect(t.snap().output).toEqual({ exitCode: 0, error: null });
     expect([...t.procs.alive.values()].every((pid) => pid === null)).toBe(true);

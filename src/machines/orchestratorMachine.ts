@@ -46,8 +46,18 @@ export interface OrchestratorInput {
   startNextDelay: number;
   timing: InstanceTiming;
   restart: RestartPolicy;
+  fleet: FleetPolicy;
   nonceSalt: string;
   seed: number;
+}
+
+/** Fleet protection: when many clusters die at once, automatic restarts pause. Times in ms. */
+export interface FleetPolicy {
+  /** More than this fraction of the clusters down within `window` (and at least two): pause. 1 turns it off. */
+  crashRatio: number;
+  window: number;
+  /** The first pause; each pause in a row doubles it, up to 16 times. */
+  pause: number;
 }
 
 /** Where a reply goes: the systemId of an actor that accepts REPLY (the bus, the HTTP bridge). */
@@ -96,7 +106,7 @@ export type BusCommand =
   | { type: 'ACTION_LOG'; entry: ActionLogEntry }
   | Reply;
 
-export type OrchestratorEvent = BusEvent | InstanceReport | { type: 'ROLLING.SKIP' };
+export type OrchestratorEvent = BusEvent | InstanceReport | { type: 'ROLLING.SKIP' } | { type: 'FLEET.FORGET'; id: number };
 
 export interface OrchestratorContext extends OrchestratorInput {
   gateway: GatewayInfo | null;
@@ -104,7 +114,7 @@ export interface OrchestratorContext extends OrchestratorInput {
   /** The first launch's order: ids that have not had the launch slot yet. */
   launchOrder: number[];
   /** Restarts and operator starts: served before launchOrder, first come first served. */
-  requests: number[];
+  requests: { id: number; automatic: boolean }[];
   /** The cluster holding the launch slot. */
   slot: number | null;
   rollingQueue: number[];
@@ -114,6 +124,11 @@ export interface OrchestratorContext extends OrchestratorInput {
   busUp: boolean;
   exitCode: number;
   fatalError: string | null;
+  /** Ids of clusters that went down within the fleet window (one entry per time). */
+  recentDowns: number[];
+  restartsPaused: boolean;
+  /** Pauses in a row, since the bot was last whole. */
+  pauses: number;
 }
 
 export interface OrchestratorOutput {
@@ -154,6 +169,20 @@ function enqueueReply(
 
 const without = (list: number[], id: number) => list.filter((x) => x !== id);
 
+/** The next cluster to get the launch slot: restarts and operator starts first; only operators' while restarts are paused. */
+function nextToLaunch(context: OrchestratorContext): { id: number; fromRequests: boolean } | undefined {
+  const request = context.requests.find((r) => !context.restartsPaused || !r.automatic);
+  if (request) return { id: request.id, fromRequests: true };
+  if (!context.restartsPaused && context.launchOrder.length > 0) return { id: context.launchOrder[0]!, fromRequests: false };
+  return undefined;
+}
+
+const distinct = (ids: number[]) => new Set(ids).size;
+
+/** How long the fleet's restarts stay paused: doubling with each pause in a row. */
+export const fleetPauseMs = (context: Pick<OrchestratorContext, 'fleet' | 'pauses'>) =>
+  context.fleet.pause * 2 ** Math.min(Math.max(context.pauses - 1, 0), 4);
+
 type ReportOf<T extends InstanceReport['type']> = Extract<InstanceReport, { type: T }>;
 
 export const orchestratorMachine = setup({
@@ -176,6 +205,8 @@ export const orchestratorMachine = setup({
   delays: {
     startNextDelay: ({ context }) => context.startNextDelay,
     sessionsReset: ({ context }) => context.gateway?.sessionStartLimit?.resetAfter ?? 0,
+    fleetWindow: ({ context }) => context.fleet.window,
+    fleetPause: ({ context }) => fleetPauseMs(context),
   },
   guards: {
     shardCountFixed: ({ context }) => context.fixedShardCount !== undefined,
@@ -183,7 +214,9 @@ export const orchestratorMachine = setup({
       const limit = (event as unknown as { output?: GatewayInfo }).output?.sessionStartLimit;
       return limit != null && limit.remaining < context.minimumSafeSessions;
     },
-    someoneQueued: ({ context }) => context.requests.length > 0 || context.launchOrder.length > 0,
+    someoneQueued: ({ context }) => nextToLaunch(context) !== undefined,
+    fleetCrashing: ({ context }) =>
+      distinct(context.recentDowns) >= 2 && distinct(context.recentDowns) > context.fleet.crashRatio * context.clusters.length,
     fromSlotHolder: ({ context, event }) => 'id' in event && event.id === context.slot,
     fromRollingCurrent: ({ context, event }) => 'id' in event && event.id === context.rollingCurrent,
     everyClusterHadItsTurn: ({ context }) => context.launchOrder.length === 0 && context.slot === null,
@@ -220,25 +253,24 @@ export const orchestratorMachine = setup({
     }),
     /** Gives the launch slot to the next cluster: restarts first, then the first launch's order. */
     grantLaunchSlot: enqueueActions(({ context, enqueue }) => {
-      const fromRequests = context.requests.length > 0;
-      const id = fromRequests ? context.requests[0]! : context.launchOrder[0]!;
+      const { id } = nextToLaunch(context)!;
       enqueue.assign({
         slot: id,
-        requests: fromRequests ? context.requests.slice(1) : context.requests,
+        requests: context.requests.filter((r) => r.id !== id),
         launchOrder: without(context.launchOrder, id),
       });
       enqueue.sendTo(instanceKey(id), { type: 'LAUNCH' });
     }),
     releaseSlot: assign({ slot: null }),
     queueLaunchRequest: assign(({ context, event }) => {
-      const { id } = event as ReportOf<'CLUSTER.LAUNCH_REQUEST'>;
-      if (context.requests.includes(id) || context.slot === id) return {};
-      return { requests: [...context.requests, id], launchOrder: without(context.launchOrder, id) };
+      const { id, automatic } = event as ReportOf<'CLUSTER.LAUNCH_REQUEST'>;
+      if (context.requests.some((r) => r.id === id) || context.slot === id) return {};
+      return { requests: [...context.requests, { id, automatic }], launchOrder: without(context.launchOrder, id) };
     }),
     forgetStoppedCluster: assign(({ context, event }) => {
       const { id } = event as ReportOf<'CLUSTER.STOPPED'>;
       return {
-        requests: without(context.requests, id),
+        requests: context.requests.filter((r) => r.id !== id),
         launchOrder: without(context.launchOrder, id),
         awaitingStop: without(context.awaitingStop, id),
       };
@@ -285,6 +317,35 @@ export const orchestratorMachine = setup({
       enqueue.sendTo('bus', { type: 'ACTION_LOG', entry });
       enqueue(log(() => ({ level: 'warn', cluster: e.id, msg: `cluster ${e.id} is down (${describeDown(e)})` })));
     }),
+    /** Remembers a cluster's death for fleet_window, for fleet protection. */
+    countDown: enqueueActions(({ context, event, enqueue }) => {
+      const { id } = event as ReportOf<'CLUSTER.DOWN'>;
+      enqueue.assign({ recentDowns: [...context.recentDowns, id] });
+      enqueue.raise({ type: 'FLEET.FORGET', id }, { delay: 'fleetWindow' });
+    }),
+    forgetDown: assign(({ context, event }) => {
+      const { id } = event as Extract<OrchestratorEvent, { type: 'FLEET.FORGET' }>;
+      const at = context.recentDowns.indexOf(id);
+      return at < 0 ? {} : { recentDowns: context.recentDowns.filter((_, i) => i !== at) };
+    }),
+    pauseRestarts: enqueueActions(({ context, enqueue }) => {
+      const pauses = context.pauses + 1;
+      const ms = fleetPauseMs({ fleet: context.fleet, pauses });
+      const down = [...new Set(context.recentDowns)];
+      enqueue.assign({ restartsPaused: true, pauses });
+      enqueue.sendTo('bus', { type: 'ACTION_LOG', entry: { event: 'fleet_paused', clusters: down, pause_ms: ms } });
+      enqueue(
+        log(() => ({
+          level: 'error',
+          msg: `${down.length} of ${context.clusters.length} clusters went down within ${context.fleet.window / 1000} s: automatic restarts paused for ${ms / 1000} s (operator starts still work)`,
+        })),
+      );
+    }),
+    resumeRestarts: enqueueActions(({ enqueue }) => {
+      enqueue.assign({ restartsPaused: false, recentDowns: [] });
+      enqueue.sendTo('bus', { type: 'ACTION_LOG', entry: { event: 'fleet_resumed' } });
+      enqueue(log(() => ({ level: 'warn', msg: 'automatic restarts resume, one cluster at a time' })));
+    }),
     logClusterFailed: enqueueActions(({ event, enqueue }) => {
       const e = event as ReportOf<'CLUSTER.FAILED'>;
       enqueue.sendTo('bus', {
@@ -311,6 +372,7 @@ export const orchestratorMachine = setup({
       const views = clusterViews(system, context.clusters);
       if (views.every((v) => ['running', 'diagPending', 'stopped', 'failed'].includes(v.state))) {
         enqueue.sendTo('bus', { type: 'ANNOUNCE', action: 'all_clusters_launched' });
+        enqueue.assign({ pauses: 0 });
       }
     }),
     planRollingRestart: enqueueActions(({ context, enqueue }) => {
@@ -400,6 +462,9 @@ export const orchestratorMachine = setup({
     busUp: true,
     exitCode: 0,
     fatalError: null,
+    recentDowns: [],
+    restartsPaused: false,
+    pauses: 0,
   }),
   output: ({ context }) => ({ exitCode: context.exitCode, error: context.fatalError }),
   invoke: [
@@ -484,9 +549,24 @@ export const orchestratorMachine = setup({
                 'CLUSTER.LAUNCH_REQUEST': { actions: 'queueLaunchRequest' },
                 'CLUSTER.DIAG_REQUEST': { actions: 'forwardDiagRequest' },
                 'CLUSTER.STOPPED': { actions: 'forgetStoppedCluster' },
-                'CLUSTER.DOWN': { actions: 'logClusterDown' },
+                'CLUSTER.DOWN': { actions: ['logClusterDown', 'countDown'] },
                 'CLUSTER.FAILED': { actions: 'logClusterFailed' },
+                'FLEET.FORGET': { actions: 'forgetDown' },
               },
+            },
+          },
+        },
+        fleet: {
+          description: 'Fleet protection: when too many clusters die at once (a bad deploy), automatic restarts wait.',
+          initial: 'healthy',
+          states: {
+            healthy: {
+              always: { guard: 'fleetCrashing', target: 'paused' },
+            },
+            paused: {
+              entry: 'pauseRestarts',
+              exit: 'resumeRestarts',
+              after: { fleetPause: 'healthy' },
             },
           },
         },

@@ -12,6 +12,8 @@ export interface FakeProcesses {
   commands: Map<number, ProcessCommand[]>;
   /** Cluster ids in the order their processes were spawned. */
   spawns: number[];
+  /** Cluster ids in the order their processes were signalled (SIGTERM or SIGKILL). */
+  signals: number[];
   alive: Map<number, number | null>;
   /** The process of cluster `id` exits by itself. */
   exit(id: number, code: number | null, signal?: string | null): void;
@@ -26,6 +28,7 @@ export interface FakeProcesses {
 export function fakeProcesses(clock: SimulatedClock): FakeProcesses {
   const commands = new Map<number, ProcessCommand[]>();
   const spawns: number[] = [];
+  const signals: number[] = [];
   const alive = new Map<number, number | null>();
   const senders = new Map<number, (e: ProcessEvent) => void>();
   const stubborn = new Set<number>();
@@ -59,6 +62,7 @@ export function fakeProcesses(clock: SimulatedClock): FakeProcesses {
           sendBack({ type: 'PROCESS.SPAWNED', pid: alive.get(id)!, at: clock.now() });
           return;
         case 'SIGNAL':
+          signals.push(id);
           if (unkillable.has(id)) return;
           if (command.signal === 'SIGKILL' || !stubborn.has(id)) exit(id, null, command.signal);
           return;
@@ -73,7 +77,7 @@ export function fakeProcesses(clock: SimulatedClock): FakeProcesses {
     });
     return () => senders.delete(id);
   });
-  return { logic, commands, spawns, alive, exit, stubborn, unspawnable, unkillable };
+  return { logic, commands, spawns, signals, alive, exit, stubborn, unspawnable, unkillable };
 }
 
 /** Starts `logic` as the only child of a recording parent, on a simulated clock. */
