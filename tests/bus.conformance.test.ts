@@ -139,6 +139,13 @@ describe.each(implementations)('the %s bus', (_name, makeBus) => {
     expect(t.reports.some((r) => r.nonce === 'to-the-dead')).toBe(false);
   });
 
+  it('does not report itself down while all is well (a flap would delay every diagnostic)', async () => {
+    const t = setUp(2);
+    await t.allReady();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(t.reports.filter((r) => r.type === 'BUS.DOWN' || r.type === 'BUS.UP')).toEqual([]);
+  });
+
   it('keeps the action log, capped, oldest first', async () => {
     const t = setUp(0);
     for (let i = 0; i < 60; i++) t.send({ type: 'ACTION_LOG', entry: { event: 'test', n: i } });

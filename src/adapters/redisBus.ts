@@ -63,9 +63,13 @@ export function createRedisBus(options: RedisBusOptions, logger: Logger): Bus {
 
   const transport: Transport = {
     listen(onMessage, onStatus) {
-      // Up when subscribed and able to publish: a diagnostic sent before that would lose its answer.
+      // Up once subscribed and able to publish (a diagnostic sent before that would lose its
+      // answer); down when either connection is lost.
       let subscribed = false;
-      const report = () => onStatus(subscribed && pub.status === 'ready');
+      const report = () => {
+        if (subscribed && pub.status === 'ready') onStatus(true);
+      };
+      const lost = () => onStatus(false);
       const message = (channel: string, raw: string) => {
         if (channel === options.channel) onMessage(raw, undefined);
       };
@@ -79,20 +83,20 @@ export function createRedisBus(options: RedisBusOptions, logger: Logger): Bus {
         );
       const close = () => {
         subscribed = false;
-        report();
+        lost();
       };
       sub.on('message', message);
       sub.on('ready', ready);
       sub.on('close', close);
       pub.on('ready', report);
-      pub.on('close', report);
+      pub.on('close', lost);
       if (sub.status === 'ready') ready();
       return () => {
         sub.off('message', message);
         sub.off('ready', ready);
         sub.off('close', close);
         pub.off('ready', report);
-        pub.off('close', report);
+        pub.off('close', lost);
       };
     },
     send(message) {

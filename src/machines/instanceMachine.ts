@@ -165,6 +165,7 @@ const instanceSetup = setup({
   },
   guards: {
     busUp: ({ context }) => context.busUp,
+    busDown: ({ context }) => !context.busUp,
     nonceMatches: ({ context, event }) => event.type === 'DIAG_ANSWER' && event.nonce === context.nonce,
     stopRequested: ({ context }) => context.stopRequested,
     exitSaysDoNotRestart: ({ context }) =>
@@ -216,7 +217,8 @@ const instanceSetup = setup({
     })),
     forgetNonce: assign({ nonce: null }),
     requestStop: assign({ stopRequested: true }),
-    setBusUp: assign((_, params: { up: boolean }) => ({ busUp: params.up, reconnecting: params.up })),
+    // `reconnecting` only when the bus comes back from down: a repeated "up" gives no grace.
+    setBusUp: assign(({ context }, params: { up: boolean }) => ({ busUp: params.up, reconnecting: params.up && !context.busUp })),
     /** Called on REAPED, when the machine has decided to restart the cluster. */
     scheduleRestart: assign(({ context, event }) => {
       const at = 'at' in event ? event.at : 0;
@@ -377,7 +379,7 @@ export const instanceMachine = instanceSetup.createMachine({
       on: {
         ...whileAlive,
         // A fresh deadline, with reconnect_grace for the clusters to be back on the bus first.
-        BUS_UP: { target: 'running', reenter: true, actions: { type: 'setBusUp', params: { up: true } } },
+        BUS_UP: { guard: 'busDown', target: 'running', reenter: true, actions: { type: 'setBusUp', params: { up: true } } },
       },
     },
     diagPending: {
