@@ -1,33 +1,24 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseInbound } from '../../src/protocol/index.js';
+import { LAUNCHER_ACTIONS, parseInbound } from '../../src/protocol/index.js';
 import { recordFigure } from '../helpers/faults.js';
 import { redisHarness } from '../helpers/harness.js';
 
 const harness = redisHarness('fault-fuzz', { fixed_shard_count: 8, per_cluster: 2 });
-
-const ACTIONS = [
-  'launch_next',
-  'rollingrestart',
-  'start',
-  'stop',
-  'restart',
-  'statuses',
-  'num_processes',
-  'shutdown',
-  'restartproc',
-  'action_logs',
-  'diag',
-  'reshard',
-];
 
 /** Messages that look like the protocol, with every field mutated: wrong types, odd ids, missing parts, junk. */
 const mutated = fc
   .record(
     {
       scope: fc.oneof(fc.constant('launcher'), fc.constant('bot'), fc.string(), fc.integer(), fc.constant(null)),
-      action: fc.oneof(fc.constantFrom(...ACTIONS), fc.string({ maxLength: 20 }), fc.integer(), fc.constant(null), fc.array(fc.string())),
+      action: fc.oneof(
+        fc.constantFrom(...LAUNCHER_ACTIONS),
+        fc.string({ maxLength: 20 }),
+        fc.integer(),
+        fc.constant(null),
+        fc.array(fc.string()),
+      ),
       args: fc.oneof(
         fc.record({
           id: fc.oneof(fc.integer({ min: -5, max: 20 }), fc.double(), fc.string(), fc.constant(null), fc.constant(1e309), fc.boolean()),
