@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise, SimulatedClock } from 'xstate';
 import { advance, fakeBus, fakeProcesses } from '../../tests/helpers/machines.js';
@@ -256,6 +257,18 @@ describe('orchestratorMachine', () => {
     expect(t.bus.actionLogs().some((e) => e.event === 'fleet_paused')).toBe(false);
   });
 
+  it('a restart of the cluster that holds the launch slot relaunches it at once (no deadlock)', () => {
+    const t = start();
+    expect(t.instance(0).value).toBe('waitingLaunchNext');
+    t.command('command.restart', { id: 0 });
+    expect(t.lastReply().result).toEqual({ ok: true });
+    // It stopped and asked for the slot it holds: it gets it straight back.
+    expect(t.spawnOrder()).toEqual([0, 0]);
+    expect(t.instance(0).value).toBe('waitingLaunchNext');
+    launchAll(t, 4);
+    expect(t.states()).toEqual(['running', 'running', 'running', 'running']);
+  });
+
   it('rolling restart: one cluster at a time, each waiting for its launch_next', () => {
     const t = start();
     launchAll(t, 4);
@@ -422,5 +435,45 @@ describe('orchestratorMachine', () => {
     expect(u.lastReply().result).toMatchObject({ ok: false, status: 'unavailable' });
     u.command('command.statuses');
     expect(u.lastReply().result).toEqual({ ok: true, value: [] });
+  });
+
+  it('any sequence of commands, crashes, hangs and time: one cluster launching at most, and no deadlock', () => {
+    const step = fc.oneof(
+      fc.record({ op: fc.constantFrom('start', 'stop', 'restart'), id: fc.integer({ min: 0, max: 4 }) }),
+      fc.record({ op: fc.constant('rollingrestart') }),
+      fc.record({ op: fc.constantFrom('crash', 'exit0', 'hang'), id: fc.integer({ min: 0, max: 3 }) }),
+      fc.record({ op: fc.constant('launch_next') }),
+      fc.record({ op: fc.constant('tick'), ms: fc.integer({ min: 1, max: 8000 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 1, maxLength: 60 }), (steps) => {
+        const t = start({
+          timing: { ...baseInput.timing, pingInterval: 1000 },
+          restart: { ...baseInput.restart, maxRestarts: 1000 },
+          fleet: { crashRatio: 0.5, window: 10_000, pause: 20_000 },
+        });
+        const launching = () => t.states().filter((s) => s === 'starting' || s === 'waitingLaunchNext').length;
+        for (const s of steps) {
+          if (s.op === 'tick') t.tick(s.ms);
+          else if (s.op === 'launch_next') t.launchNextForWaiting();
+          else if (s.op === 'crash' || s.op === 'exit0') t.procs.exit(s.id, s.op === 'crash' ? 1 : 0);
+          else if (s.op === 'hang') t.bus.options.answerDiagnostics = !t.bus.options.answerDiagnostics;
+          else if (s.op === 'rollingrestart') t.command('command.rollingrestart');
+          else t.command(`command.${s.op}`, { id: s.id });
+          expect(launching()).toBeLessThanOrEqual(1);
+        }
+        // Then the world heals: clusters answer, operators start what is stopped, time passes.
+        t.bus.options.answerDiagnostics = true;
+        for (let round = 0; round < 40 && !t.states().every((s) => s === 'running' || s === 'diagPending'); round++) {
+          for (let id = 0; id < 4; id++)
+            if (['stopped', 'failed'].includes(String(t.instance(id).value))) t.command('command.start', { id });
+          t.launchNextForWaiting();
+          t.tick(5000);
+          expect(launching()).toBeLessThanOrEqual(1);
+        }
+        expect(t.states().every((s) => s === 'running' || s === 'diagPending')).toBe(true);
+      }),
+      { numRuns: 300, seed: 1126 },
+    );
   });
 });

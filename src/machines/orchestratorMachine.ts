@@ -262,6 +262,7 @@ export const orchestratorMachine = setup({
       enqueue.sendTo(instanceKey(id), { type: 'LAUNCH' });
     }),
     releaseSlot: assign({ slot: null }),
+    relaunchSlotHolder: sendTo(({ context }) => instanceKey(context.slot!), { type: 'LAUNCH' }),
     queueLaunchRequest: assign(({ context, event }) => {
       const { id, automatic } = event as ReportOf<'CLUSTER.LAUNCH_REQUEST'>;
       if (context.requests.some((r) => r.id === id) || context.slot === id) return {};
@@ -584,6 +585,8 @@ export const orchestratorMachine = setup({
                 'CLUSTER.UP': { guard: 'fromSlotHolder', target: 'cooldown' },
                 'CLUSTER.DOWN': { guard: 'fromSlotHolder', target: 'cooldown' },
                 'CLUSTER.STOPPED': { guard: 'fromSlotHolder', target: 'idle' },
+                // Restarted while it held the slot: it stopped and asks again; it still has the slot.
+                'CLUSTER.LAUNCH_REQUEST': { guard: 'fromSlotHolder', actions: 'relaunchSlotHolder' },
               },
             },
             cooldown: {
