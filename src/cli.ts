@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createLogger } from './adapters/logger.js';
 import { ConfigError, LOG_LEVELS, loadConfig } from './config/index.js';
-import { startInspectorRelay, type InspectorRelay } from './server/inspector.js';
+import type { InspectorRelay } from './server/inspector.js';
 import { startSupervisor } from './supervisor.js';
 
 const HELP = `mewld: a process supervisor for Discord bots split into shard clusters
@@ -83,6 +83,7 @@ async function main(): Promise<number> {
   if (inspect !== undefined) {
     const host = loaded.config.web ? loaded.config.web.host : '127.0.0.1';
     try {
+      const { startInspectorRelay } = await import('./server/inspector.js');
       inspector = await startInspectorRelay({ host, port: inspect });
       logger.info({ url: inspector.url }, `Stately inspector: open ${inspector.url}`);
     } catch (err) {
@@ -90,7 +91,7 @@ async function main(): Promise<number> {
     }
   }
 
-  const supervisor = startSupervisor(loaded, logger, { inspector });
+  const supervisor = await startSupervisor(loaded, logger, { inspector });
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;

@@ -1,18 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { createActor, toPromise, type Actor } from 'xstate';
+import { createActor, toPromise, type Actor, type InspectionEvent } from 'xstate';
 import { spawnCluster } from './adapters/clusterProcess.js';
 import { fetchGateway } from './adapters/discordGateway.js';
 import { machineLogger, type Logger } from './adapters/logger.js';
 import type { Bus } from './adapters/bus.js';
 import { createIpcBus } from './adapters/ipcBus.js';
-import { createRedisBus } from './adapters/redisBus.js';
 import { workDir, type LoadedConfig } from './config/index.js';
 import { instanceMachine } from './machines/instanceMachine.js';
 import { orchestratorMachine, type OrchestratorInput, type OrchestratorOutput } from './machines/orchestratorMachine.js';
 import { createCommandBridge, type CommandBridge } from './server/commandBridge.js';
 import type { InspectorRelay } from './server/inspector.js';
 import { createLiveState, type LiveState } from './server/liveState.js';
-import { startWebServer, type WebServer } from './server/node.js';
+import type { WebServer } from './server/node.js';
 
 const ms = (seconds: number) => Math.round(seconds * 1000);
 
@@ -67,13 +66,18 @@ export interface SupervisorOptions {
 /**
  * Wires the adapters into the machines and starts the root actor. Everything
  * with I/O is chosen here; the machines only know the names of their slots.
+ * What a run does not use (Redis, the web server) is not even loaded: a
+ * supervisor's memory is its operators' to spend.
  */
-export function startSupervisor(loaded: LoadedConfig, logger: Logger, options: SupervisorOptions = {}): Supervisor {
+export async function startSupervisor(loaded: LoadedConfig, logger: Logger, options: SupervisorOptions = {}): Promise<Supervisor> {
   const { config } = loaded;
   // Redis when the config names one (the Go version's bus); otherwise the embedded one.
   const bus =
     config.redis !== undefined
-      ? createRedisBus({ url: config.redis, channel: config.redis_channel, actionLogMax: config.action_log_max }, logger)
+      ? (await import('./adapters/redisBus.js')).createRedisBus(
+          { url: config.redis, channel: config.redis_channel, actionLogMax: config.action_log_max },
+          logger,
+        )
       : createIpcBus({ channel: config.redis_channel, actionLogMax: config.action_log_max }, logger);
   logger.info(bus.kind === 'redis' ? `bus: Redis at ${config.redis}, channel ${config.redis_channel}` : 'bus: embedded (IPC)');
   const clusterProcess = spawnCluster(
@@ -102,15 +106,16 @@ export function startSupervisor(loaded: LoadedConfig, logger: Logger, options: S
       instance: instanceMachine.provide({ actors: { clusterProcess } }),
     },
   });
-  const stately = options.inspector?.inspect;
+  // Inspection attaches to the root actor and sees every actor of the system; it has a
+  // cost on every event, so only when someone watches (the web server, the Stately inspector).
+  const watchers = [
+    config.web ? live.inspect : undefined,
+    options.inspector ? (e: InspectionEvent) => options.inspector!.inspect.next?.(e) : undefined,
+  ].filter((w): w is (e: InspectionEvent) => void => w !== undefined);
   const actor = createActor(machine, {
     input: orchestratorInput(loaded),
     logger: machineLogger(logger),
-    // Inspection attaches to the root actor and sees every actor of the system.
-    inspect: (event) => {
-      live.inspect(event);
-      stately?.next?.(event);
-    },
+    ...(watchers.length > 0 && { inspect: (event: InspectionEvent) => watchers.forEach((watch) => watch(event)) }),
   });
   actor.start();
   const web = startWeb(loaded, { live, commands, bus }, logger);
@@ -150,6 +155,7 @@ async function startWeb(
       new Promise<[]>((r) => setTimeout(() => r([]), 1000).unref()),
     ]);
     deps.live.seedActionLogs(earlier);
+    const { startWebServer } = await import('./server/node.js');
     const server = await startWebServer(
       { host: web.host, port: web.port },
       {

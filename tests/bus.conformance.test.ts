@@ -1,11 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { SimulatedClock, type AnyEventObject } from 'xstate';
+import type { AnyEventObject } from 'xstate';
 import type { Bus } from '../src/adapters/bus.js';
 import { createIpcBus } from '../src/adapters/ipcBus.js';
 import { createLogger } from '../src/adapters/logger.js';
 import { createRedisBus } from '../src/adapters/redisBus.js';
 import type { BusCommand } from '../src/machines/orchestratorMachine.js';
-import { underParent } from './helpers/machines.js';
+import { busHost } from './helpers/machines.js';
 import { startRedis, type RedisServer } from './helpers/redis.js';
 import { spawnClientClusters } from './helpers/clients.js';
 import { eventually } from './helpers/supervisor.js';
@@ -41,7 +41,7 @@ describe.each(implementations)('the %s bus', (_name, makeBus) => {
   /** The bus under a recording parent, and `count` client clusters attached to it. */
   function setUp(count: number, env: Record<string, string> = {}) {
     const bus = makeBus();
-    const { actor, child, reports } = underParent(bus.actor, undefined, new SimulatedClock());
+    const { actor, bus: child, reports } = busHost(bus.actor, Math.max(count, 3));
     const clusters = spawnClientClusters(bus, count, env);
     cleanups.push(async () => {
       clusters.kill();
@@ -106,15 +106,15 @@ describe.each(implementations)('the %s bus', (_name, makeBus) => {
     expect(t.events().filter((e) => e.event === 'bot_message' && e.id === 0)).toEqual([]);
   });
 
-  it('sends a diagnostic to its cluster only, and routes the answer back by nonce', async () => {
+  it("sends a diagnostic to its cluster only, and routes the answer by nonce to that cluster's Instance actor", async () => {
     const t = setUp(3);
     await t.allReady();
     t.send({ type: 'DIAG_REQUEST', id: 1, nonce: 'nonce-one' });
     t.send({ type: 'DIAG_REQUEST', id: 2, nonce: 'nonce-two' });
-    const one = await t.waitForReport((r) => r.type === 'BUS.DIAG_ANSWER' && r.nonce === 'nonce-one', 'the answer of cluster 1');
-    const two = await t.waitForReport((r) => r.type === 'BUS.DIAG_ANSWER' && r.nonce === 'nonce-two', 'the answer of cluster 2');
-    expect(one).toMatchObject({ id: 1, health: [{ shard_id: 2, up: true, latency: 22, guilds: 5, users: 50 }, { shard_id: 3 }] });
-    expect(two).toMatchObject({ id: 2, health: [{ shard_id: 4 }, { shard_id: 5 }] });
+    const one = await t.waitForReport((r) => r.type === 'DIAG_ANSWER' && r.nonce === 'nonce-one', 'the answer of cluster 1');
+    const two = await t.waitForReport((r) => r.type === 'DIAG_ANSWER' && r.nonce === 'nonce-two', 'the answer of cluster 2');
+    expect(one).toMatchObject({ to: 1, health: [{ shard_id: 2, up: true, latency: 22, guilds: 5, users: 50 }, { shard_id: 3 }] });
+    expect(two).toMatchObject({ to: 2, health: [{ shard_id: 4 }, { shard_id: 5 }] });
     expect(
       t
         .events()
@@ -133,9 +133,9 @@ describe.each(implementations)('the %s bus', (_name, makeBus) => {
     t.send({ type: 'REPLY', action: 'restart', commandId: asked.commandId, result: { ok: true } });
     t.send({ type: 'DIAG_REQUEST', id: 1, nonce: 'to-the-dead' });
     t.send({ type: 'DIAG_REQUEST', id: 0, nonce: 'to-the-living' });
-    expect(
-      await t.waitForReport((r) => r.type === 'BUS.DIAG_ANSWER' && r.nonce === 'to-the-living', 'the answer of cluster 0'),
-    ).toMatchObject({ id: 0 });
+    expect(await t.waitForReport((r) => r.type === 'DIAG_ANSWER' && r.nonce === 'to-the-living', 'the answer of cluster 0')).toMatchObject({
+      to: 0,
+    });
     expect(t.reports.some((r) => r.nonce === 'to-the-dead')).toBe(false);
   });
 

@@ -1,11 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
-import { fromCallback, type CallbackActorLogic } from 'xstate';
-import type { ClusterView } from '../machines/instanceMachine.js';
+import { fromCallback, type AnyActorRef, type CallbackActorLogic } from 'xstate';
+import { instanceSystemId, type ClusterView } from '../machines/instanceMachine.js';
 import type { BusCommand, BusEvent, CommandResult } from '../machines/orchestratorMachine.js';
 import {
   actionLogEntry,
   broadcastMessage,
   diagRequestMessage,
+  Encoded,
   GO_ZERO_TIME,
   interpretInbound,
   parseInbound,
@@ -14,6 +15,7 @@ import {
   replyMessage,
   type BusMessage,
   type CommandAction,
+  type ShardHealth,
   type Inbound,
 } from '../protocol/index.js';
 import type { Logger } from './logger.js';
@@ -88,7 +90,7 @@ export function busActor(
     transport.writeActionLog(actionLogEntry(entry));
     options.onActionLog?.(plain(actionLogEntry(entry)) as Record<string, unknown>);
   };
-  return fromCallback<BusCommand, void, BusEvent>(({ sendBack, receive }) => {
+  return fromCallback<BusCommand, void, BusEvent>(({ sendBack, receive, system }) => {
     const clusterOfNonce = new Map<string, number>();
     const nonceOfCluster = new Map<number, string>();
     const askedBy = new Map<string | number, number>();
@@ -145,7 +147,13 @@ export function busActor(
           }
           clusterOfNonce.delete(inbound.nonce);
           nonceOfCluster.delete(id);
-          sendBack({ type: 'BUS.DIAG_ANSWER', id, nonce: inbound.nonce, health: inbound.health, at: Date.now() });
+          // Straight to the cluster's Instance actor: the orchestrator need not see every answer.
+          (system.get(instanceSystemId(id)) as AnyActorRef | undefined)?.send({
+            type: 'DIAG_ANSWER',
+            nonce: inbound.nonce,
+            health: inbound.health,
+            at: Date.now(),
+          });
         }
       }
     };
@@ -195,23 +203,39 @@ export function busActor(
 export function statusesPayload(views: readonly ClusterView[]): Map<string, unknown> {
   const payload = new Map<string, unknown>();
   for (const v of views) {
-    payload.set(String(v.id), {
-      active: v.active,
-      status: v.state,
-      name: v.name,
-      started_at: v.started_at === null ? GO_ZERO_TIME : Math.floor(v.started_at / 1000),
-      shard_list: v.shards,
-      pid: v.pid,
-      restarts: v.restarts,
-      up_at: v.up_at === null ? null : Math.floor(v.up_at / 1000),
-      last_exit: v.last_exit,
-      last_diag: v.last_diag ? { at: Math.floor(v.last_diag.at / 1000), health: v.last_diag.health } : null,
-      down_reason: v.down_reason,
-      backoff_ms: v.backoff_ms,
-      failed_reason: v.failed_reason,
-    });
+    let line = encodedStatus.get(v);
+    if (!line) encodedStatus.set(v, (line = new Encoded(statusOf(v))));
+    payload.set(String(v.id), line);
   }
   return payload;
+}
+
+// A cluster's view only changes with its snapshot, so its line is encoded once per change, not once per request.
+const encodedStatus = new WeakMap<ClusterView, Encoded>();
+
+function statusOf(v: ClusterView) {
+  return {
+    active: v.active,
+    status: v.state,
+    name: v.name,
+    started_at: v.started_at === null ? GO_ZERO_TIME : Math.floor(v.started_at / 1000),
+    shard_list: v.shards,
+    pid: v.pid,
+    restarts: v.restarts,
+    up_at: v.up_at === null ? null : Math.floor(v.up_at / 1000),
+    last_exit: v.last_exit,
+    // A summary: every cluster receives every reply on Redis, so statuses stays small (the HTTP API has each shard).
+    last_diag: v.last_diag ? { at: Math.floor(v.last_diag.at / 1000), ...healthSummary(v.last_diag.health) } : null,
+    down_reason: v.down_reason,
+    backoff_ms: v.backoff_ms,
+    failed_reason: v.failed_reason,
+  };
+}
+
+function healthSummary(health: readonly ShardHealth[]) {
+  const up = health.filter((h) => h.up);
+  const latency = up.length === 0 ? null : Math.round((up.reduce((sum, h) => sum + h.latency, 0) / up.length) * 10) / 10;
+  return { shards_up: up.length, shards: health.length, latency };
 }
 
 /** What a command's reply carries on the bus: "ok", a payload, or the reason it was refused. */

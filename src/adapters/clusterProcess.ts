@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fromCallback } from 'xstate';
 import type { ProcessCommand, ProcessEvent, ProcessInput } from '../machines/instanceMachine.js';
@@ -117,6 +118,7 @@ export function spawnCluster(settings: LaunchSettings, logger: Logger) {
         return;
       }
       const command = launchCommand(settings, input);
+      const forkedAt = performance.timeOrigin + performance.now();
       let proc: ChildProcess;
       try {
         proc = spawn(command.file, command.args, {
@@ -154,8 +156,8 @@ export function spawnCluster(settings: LaunchSettings, logger: Logger) {
           report({ type: 'PROCESS.REAPED', at: Date.now() });
         }
       });
-      log.info({ pid, argv: [command.file, ...command.args] }, `cluster process ${pid} started`);
-      report({ type: 'PROCESS.SPAWNED', pid, at: Date.now() });
+      log.info({ pid, argv: [command.file, ...command.args], forked_at: forkedAt }, `cluster process ${pid} started`);
+      report({ type: 'PROCESS.SPAWNED', pid, at: forkedAt });
     };
 
     receive((command) => {

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fromPromise } from 'xstate';
-import { z } from 'zod';
+import * as v from 'valibot';
 import type { GatewayInfo } from '../machines/orchestratorMachine.js';
 import type { Logger } from './logger.js';
 
@@ -16,16 +16,16 @@ export interface GatewayOptions {
   retryDelay?: number;
 }
 
-const gatewayBotSchema = z.object({
-  shards: z.number().int().positive(),
-  session_start_limit: z
-    .object({
-      total: z.number(),
-      remaining: z.number(),
-      reset_after: z.number(),
-      max_concurrency: z.number().int().positive(),
-    })
-    .optional(),
+const gatewayBotSchema = v.object({
+  shards: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  session_start_limit: v.optional(
+    v.object({
+      total: v.number(),
+      remaining: v.number(),
+      reset_after: v.number(),
+      max_concurrency: v.pipe(v.number(), v.integer(), v.minValue(1)),
+    }),
+  ),
 });
 
 /** A failure that retrying will not fix: a bad token, a wrong proxy. */
@@ -53,11 +53,11 @@ export async function getGatewayBot(options: GatewayOptions, logger: Logger, sig
       });
       const body: unknown = await response.json().catch(() => null);
       if (response.ok) {
-        const parsed = gatewayBotSchema.safeParse(body);
+        const parsed = v.safeParse(gatewayBotSchema, body);
         if (!parsed.success) throw new GatewayError(`${url} answered 200 with an unexpected body: ${JSON.stringify(body)?.slice(0, 200)}`);
-        const limit = parsed.data.session_start_limit;
+        const limit = parsed.output.session_start_limit;
         return {
-          shards: parsed.data.shards,
+          shards: parsed.output.shards,
           source: 'discord',
           sessionStartLimit: limit
             ? { total: limit.total, remaining: limit.remaining, resetAfter: limit.reset_after, maxConcurrency: limit.max_concurrency }

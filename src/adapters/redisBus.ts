@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { actionLogKey, goJson } from '../protocol/index.js';
+import { actionLogKey, clusterChannel, goJson, launcherChannel } from '../protocol/index.js';
 import { busActor, listeners, type Bus, type Transport } from './bus.js';
 import type { Logger } from './logger.js';
 
@@ -59,6 +59,7 @@ export function createRedisBus(options: RedisBusOptions, logger: Logger): Bus {
   const sub = connect('subscriber');
   const pub = connect('publisher');
   const key = actionLogKey(options.channel);
+  const direct = { launcher: launcherChannel(options.channel), clusters: new Set<number>() };
   const actionLogListeners = listeners<Record<string, unknown>>();
 
   const transport: Transport = {
@@ -71,10 +72,23 @@ export function createRedisBus(options: RedisBusOptions, logger: Logger): Bus {
       };
       const lost = () => onStatus(false);
       const message = (channel: string, raw: string) => {
-        if (channel === options.channel) onMessage(raw, undefined);
+        if (channel === options.channel) {
+          onMessage(raw, undefined);
+        } else if (channel === direct.launcher) {
+          // From a cluster on a direct channel: it says who it is, and gets its answers on its own channel.
+          let decoded: unknown = raw;
+          try {
+            decoded = JSON.parse(raw);
+          } catch {
+            // left to the protocol's own parsing, which says why
+          }
+          const from = (decoded as { from?: unknown } | null)?.from;
+          if (Number.isInteger(from) && (from as number) >= 0) direct.clusters.add(from as number);
+          onMessage(decoded, Number.isInteger(from) ? (from as number) : undefined);
+        }
       };
       const ready = () =>
-        void sub.subscribe(options.channel).then(
+        void sub.subscribe(options.channel, direct.launcher).then(
           () => {
             subscribed = true;
             report();
@@ -99,8 +113,13 @@ export function createRedisBus(options: RedisBusOptions, logger: Logger): Bus {
         pub.off('close', lost);
       };
     },
-    send(message) {
-      pub.publish(options.channel, goJson(message)).catch((err: Error) => log.error({ err: err.message }, 'could not publish'));
+    send(message, recipient) {
+      // To one cluster: on its own channel when it listens there, else on the shared one (it filters).
+      const to =
+        'to' in recipient && recipient.to !== 'all' && direct.clusters.has(recipient.to)
+          ? clusterChannel(options.channel, recipient.to)
+          : options.channel;
+      pub.publish(to, goJson(message)).catch((err: Error) => log.error({ err: err.message }, 'could not publish'));
     },
     writeActionLog(entry) {
       pub

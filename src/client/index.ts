@@ -4,7 +4,10 @@ import {
   commandMessage,
   diagAnswerMessage,
   interpretForCluster,
+  clusterChannel,
   launchNextMessage,
+  launcherChannel,
+  replyCommandId,
   type BusMessage,
   type ClusterInbound,
   type ShardHealth,
@@ -188,10 +191,18 @@ export async function connectCluster(options: ClusterOptions = {}): Promise<Clus
   const transport: ClusterTransport =
     info.bus === 'ipc'
       ? ipcTransport(onInbound, () => void leave('orphaned', 'the IPC channel to the supervisor closed'))
-      : await redisTransport(info.channel, env.MEWLD_REDIS_URL ?? options.redisUrl ?? 'redis://127.0.0.1:6379', onInbound, (up) => {
-          connected = up;
-          armOrphanTimer(); // no deadline while our own connection is down
-        });
+      : await redisTransport(
+          info.channel,
+          env.MEWLD_REDIS_URL ?? options.redisUrl ?? 'redis://127.0.0.1:6379',
+          // Only mewld listens on direct channels; the Go version does not.
+          env.MEWLD_BUS === 'redis' ? { id: info.id } : undefined,
+          onInbound,
+          (up) => {
+            connected = up;
+            armOrphanTimer(); // no deadline while our own connection is down
+          },
+          (commandId) => pending.has(commandId),
+        );
 
   if (options.shutdown) {
     const onSignal = () => void leave('signal', 'asked to stop');
@@ -271,11 +282,19 @@ function ipcTransport(onInbound: (inbound: ClusterInbound) => void, onGone: () =
   };
 }
 
+/**
+ * Redis pub/sub. Under mewld (MEWLD_BUS=redis) on direct channels: what is for
+ * the supervisor goes to `<channel>/launcher`, what is for this cluster alone
+ * comes on `<channel>/<id>`, so that a large bot's clusters do not all wake for
+ * every diagnostic and reply. Under the Go mewld, everything on the shared channel.
+ */
 async function redisTransport(
   channel: string,
   url: string,
+  direct: { id: number } | undefined,
   onInbound: (inbound: ClusterInbound) => void,
   onStatus: (up: boolean) => void,
+  expecting: (commandId: string) => boolean,
 ): Promise<ClusterTransport> {
   const { Redis } = await import('ioredis');
   const connectOptions = url.startsWith('unix://') ? { path: url.slice('unix://'.length) } : {};
@@ -290,8 +309,12 @@ async function redisTransport(
   };
   const sub = make();
   const pub = make();
+  const own = direct ? clusterChannel(channel, direct.id) : undefined;
   sub.on('message', (c: string, raw: string) => {
-    if (c !== channel) return;
+    if (c !== channel && c !== own) return;
+    // Every cluster receives every reply: those to others' requests are skipped unread.
+    const reply = replyCommandId(raw);
+    if (reply !== undefined && !expecting(reply)) return;
     try {
       onInbound(interpretForCluster(JSON.parse(raw)));
     } catch {
@@ -300,10 +323,14 @@ async function redisTransport(
   });
   sub.on('ready', () => onStatus(true));
   sub.on('close', () => onStatus(false));
-  await sub.subscribe(channel);
+  await (own ? sub.subscribe(channel, own) : sub.subscribe(channel));
   return {
     async send(message) {
-      await pub.publish(channel, JSON.stringify(message));
+      if (direct && message.scope === 'launcher') {
+        await pub.publish(launcherChannel(channel), JSON.stringify({ ...message, from: direct.id }));
+      } else {
+        await pub.publish(channel, JSON.stringify(message));
+      }
     },
     async close() {
       sub.disconnect();

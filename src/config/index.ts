@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { LineCounter, isMap, isScalar, parseDocument, type Node as YamlNode } from 'yaml';
-import { z } from 'zod';
+import * as v from 'valibot';
 
 /**
  * config.yaml: the Go mewld's keys with their meaning kept (SPEC §4), plus the
@@ -14,105 +14,92 @@ export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', '
 
 const show = (value: unknown) => (value === undefined ? 'nothing' : JSON.stringify(value));
 
+/** An error message that says what is allowed and what was given. */
+const must = (rule: string) => (issue: { input: unknown }) => `must be ${rule}, got ${show(issue.input)}`;
+
 function seconds(allowed: 'positive' | 'nonnegative') {
   const rule = allowed === 'positive' ? 'a number of seconds greater than 0' : 'a number of seconds, 0 or more';
-  const base = z.number({ error: (iss) => `must be ${rule}, got ${show(iss.input)}` });
-  return allowed === 'positive'
-    ? base.positive({ error: (iss) => `must be ${rule}, got ${show(iss.input)}` })
-    : base.nonnegative({ error: (iss) => `must be ${rule}, got ${show(iss.input)}` });
+  return v.pipe(v.number(must(rule)), allowed === 'positive' ? v.gtValue(0, must(rule)) : v.minValue(0, must(rule)));
 }
 
-function count(min: number, what: string) {
-  const rule = `${what}: an integer, ${min} or more`;
-  return z
-    .number({ error: (iss) => `must be ${rule}, got ${show(iss.input)}` })
-    .int({ error: (iss) => `must be ${rule}, got ${show(iss.input)}` })
-    .min(min, { error: (iss) => `must be ${rule}, got ${show(iss.input)}` });
+function count(min: number, what: string, max = Number.MAX_SAFE_INTEGER) {
+  const rule = max === Number.MAX_SAFE_INTEGER ? `${what}: an integer, ${min} or more` : `${what}: an integer from ${min} to ${max}`;
+  return v.pipe(v.number(must(rule)), v.integer(must(rule)), v.minValue(min, must(rule)), v.maxValue(max, must(rule)));
 }
 
-const text = (what: string) => z.string({ error: (iss) => `must be ${what}, got ${show(iss.input)}` });
-const flag = () => z.boolean({ error: (iss) => `must be true or false, got ${show(iss.input)}` });
-const exitCodes = () =>
-  z.array(count(0, 'an exit code').max(255, { error: 'exit codes are 0 to 255' }), {
-    error: (iss) => `must be a list of exit codes, got ${show(iss.input)}`,
-  });
+function fraction(rule: string, above0 = false) {
+  return v.pipe(v.number(must(rule)), above0 ? v.gtValue(0, must(rule)) : v.minValue(0, must(rule)), v.maxValue(1, must(rule)));
+}
 
-const restartFields = z.strictObject({
-  backoff_initial: seconds('nonnegative').default(1),
-  backoff_factor: z.number({ error: 'must be a number, 1 or more' }).min(1, { error: 'must be a number, 1 or more' }).default(2),
-  backoff_max: seconds('nonnegative').default(60),
-  jitter: z
-    .number({ error: 'must be a fraction from 0 to 1' })
-    .min(0, { error: 'must be a fraction from 0 to 1' })
-    .max(1, { error: 'must be a fraction from 0 to 1' })
-    .default(0.2),
-  reset_after: seconds('positive').default(60),
-  max_restarts: count(1, 'restarts').default(5),
-  within: seconds('positive').default(60),
-  no_restart_exit_codes: exitCodes().default([]),
-  fleet_crash_ratio: z
-    .number({ error: 'must be a fraction above 0, at most 1 (1 turns fleet protection off)' })
-    .gt(0, { error: 'must be a fraction above 0, at most 1 (1 turns fleet protection off)' })
-    .max(1, { error: 'must be a fraction above 0, at most 1 (1 turns fleet protection off)' })
-    .default(0.5),
-  fleet_window: seconds('positive').default(30),
-  fleet_pause: seconds('positive').default(30),
+const text = (what: string) => v.string(must(what));
+const nonEmpty = (what: string, empty: string) => v.pipe(text(what), v.minLength(1, empty));
+const flag = () => v.boolean(must('true or false'));
+const list = <T extends v.GenericSchema>(item: T, what: string) => v.array(item, must(what));
+
+const restartFields = v.strictObject({
+  backoff_initial: v.optional(seconds('nonnegative'), 1),
+  backoff_factor: v.optional(v.pipe(v.number(must('a number, 1 or more')), v.minValue(1, must('a number, 1 or more'))), 2),
+  backoff_max: v.optional(seconds('nonnegative'), 60),
+  jitter: v.optional(fraction('a fraction from 0 to 1'), 0.2),
+  reset_after: v.optional(seconds('positive'), 60),
+  max_restarts: v.optional(count(1, 'restarts'), 5),
+  within: v.optional(seconds('positive'), 60),
+  no_restart_exit_codes: v.optional(list(count(0, 'an exit code', 255), 'a list of exit codes'), []),
+  fleet_crash_ratio: v.optional(fraction('a fraction above 0, at most 1 (1 turns fleet protection off)', true), 0.5),
+  fleet_window: v.optional(seconds('positive'), 30),
+  fleet_pause: v.optional(seconds('positive'), 30),
 });
 
-const webFields = z.strictObject({
-  host: text('a host name or address to listen on').default('127.0.0.1'),
-  port: count(0, 'a TCP port (0 picks a free one)').max(65535, { error: 'a TCP port is at most 65535' }).default(1293),
-  token: text('the token of the web API').min(16, { error: 'must be at least 16 characters long' }).optional(),
+const webFields = v.strictObject({
+  host: v.optional(text('a host name or address to listen on'), '127.0.0.1'),
+  port: v.optional(count(0, 'a TCP port (0 picks a free one)', 65535), 1293),
+  token: v.optional(v.pipe(text('the token of the web API'), v.minLength(16, 'must be at least 16 characters long'))),
   /** A WebSocket client that falls this far behind is dropped (it reconnects). */
-  max_client_buffer: count(1024, 'bytes').default(1 << 20),
+  max_client_buffer: v.optional(count(1024, 'bytes'), 1 << 20),
 });
 
-export const configSchema = z.strictObject({
-  token: text('the bot token, a string').optional(),
-  dir: text('a directory under $HOME').optional(),
-  override_dir: text('a directory path').optional(),
-  use_current_directory: flag().default(false),
-  env: z.array(text('a file path'), { error: 'must be a list of env file paths' }).default([]),
-  names: z
-    .array(text('a cluster name').min(1, { error: 'a cluster name cannot be empty' }), {
-      error: (iss) => `must be a list of cluster names, got ${show(iss.input)}`,
-    })
-    .min(1, { error: 'must hold at least one cluster name (or leave the key out for generated names)' })
-    .refine((names) => new Set(names).size === names.length, { error: 'cluster names must be unique' })
-    .optional(),
-  redis: text('a Redis address such as redis://127.0.0.1:6379 or 127.0.0.1:6379').optional(),
-  redis_channel: text('a channel name').min(1, { error: 'must not be empty' }).default('mewld'),
-  allowed_ids: z.array(z.union([z.string(), z.number()]), { error: 'must be a list of Discord user ids' }).default([]),
-  oauth: z.record(z.string(), z.unknown(), { error: 'must be a mapping' }).optional(),
+export const configSchema = v.strictObject({
+  token: v.optional(text('the bot token, a string')),
+  dir: v.optional(text('a directory under $HOME')),
+  override_dir: v.optional(text('a directory path')),
+  use_current_directory: v.optional(flag(), false),
+  env: v.optional(list(text('a file path'), 'a list of env file paths'), []),
+  names: v.optional(
+    v.pipe(
+      list(nonEmpty('a cluster name', 'a cluster name cannot be empty'), 'a list of cluster names'),
+      v.minLength(1, 'must hold at least one cluster name (or leave the key out for generated names)'),
+      v.check((names) => new Set(names).size === names.length, 'cluster names must be unique'),
+    ),
+  ),
+  redis: v.optional(text('a Redis address such as redis://127.0.0.1:6379 or 127.0.0.1:6379')),
+  redis_channel: v.optional(nonEmpty('a channel name', 'must not be empty'), 'mewld'),
+  allowed_ids: v.optional(list(v.union([v.string(), v.number()]), 'a list of Discord user ids'), []),
+  oauth: v.optional(v.record(v.string(), v.unknown(), must('a mapping'))),
   // The Go version's web UI and resharding switches: accepted so that its configs load, then ignored.
-  use_custom_webui: flag().optional(),
-  experimental_features: z.array(z.string(), { error: 'must be a list of feature names' }).optional(),
-  reshard_all: flag().optional(),
-  ping_interval: seconds('positive').default(15),
-  ping_timeout: seconds('positive').default(10),
-  cluster_start_next_delay: seconds('nonnegative').default(5),
+  use_custom_webui: v.optional(flag()),
+  experimental_features: v.optional(list(v.string(), 'a list of feature names')),
+  reshard_all: v.optional(flag()),
+  ping_interval: v.optional(seconds('positive'), 15),
+  ping_timeout: v.optional(seconds('positive'), 10),
+  cluster_start_next_delay: v.optional(seconds('nonnegative'), 5),
   per_cluster: count(1, 'shards per cluster'),
-  minimum_safe_sessions_remaining: count(0, 'sessions').default(5),
-  fixed_shard_count: count(1, 'shards').optional(),
-  proxy: z.url({ error: (iss) => `must be an http(s) URL, got ${show(iss.input)}` }).default('https://discord.com'),
-  module: text('the cluster program, a path relative to the working directory').min(1, {
-    error: 'must name the cluster program',
-  }),
-  interp: text('an interpreter command such as node or python3').optional(),
+  minimum_safe_sessions_remaining: v.optional(count(0, 'sessions'), 5),
+  fixed_shard_count: v.optional(count(1, 'shards')),
+  proxy: v.optional(v.pipe(text('an http(s) URL'), v.url(must('an http(s) URL'))), 'https://discord.com'),
+  module: nonEmpty('the cluster program, a path relative to the working directory', 'must name the cluster program'),
+  interp: v.optional(text('an interpreter command such as node or python3')),
   // Keys new in this project.
-  launch_timeout: seconds('positive').default(300),
-  kill_timeout: seconds('positive').default(10),
-  gateway_timeout: seconds('positive').default(15),
-  bus_reconnect_grace: seconds('nonnegative').default(10),
-  action_log_max: count(1, 'entries').default(1000),
-  log_level: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).optional(),
-  restart: restartFields.prefault({}),
-  web: z
-    .union([z.literal(false), webFields], { error: 'must be false, or a mapping with host, port, token' })
-    .default(() => webFields.parse({})),
+  launch_timeout: v.optional(seconds('positive'), 300),
+  kill_timeout: v.optional(seconds('positive'), 10),
+  gateway_timeout: v.optional(seconds('positive'), 15),
+  bus_reconnect_grace: v.optional(seconds('nonnegative'), 10),
+  action_log_max: v.optional(count(1, 'entries'), 1000),
+  log_level: v.optional(v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`)),
+  restart: v.optional(restartFields, {}),
+  web: v.optional(v.union([v.literal(false), webFields], must('false, or a mapping with host, port, token')), {}),
 });
 
-export type Config = z.output<typeof configSchema>;
+export type Config = v.InferOutput<typeof configSchema>;
 export type RestartPolicy = Config['restart'];
 
 /** A config that cannot be used; exits the CLI with code 2 before anything starts. */
@@ -165,32 +152,33 @@ export function parseConfig(source: string, file: string, processEnv: NodeJS.Pro
     throw new ConfigError(file, ['the file must be a mapping of keys to values (key: value)']);
   }
 
-  const parsed = configSchema.safeParse(raw);
+  const parsed = v.safeParse(configSchema, raw, { abortEarly: false });
   if (!parsed.success) {
-    const lineOf = (path: PropertyKey[], key?: string) => {
-      const node = nodeAt(doc.contents, key === undefined ? path : [...path, key], key !== undefined);
+    const lineOf = (path: PropertyKey[], isKey: boolean) => {
+      const node = nodeAt(doc.contents, path, isKey);
       return node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
     };
-    const problems = parsed.error.issues.flatMap((issue) => {
-      if (issue.code === 'unrecognized_keys') {
-        return issue.keys.map((key) => {
-          const name = [...issue.path, key].join('.');
-          const line = lineOf(issue.path, key);
-          return `${line ? `line ${line}: ` : ''}${name}: unknown key; allowed keys are ${allowedKeys(issue.path).join(', ')}`;
-        });
+    const problems = parsed.issues.map((issue) => {
+      const path = (issue.path ?? []).map((item) => item.key as PropertyKey);
+      const name = path.join('.') || '(top level)';
+      if (issue.type === 'strict_object' && issue.expected === 'never') {
+        const line = lineOf(path, true);
+        return `${line ? `line ${line}: ` : ''}${name}: unknown key; allowed keys are ${allowedKeys(path.slice(0, -1)).join(', ')}`;
       }
-      const name = issue.path.join('.') || '(top level)';
-      const line = lineOf(issue.path);
-      const message =
-        issue.message.includes('received undefined') || /got nothing$/.test(issue.message)
-          ? `is required (${issue.message.replace(/, got nothing$/, '')})`
-          : issue.message;
-      return [`${line ? `line ${line}: ` : ''}${name}: ${message}`];
+      if (issue.type === 'strict_object') {
+        // A required key is missing: say what it would have allowed.
+        const field = entriesAt(path.slice(0, -1))[String(path.at(-1))];
+        const allowed = field ? v.safeParse(field, undefined).issues?.[0]?.message.replace(/, got nothing$/, '') : undefined;
+        return `${name}: is required${allowed ? ` (${allowed})` : ''}`;
+      }
+      const line = lineOf(path, false);
+      const message = /got nothing$/.test(issue.message) ? `is required (${issue.message.replace(/, got nothing$/, '')})` : issue.message;
+      return `${line ? `line ${line}: ` : ''}${name}: ${message}`;
     });
     throw new ConfigError(file, problems);
   }
 
-  const config = parsed.data;
+  const config = parsed.output;
   const warnings: string[] = [];
   const baseDir = dirname(resolve(file));
   const env: Record<string, string> = {};
@@ -250,10 +238,13 @@ function nodeAt(root: unknown, path: PropertyKey[], wantKey: boolean): YamlNode 
   return node as YamlNode | undefined;
 }
 
+function entriesAt(path: PropertyKey[]): Record<string, v.GenericSchema> {
+  const nested: Record<string, { entries: Record<string, v.GenericSchema> }> = { restart: restartFields, web: webFields };
+  return path.length === 0 ? configSchema.entries : (nested[String(path[0])]?.entries ?? {});
+}
+
 function allowedKeys(path: PropertyKey[]): string[] {
-  const nested: Record<string, { shape: object }> = { restart: restartFields, web: webFields };
-  const shape = path.length === 0 ? configSchema.shape : (nested[String(path[0])]?.shape ?? {});
-  return Object.keys(shape);
+  return Object.keys(entriesAt(path));
 }
 
 /** The directory clusters run in (SPEC §2). */

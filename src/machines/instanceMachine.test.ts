@@ -47,7 +47,7 @@ function start(overrides: Partial<InstanceInput> = {}) {
     send({ type: 'LAUNCH' });
     send({ type: 'LAUNCH_NEXT', at: clock.now() });
   };
-  const lastDiagNonce = () => [...reports].reverse().find((r) => r.type === 'CLUSTER.DIAG_REQUEST')?.nonce as string;
+  const lastDiagNonce = () => [...reports].reverse().find((r) => r.type === 'DIAG_REQUEST')?.nonce as string;
   const tick = (ms: number) => advance(clock, ms);
   return { clock, tick, procs, snap, state, send, reports, reportTypes, launch, lastDiagNonce };
 }
@@ -338,12 +338,12 @@ describe('instanceMachine', () => {
     t.launch();
     t.send({ type: 'BUS_DOWN' });
     t.tick(10_000);
-    const before = t.reports.filter((r) => r.type === 'CLUSTER.DIAG_REQUEST').length;
+    const before = t.reports.filter((r) => r.type === 'DIAG_REQUEST').length;
     t.send({ type: 'BUS_UP' });
     // The clusters reconnect at their own pace: no diagnostic for ping_interval + reconnect_grace.
     t.tick(1000 + 2999);
     expect(t.state()).toBe('running');
-    expect(t.reports.filter((r) => r.type === 'CLUSTER.DIAG_REQUEST')).toHaveLength(before);
+    expect(t.reports.filter((r) => r.type === 'DIAG_REQUEST')).toHaveLength(before);
     t.tick(1);
     expect(t.state()).toBe('diagPending');
     t.send({ type: 'DIAG_ANSWER', nonce: t.lastDiagNonce(), health: [], at: t.clock.now() });

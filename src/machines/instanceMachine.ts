@@ -90,6 +90,12 @@ export type InstanceCommand =
 
 export type InstanceEvent = InstanceCommand | ProcessEvent;
 
+/** The systemId (and child id) of cluster `id`'s Instance actor: how the orchestrator and the bus address it. */
+export const instanceSystemId = (id: number) => `cluster-${id}`;
+
+/** What an instance asks of the bus (systemId "bus"). */
+export type DiagRequest = { type: 'DIAG_REQUEST'; id: number; nonce: string };
+
 /** What an instance tells its parent. */
 export type InstanceReport =
   /** `automatic`: a restart after a crash (held while the fleet's restarts are paused), not an operator's start. */
@@ -98,8 +104,7 @@ export type InstanceReport =
   /** `launching`: it went down before its launch_next. */
   | { type: 'CLUSTER.DOWN'; id: number; reason: DownReason; launching: boolean; exit: ExitInfo | null; error: string | null }
   | { type: 'CLUSTER.STOPPED'; id: number }
-  | { type: 'CLUSTER.FAILED'; id: number; why: string; exits: ExitInfo[]; lastLines: string[] }
-  | { type: 'CLUSTER.DIAG_REQUEST'; id: number; nonce: string };
+  | { type: 'CLUSTER.FAILED'; id: number; why: string; exits: ExitInfo[]; lastLines: string[] };
 
 export interface InstanceContext extends InstanceInput {
   pid: number | null;
@@ -166,6 +171,7 @@ const instanceSetup = setup({
   guards: {
     busUp: ({ context }) => context.busUp,
     busDown: ({ context }) => !context.busUp,
+    noBackoff: ({ context }) => context.backoffMs <= 0,
     nonceMatches: ({ context, event }) => event.type === 'DIAG_ANSWER' && event.nonce === context.nonce,
     stopRequested: ({ context }) => context.stopRequested,
     exitSaysDoNotRestart: ({ context }) =>
@@ -259,7 +265,11 @@ const instanceSetup = setup({
       exits: context.recentExits,
       lastLines: context.lastLines,
     })),
-    requestDiag: sendParent(({ context }) => ({ type: 'CLUSTER.DIAG_REQUEST', id: context.cluster.id, nonce: context.nonce! })),
+    // Straight to the bus (systemId "bus"): diagnostics are the busiest traffic, and the orchestrator need not see them.
+    requestDiag: sendTo(
+      ({ system }) => system.get('bus'),
+      ({ context }) => ({ type: 'DIAG_REQUEST', id: context.cluster.id, nonce: context.nonce! }),
+    ),
     warnIgnored: log(({ context, event }) => ({
       level: 'warn',
       cluster: context.cluster.id,
@@ -426,6 +436,7 @@ export const instanceMachine = instanceSetup.createMachine({
     },
     backoff: {
       description: 'Waiting before an automatic restart; the delay grows with each quick failure.',
+      always: { guard: 'noBackoff', target: 'queued', actions: 'markAutomatic' },
       after: { backoff: { target: 'queued', actions: 'markAutomatic' } },
       on: {
         START: 'queued',
@@ -478,7 +489,16 @@ export interface ClusterView {
   failed_reason: string | null;
 }
 
+// Snapshots are immutable: one view per snapshot serves every reader until the cluster changes.
+const views = new WeakMap<InstanceSnapshot, ClusterView>();
+
 export function viewOf(snapshot: InstanceSnapshot): ClusterView {
+  let view = views.get(snapshot);
+  if (!view) views.set(snapshot, (view = computeView(snapshot)));
+  return view;
+}
+
+function computeView(snapshot: InstanceSnapshot): ClusterView {
   const c = snapshot.context;
   const state = snapshot.value as InstanceState;
   return {

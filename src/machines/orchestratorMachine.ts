@@ -21,7 +21,8 @@ import {
   type InstanceSnapshot,
   type InstanceTiming,
   type RestartPolicy,
-  type ShardHealth,
+  instanceSystemId,
+  type DiagRequest,
 } from './instanceMachine.js';
 
 /**
@@ -87,12 +88,7 @@ export interface Reply {
 }
 
 /** What a bus adapter feeds in, besides commands. */
-export type BusEvent =
-  | Command
-  | { type: 'BUS.LAUNCH_NEXT'; id: number; at: number }
-  | { type: 'BUS.DIAG_ANSWER'; id: number; nonce: string; health: ShardHealth[]; at: number }
-  | { type: 'BUS.DOWN' }
-  | { type: 'BUS.UP' };
+export type BusEvent = Command | { type: 'BUS.LAUNCH_NEXT'; id: number; at: number } | { type: 'BUS.DOWN' } | { type: 'BUS.UP' };
 
 export interface ActionLogEntry {
   event: string;
@@ -101,10 +97,7 @@ export interface ActionLogEntry {
 
 /** What the orchestrator asks of a bus adapter. */
 export type BusCommand =
-  | { type: 'DIAG_REQUEST'; id: number; nonce: string }
-  | { type: 'ANNOUNCE'; action: 'all_clusters_launched' }
-  | { type: 'ACTION_LOG'; entry: ActionLogEntry }
-  | Reply;
+  DiagRequest | { type: 'ANNOUNCE'; action: 'all_clusters_launched' } | { type: 'ACTION_LOG'; entry: ActionLogEntry } | Reply;
 
 export type OrchestratorEvent = BusEvent | InstanceReport | { type: 'ROLLING.SKIP' } | { type: 'FLEET.FORGET'; id: number };
 
@@ -136,7 +129,7 @@ export interface OrchestratorOutput {
   error: string | null;
 }
 
-const instanceKey = (id: number) => `cluster-${id}`;
+const instanceKey = instanceSystemId;
 
 function instanceSnapshot(system: ActorSystem<any>, id: number): InstanceSnapshot | undefined {
   return (system.get(instanceKey(id)) as AnyActorRef | undefined)?.getSnapshot() as InstanceSnapshot | undefined;
@@ -167,7 +160,11 @@ function enqueueReply(
   enqueue.sendTo(to, reply);
 }
 
-const without = (list: number[], id: number) => list.filter((x) => x !== id);
+/** The list without `id`; cheap in the common case, where `id` is at its head (the launch order is taken in order). */
+const without = (list: number[], id: number) => (list[0] === id ? list.slice(1) : list.includes(id) ? list.filter((x) => x !== id) : list);
+
+/** Cluster ids are 0 to K-1. */
+const isCluster = (context: OrchestratorContext, id: number) => Number.isInteger(id) && id >= 0 && id < context.clusters.length;
 
 /** The next cluster to get the launch slot: restarts and operator starts first; only operators' while restarts are paused. */
 function nextToLaunch(context: OrchestratorContext): { id: number; fromRequests: boolean } | undefined {
@@ -215,8 +212,11 @@ export const orchestratorMachine = setup({
       return limit != null && limit.remaining < context.minimumSafeSessions;
     },
     someoneQueued: ({ context }) => nextToLaunch(context) !== undefined,
+    noStartNextDelay: ({ context }) => context.startNextDelay <= 0,
     fleetCrashing: ({ context }) =>
-      distinct(context.recentDowns) >= 2 && distinct(context.recentDowns) > context.fleet.crashRatio * context.clusters.length,
+      context.recentDowns.length >= 2 &&
+      distinct(context.recentDowns) >= 2 &&
+      distinct(context.recentDowns) > context.fleet.crashRatio * context.clusters.length,
     fromSlotHolder: ({ context, event }) => 'id' in event && event.id === context.slot,
     fromRollingCurrent: ({ context, event }) => 'id' in event && event.id === context.rollingCurrent,
     everyClusterHadItsTurn: ({ context }) => context.launchOrder.length === 0 && context.slot === null,
@@ -232,11 +232,11 @@ export const orchestratorMachine = setup({
       exitCode: 1,
       fatalError: `could not get the shard count from Discord: ${String((event as unknown as { error?: Error }).error?.message ?? (event as unknown as { error?: unknown }).error)}`,
     })),
-    spawnInstances: enqueueActions(({ context, enqueue }) => {
+    // Spawned inside one assign, not one spawnChild action per cluster: each of those copies the list of children (O(N²) for 10,000).
+    spawnInstances: assign(({ context, spawn }) => {
       const clusters = buildClusterMap(context.gateway!.shards, context.perCluster, context.names);
-      enqueue.assign({ clusters, launchOrder: clusters.map((c) => c.id) });
       for (const cluster of clusters) {
-        enqueue.spawnChild('instance', {
+        spawn('instance', {
           id: instanceKey(cluster.id),
           systemId: instanceKey(cluster.id),
           input: {
@@ -250,6 +250,7 @@ export const orchestratorMachine = setup({
           },
         });
       }
+      return { clusters, launchOrder: clusters.map((c) => c.id) };
     }),
     /** Gives the launch slot to the next cluster: restarts first, then the first launch's order. */
     grantLaunchSlot: enqueueActions(({ context, enqueue }) => {
@@ -276,27 +277,13 @@ export const orchestratorMachine = setup({
         awaitingStop: without(context.awaitingStop, id),
       };
     }),
-    forwardToInstance: enqueueActions(({ event, context, enqueue }) => {
-      const e = event as Extract<BusEvent, { type: 'BUS.LAUNCH_NEXT' | 'BUS.DIAG_ANSWER' }>;
-      if (!context.clusters.some((c) => c.id === e.id)) {
-        enqueue(
-          log(() => ({
-            level: 'warn',
-            msg: `ignored ${e.type === 'BUS.LAUNCH_NEXT' ? 'launch_next' : 'a diagnostic answer'} for unknown cluster ${e.id}`,
-          })),
-        );
+    forwardLaunchNext: enqueueActions(({ event, context, enqueue }) => {
+      const e = event as Extract<BusEvent, { type: 'BUS.LAUNCH_NEXT' }>;
+      if (!isCluster(context, e.id)) {
+        enqueue(log(() => ({ level: 'warn', msg: `ignored launch_next for unknown cluster ${e.id}` })));
         return;
       }
-      enqueue.sendTo(
-        instanceKey(e.id),
-        e.type === 'BUS.LAUNCH_NEXT'
-          ? { type: 'LAUNCH_NEXT', at: e.at }
-          : { type: 'DIAG_ANSWER', nonce: e.nonce, health: e.health, at: e.at },
-      );
-    }),
-    forwardDiagRequest: sendTo('bus', ({ event }) => {
-      const e = event as ReportOf<'CLUSTER.DIAG_REQUEST'>;
-      return { type: 'DIAG_REQUEST' as const, id: e.id, nonce: e.nonce };
+      enqueue.sendTo(instanceKey(e.id), { type: 'LAUNCH_NEXT', at: e.at });
     }),
     setBusUp: enqueueActions(({ context, enqueue }, params: { up: boolean }) => {
       enqueue.assign({ busUp: params.up });
@@ -403,7 +390,7 @@ export const orchestratorMachine = setup({
     commandCluster: enqueueActions(({ context, event, system, enqueue }) => {
       const e = event as Extract<Command, { id: number }>;
       const action = e.type.slice('command.'.length) as 'start' | 'stop' | 'restart';
-      const snapshot = context.clusters.some((c) => c.id === e.id) ? instanceSnapshot(system, e.id) : undefined;
+      const snapshot = isCluster(context, e.id) ? instanceSnapshot(system, e.id) : undefined;
       let result: CommandResult;
       if (!snapshot) {
         result = { ok: false, status: 'not_found', reason: `no cluster with id ${e.id} (ids are 0 to ${context.clusters.length - 1})` };
@@ -479,8 +466,7 @@ export const orchestratorMachine = setup({
     'command.num_processes': { actions: 'replyNumProcesses' },
     'command.shutdown': { target: '.shuttingDown', actions: [{ type: 'reply', params: { ok: true } }, 'beginShutdown'] },
     'command.restartproc': { target: '.shuttingDown', actions: [{ type: 'reply', params: { ok: true } }, 'beginShutdown'] },
-    'BUS.LAUNCH_NEXT': { actions: 'forwardToInstance' },
-    'BUS.DIAG_ANSWER': { actions: 'forwardToInstance' },
+    'BUS.LAUNCH_NEXT': { actions: 'forwardLaunchNext' },
     'BUS.DOWN': {
       actions: [{ type: 'setBusUp', params: { up: false } }, log(() => ({ level: 'error', msg: 'the bus is down: diagnostics paused' }))],
     },
@@ -548,7 +534,6 @@ export const orchestratorMachine = setup({
             listening: {
               on: {
                 'CLUSTER.LAUNCH_REQUEST': { actions: 'queueLaunchRequest' },
-                'CLUSTER.DIAG_REQUEST': { actions: 'forwardDiagRequest' },
                 'CLUSTER.STOPPED': { actions: 'forgetStoppedCluster' },
                 'CLUSTER.DOWN': { actions: ['logClusterDown', 'countDown'] },
                 'CLUSTER.FAILED': { actions: 'logClusterFailed' },
@@ -590,6 +575,8 @@ export const orchestratorMachine = setup({
               },
             },
             cooldown: {
+              // No timer at all for no delay: a timer's turn of the event loop is a millisecond lost.
+              always: { guard: 'noStartNextDelay', target: 'idle' },
               after: { startNextDelay: 'idle' },
             },
           },

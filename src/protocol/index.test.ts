@@ -5,10 +5,13 @@ import {
   diagAnswerMessage,
   diagRequestMessage,
   formatActionLog,
+  Encoded,
   goJson,
+  plain,
   interpretForCluster,
   parseInbound,
   randomLetters,
+  replyCommandId,
   replyMessage,
 } from './index.js';
 
@@ -93,6 +96,35 @@ describe('what the supervisor publishes, byte for byte as the Go mewld', () => {
     );
   });
 
+  it('sorts map keys as strings wherever a map sits, and leaves struct fields in order', () => {
+    const statuses = new Map([
+      ['10', { status: 'running', shard_list: [20, 21], last_exit: undefined }],
+      [
+        '2',
+        {
+          status: 'dead',
+          shard_list: [4, 5],
+          extra: [
+            new Map([
+              ['b', 1],
+              ['a', undefined],
+            ]),
+          ],
+        },
+      ],
+    ]);
+    expect(goJson(statuses)).toBe(
+      '{"10":{"status":"running","shard_list":[20,21]},"2":{"status":"dead","shard_list":[4,5],"extra":[{"a":null,"b":1}]}}',
+    );
+  });
+
+  it('a part encoded ahead of time comes out as if encoded in place, on Redis and on IPC', () => {
+    const line = { status: 'running', name: '<b>', shard_list: [1] };
+    const ahead = new Map([['1', new Encoded(line)]]);
+    expect(goJson(ahead)).toBe(goJson(new Map([['1', line]])));
+    expect(plain(ahead)).toEqual({ 1: line });
+  });
+
   it('escapes HTML characters as Go does', () => {
     expect(goJson({ s: '<a & b>' })).toBe('{"s":"\\u003ca \\u0026 b\\u003e"}');
   });
@@ -118,6 +150,14 @@ describe('what a cluster sends and reads', () => {
     const message = diagAnswerMessage('abc', health);
     expect(typeof message.output).toBe('string');
     expect(parseInbound(JSON.stringify(message))).toEqual({ kind: 'diag', nonce: 'abc', health });
+  });
+
+  it("reads the command_id of a reply without parsing it, so that others' replies can be skipped", () => {
+    expect(replyCommandId(goJson(replyMessage('7d1c-aa', { big: 'x'.repeat(1000) })))).toBe('7d1c-aa');
+    expect(replyCommandId('{"scope":"bot","action":"","command_id":"x"}')).toBeUndefined();
+    expect(replyCommandId('{"action":"","command_id":"a\\"b","output":1,"scope":"bot"}')).toBeUndefined();
+    // The supervisor ignores its own replies without parsing them.
+    expect(parseInbound(goJson(replyMessage('c', 'ok')))).toEqual({ kind: 'ignored' });
   });
 
   it('tells diagnostics, replies, broadcasts and messages from other clusters apart', () => {

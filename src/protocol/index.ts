@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as v from 'valibot';
 
 /**
  * The mewld bus protocol (SPEC §3), as pure functions: what a message on the
@@ -57,56 +57,72 @@ export type Inbound =
   | { kind: 'action_log'; data: Record<string, unknown>; commandId?: string | number }
   | { kind: 'diag'; nonce: string; health: ShardHealth[] };
 
-const clusterId = z
-  .number({ error: (iss) => `args.id must be a cluster id (a non-negative integer), got ${show(iss.input)}` })
-  .int({ error: (iss) => `args.id must be a cluster id (a non-negative integer), got ${show(iss.input)}` })
-  .nonnegative({ error: (iss) => `args.id must be a cluster id (a non-negative integer), got ${show(iss.input)}` });
+const idRule = (issue: { input: unknown }) => `args.id must be a cluster id (a non-negative integer), got ${show(issue.input)}`;
+const clusterId = v.pipe(v.number(idRule), v.integer(idRule), v.minValue(0, idRule));
 
-const envelope = z.object({
-  scope: z.string().optional(),
-  action: z.string({ error: 'action must be a string' }),
-  args: z.record(z.string(), z.unknown(), { error: 'args must be an object' }).nullish(),
-  command_id: z.union([z.string(), z.number()], { error: 'command_id must be a string' }).nullish(),
-  output: z.unknown().optional(),
-  data: z.unknown().optional(),
+const envelope = v.object({
+  scope: v.optional(v.string()),
+  action: v.string('action must be a string'),
+  args: v.nullish(v.record(v.string(), v.unknown(), 'args must be an object')),
+  command_id: v.nullish(v.union([v.string(), v.number()], 'command_id must be a string')),
+  output: v.optional(v.unknown()),
+  data: v.optional(v.unknown()),
 });
 
-const shardHealth = z
-  .object({
-    shard_id: z.number().int().nonnegative().optional(),
-    id: z.number().int().nonnegative().optional(),
-    up: z.boolean(),
-    latency: z.number(),
-    guilds: z.number().default(0),
-    users: z.number().default(0),
-  })
-  .refine((h) => h.shard_id !== undefined || h.id !== undefined, { error: 'a shard health entry needs shard_id (or id)' })
-  .transform((h): ShardHealth => ({ shard_id: (h.shard_id ?? h.id)!, up: h.up, latency: h.latency, guilds: h.guilds, users: h.users }));
+const shardNumber = v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)));
+const shardHealth = v.pipe(
+  v.object({
+    shard_id: shardNumber,
+    id: shardNumber,
+    up: v.boolean(),
+    latency: v.number(),
+    guilds: v.optional(v.number(), 0),
+    users: v.optional(v.number(), 0),
+  }),
+  v.check((h) => h.shard_id !== undefined || h.id !== undefined, 'a shard health entry needs shard_id (or id)'),
+  v.transform((h): ShardHealth => ({ shard_id: (h.shard_id ?? h.id)!, up: h.up, latency: h.latency, guilds: h.guilds, users: h.users })),
+);
 
-const diagPayload = z
-  .object({
-    Nonce: z.string().optional(),
-    nonce: z.string().optional(),
-    Data: z.array(shardHealth).nullish(),
-    data: z.array(shardHealth).nullish(),
-  })
-  .refine((p) => (p.Nonce ?? p.nonce) !== undefined, { error: 'a diagnostic answer needs Nonce (or nonce)' })
-  .transform((p) => ({ nonce: (p.Nonce ?? p.nonce)!, health: p.Data ?? p.data ?? [] }));
+const diagPayload = v.pipe(
+  v.object({
+    Nonce: v.optional(v.string()),
+    nonce: v.optional(v.string()),
+    Data: v.nullish(v.array(shardHealth)),
+    data: v.nullish(v.array(shardHealth)),
+  }),
+  v.check((p) => (p.Nonce ?? p.nonce) !== undefined, 'a diagnostic answer needs Nonce (or nonce)'),
+  v.transform((p) => ({ nonce: (p.Nonce ?? p.nonce)!, health: p.Data ?? p.data ?? [] })),
+);
 
 function show(value: unknown): string {
   const text = JSON.stringify(value);
   return text === undefined ? 'nothing' : text.length > 40 ? `${text.slice(0, 40)}...` : text;
 }
 
-function firstIssue(error: z.ZodError): string {
-  const issue = error.issues[0]!;
-  return issue.path.length > 0 && !issue.message.includes(String(issue.path[0]))
-    ? `${issue.path.join('.')}: ${issue.message}`
-    : issue.message;
+function firstIssue(issues: readonly v.BaseIssue<unknown>[]): string {
+  const issue = issues[0]!;
+  const path = (issue.path ?? []).map((item) => String(item.key));
+  return path.length > 0 && !issue.message.includes(path[0]!) ? `${path.join('.')}: ${issue.message}` : issue.message;
+}
+
+const REPLY_PREFIX = '{"action":"","command_id":"';
+
+/**
+ * The command_id of a reply in the shape the supervisor (and the Go version)
+ * publishes, read without parsing it; undefined for anything else. On Redis
+ * every cluster receives every reply: this lets them skip the others' unread.
+ */
+export function replyCommandId(raw: string): string | undefined {
+  if (!raw.startsWith(REPLY_PREFIX)) return undefined;
+  const end = raw.indexOf('"', REPLY_PREFIX.length);
+  const id = raw.slice(REPLY_PREFIX.length, end);
+  return end < 0 || id.includes('\\') ? undefined : id;
 }
 
 /** Reads one message from the channel. Never throws: bad input is `invalid`, with a reason. */
 export function parseInbound(raw: string, maxBytes = 1 << 20): Inbound {
+  // Replies (its own, on Redis) are for clusters: no need to parse them.
+  if (replyCommandId(raw) !== undefined && raw.endsWith('"scope":"bot"}')) return { kind: 'ignored' };
   if (Buffer.byteLength(raw) > maxBytes)
     return { kind: 'invalid', reason: `message of ${Buffer.byteLength(raw)} bytes exceeds the limit of ${maxBytes}` };
   let json: unknown;
@@ -125,16 +141,16 @@ export function interpretInbound(json: unknown): Inbound {
   // Diagnostic requests have no scope; replies and bot messages are for clusters.
   if (message.scope !== 'launcher') return { kind: 'ignored' };
 
-  const parsed = envelope.safeParse(message);
+  const parsed = v.safeParse(envelope, message);
   const rawCommandId = message.command_id;
   const commandId = typeof rawCommandId === 'string' || typeof rawCommandId === 'number' ? rawCommandId : undefined;
   const withId = <T extends object>(value: T) => (commandId === undefined ? value : { ...value, commandId });
-  if (!parsed.success) return withId({ kind: 'invalid', reason: firstIssue(parsed.error) }) as Inbound;
-  const { action, args } = parsed.data;
+  if (!parsed.success) return withId({ kind: 'invalid', reason: firstIssue(parsed.issues) }) as Inbound;
+  const { action, args } = parsed.output;
 
   const needId = (): number | string => {
-    const id = clusterId.safeParse(args?.id);
-    return id.success ? id.data : firstIssue(id.error);
+    const id = v.safeParse(clusterId, args?.id);
+    return id.success ? id.output : firstIssue(id.issues);
   };
 
   switch (action as LauncherAction) {
@@ -157,7 +173,7 @@ export function interpretInbound(json: unknown): Inbound {
     case 'restartproc':
       return withId({ kind: 'command', action: action as CommandAction });
     case 'action_logs': {
-      const data = parsed.data.data;
+      const data = parsed.output.data;
       if (typeof data !== 'object' || data === null || Array.isArray(data)) {
         return withId({ kind: 'invalid', reason: `action_logs needs data, an object; got ${show(data)}` });
       }
@@ -169,7 +185,7 @@ export function interpretInbound(json: unknown): Inbound {
         reason: 'reshard is not supported: change the shard count in the config and restart the supervisor',
       });
     case 'diag': {
-      let output = parsed.data.output;
+      let output = parsed.output.output;
       if (typeof output === 'string') {
         try {
           output = JSON.parse(output);
@@ -177,9 +193,9 @@ export function interpretInbound(json: unknown): Inbound {
           return { kind: 'invalid', reason: 'diag output is a string that is not JSON' };
         }
       }
-      const answer = diagPayload.safeParse(output);
-      if (!answer.success) return { kind: 'invalid', reason: `diag: ${firstIssue(answer.error)}` };
-      return { kind: 'diag', ...answer.data };
+      const answer = v.safeParse(diagPayload, output);
+      if (!answer.success) return { kind: 'invalid', reason: `diag: ${firstIssue(answer.issues)}` };
+      return { kind: 'diag', ...answer.output };
     }
     default:
       return withId({ kind: 'invalid', reason: `unknown action ${show(action)}; known actions: ${LAUNCHER_ACTIONS.join(', ')}` });
@@ -196,7 +212,21 @@ export function goJson(value: unknown): string {
   return encode(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/**
+ * A value whose Go JSON is worked out once, for the parts of a payload that
+ * are sent again and again unchanged (a cluster's line in `statuses`).
+ */
+export class Encoded {
+  readonly json: string;
+  constructor(readonly value: unknown) {
+    this.json = goJson(value);
+  }
+}
+
 function encode(value: unknown): string {
+  if (value instanceof Encoded) return value.json;
+  // Without a Map inside, Go's encoding is JSON.stringify's (which is native and far faster).
+  if (!hasMap(value)) return JSON.stringify(value) ?? 'null';
   if (value instanceof Map) {
     const keys = [...value.keys()].map(String).sort();
     return `{${keys.map((k) => `${JSON.stringify(k)}:${encode(value.get(k) ?? value.get(Number(k)))}`).join(',')}}`;
@@ -207,6 +237,14 @@ function encode(value: unknown): string {
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${encode(v)}`).join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
+}
+
+function hasMap(value: unknown): boolean {
+  if (value instanceof Map || value instanceof Encoded) return true;
+  if (value === null || typeof value !== 'object') return false;
+  if (Array.isArray(value)) return value.some(hasMap);
+  for (const key in value) if (hasMap((value as Record<string, unknown>)[key])) return true;
+  return false;
 }
 
 /** A Go map[string]any: encoded with sorted keys. */
@@ -243,6 +281,7 @@ export const GO_ZERO_TIME = -62135596800;
 
 /** The same value with Maps turned into plain objects, for transports that serialize by themselves (IPC). */
 export function plain(value: unknown): unknown {
+  if (value instanceof Encoded) return plain(value.value);
   if (value instanceof Map) return Object.fromEntries([...value].map(([k, v]) => [String(k), plain(v)]));
   if (Array.isArray(value)) return value.map(plain);
   if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
@@ -250,6 +289,17 @@ export function plain(value: unknown): unknown {
 }
 
 export const actionLogKey = (channel: string) => `${channel}/actlogs`;
+
+/**
+ * Direct channels, an extension of this supervisor's: on the shared channel
+ * every cluster hears every message, which for a large bot means waking every
+ * process for every diagnostic and reply. A cluster on mewld/client instead
+ * sends what is for the supervisor to `<channel>/launcher` (with `from`: its
+ * id) and hears what is for it alone on `<channel>/<id>`. Clusters written for
+ * the Go version keep the shared channel; broadcasts stay on it.
+ */
+export const launcherChannel = (channel: string) => `${channel}/launcher`;
+export const clusterChannel = (channel: string, id: number) => `${channel}/${id}`;
 
 /** An action log entry: the entry plus `ts` in unix microseconds, keys sorted as Go's map. */
 export function actionLogEntry(entry: Record<string, unknown>, nowMs = Date.now()): Map<string, unknown> {

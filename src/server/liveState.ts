@@ -54,6 +54,10 @@ export function phaseOf(snapshot: OrchestratorSnapshot): Phase {
   return 'launching';
 }
 
+/** The view's fields come from the machine's context by reference: what did not change is the same value. */
+const changedBesidesDiag = (a: ClusterView, b: ClusterView) =>
+  (Object.keys(b) as (keyof ClusterView)[]).some((key) => key !== 'last_diag' && a[key] !== b[key]);
+
 const isPingCycle = (from: InstanceState | undefined, to: InstanceState) =>
   (from === 'running' && to === 'diagPending') || (from === 'diagPending' && to === 'running');
 
@@ -90,9 +94,7 @@ export function createLiveState(options: { busKind: string; now?: () => number }
     if (before && before.last_diag !== view.last_diag && view.last_diag) {
       emit({ type: 'diagnostic', id: view.id, at: view.last_diag.at, health: view.last_diag.health });
     }
-    const { last_diag: _a, ...rest } = view;
-    const { last_diag: _b, ...restBefore } = before ?? ({} as ClusterView);
-    if (!before || JSON.stringify(rest) !== JSON.stringify(restBefore)) emit({ type: 'cluster', cluster: cluster(view.id)! });
+    if (!before || changedBesidesDiag(before, view)) emit({ type: 'cluster', cluster: cluster(view.id)! });
   };
 
   const onRoot = (snapshot: OrchestratorSnapshot) => {

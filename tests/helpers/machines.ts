@@ -1,5 +1,5 @@
-import { createActor, fromCallback, setup, SimulatedClock, type AnyActorLogic, type AnyEventObject } from 'xstate';
-import type { ProcessCommand, ProcessEvent, ProcessInput } from '../../src/machines/instanceMachine.js';
+import { createActor, fromCallback, setup, SimulatedClock, type AnyActorLogic, type AnyActorRef, type AnyEventObject } from 'xstate';
+import { instanceSystemId, type ProcessCommand, type ProcessEvent, type ProcessInput } from '../../src/machines/instanceMachine.js';
 import type { BusCommand, BusEvent } from '../../src/machines/orchestratorMachine.js';
 
 /**
@@ -83,8 +83,13 @@ export function fakeProcesses(clock: SimulatedClock): FakeProcesses {
 /** Starts `logic` as the only child of a recording parent, on a simulated clock. */
 export function underParent(logic: AnyActorLogic, input: unknown, clock: SimulatedClock) {
   const reports: AnyEventObject[] = [];
-  const parent = setup({ actors: { child: logic } }).createMachine({
-    invoke: { id: 'child', src: 'child', input: () => input as never },
+  // What the child sends to the bus (systemId "bus") is recorded with what it sends to its parent.
+  const bus = fromCallback(({ receive }) => receive((event) => void reports.push(event)));
+  const parent = setup({ actors: { child: logic, bus } }).createMachine({
+    invoke: [
+      { id: 'child', src: 'child', input: () => input as never },
+      { id: 'bus', src: 'bus', systemId: 'bus' },
+    ],
     on: { '*': { actions: ({ event }) => void reports.push(event) } },
   });
   const actor = createActor(parent, { clock, logger: () => {} });
@@ -114,15 +119,17 @@ export function advance(clock: SimulatedClock, ms: number): void {
 export function fakeBus(clock: SimulatedClock) {
   const received: BusCommand[] = [];
   let sendBack: ((e: BusEvent) => void) | undefined;
+  let answer: ((id: number, nonce: string) => void) | undefined;
   /** Healthy clusters answer every diagnostic at once; switch off to test silence. */
   const options = { answerDiagnostics: true };
-  const logic = fromCallback<BusCommand, void, BusEvent>(({ sendBack: sb, receive }) => {
+  const logic = fromCallback<BusCommand, void, BusEvent>(({ sendBack: sb, receive, system }) => {
     sendBack = sb;
+    // As the real bus does: answers go straight to the cluster's Instance actor.
+    answer = (id, nonce) =>
+      (system.get(instanceSystemId(id)) as AnyActorRef | undefined)?.send({ type: 'DIAG_ANSWER', nonce, health: [], at: clock.now() });
     receive((c) => {
       received.push(c);
-      if (c.type === 'DIAG_REQUEST' && options.answerDiagnostics) {
-        sb({ type: 'BUS.DIAG_ANSWER', id: c.id, nonce: c.nonce, health: [], at: clock.now() });
-      }
+      if (c.type === 'DIAG_REQUEST' && options.answerDiagnostics) answer!(c.id, c.nonce);
     });
   });
   return {
@@ -133,7 +140,40 @@ export function fakeBus(clock: SimulatedClock) {
       if (!sendBack) throw new Error('the bus is not running');
       sendBack(event);
     },
+    /** A cluster's answer to a diagnostic, with the nonce it says it answers. */
+    answer(id: number, nonce: string) {
+      if (!answer) throw new Error('the bus is not running');
+      answer(id, nonce);
+    },
     replies: () => received.filter((c): c is Extract<BusCommand, { type: 'REPLY' }> => c.type === 'REPLY'),
     actionLogs: () => received.flatMap((c) => (c.type === 'ACTION_LOG' ? [c.entry] : [])),
   };
+}
+
+/**
+ * Hosts a bus actor the way the orchestrator does (systemId "bus"), with
+ * stand-ins for `clusters` Instance actors (systemIds "cluster-<id>") that
+ * record what the bus sends them straight, tagged with `to`.
+ */
+export function busHost(busLogic: AnyActorLogic, clusters: number) {
+  const reports: AnyEventObject[] = [];
+  const instance = fromCallback<AnyEventObject, { id: number }>(({ input, receive }) =>
+    receive((event) => void reports.push({ ...event, to: input.id })),
+  );
+  const host = setup({ actors: { bus: busLogic, instance } }).createMachine({
+    invoke: [
+      { id: 'bus', src: 'bus', systemId: 'bus' },
+      ...Array.from({ length: clusters }, (_, id) => ({
+        id: instanceSystemId(id),
+        src: 'instance' as const,
+        systemId: instanceSystemId(id),
+        input: { id },
+      })),
+    ],
+    on: { '*': { actions: ({ event }) => void reports.push(event) } },
+  });
+  const actor = createActor(host, { logger: () => {} });
+  actor.start();
+  const bus = () => actor.getSnapshot().children.bus!;
+  return { actor, bus, reports };
 }

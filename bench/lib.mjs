@@ -1,0 +1,218 @@
+// Shared pieces of the benchmark: running each supervisor with its stub
+// clusters, reading what the stubs recorded, reading /proc, statistics.
+import { spawn } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const STUBS = join(ROOT, 'bench/stubs');
+const CLK_TCK = 100;
+
+export const now = () => performance.timeOrigin + performance.now();
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export async function until(check, timeoutMs, what) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+export function percentile(values, p) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+/** What the stubs recorded, in order. */
+function readLog(file) {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
+}
+
+/** CPU seconds and resident memory of a process, from /proc. */
+export function procStats(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const cpu = (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime + stime
+  const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+  return { cpu, rssKiB };
+}
+
+/** Whether a process is alive (a stopped process is; a zombie is not). */
+export function isAlive(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startRedis() {
+  const port = await freePort();
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
+  const { Redis } = await import('ioredis');
+  await until(
+    async () => {
+      const probe = new Redis({ port, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+      probe.on('error', () => {});
+      try {
+        await probe.connect();
+        await probe.ping();
+        return true;
+      } catch {
+        return false;
+      } finally {
+        probe.disconnect();
+      }
+    },
+    10_000,
+    'redis-server',
+  );
+  return { address: `127.0.0.1:${port}`, stop: () => proc.kill('SIGKILL') };
+}
+
+/**
+ * A running supervisor (ours: the mewld CLI; theirs: discord-hybrid-sharding's
+ * ClusterManager) and what its stub clusters record.
+ */
+function running(side, proc, logFile, forks) {
+  const exited = new Promise((resolve) => proc.once('exit', resolve));
+  const events = () => readLog(logFile);
+  return {
+    side,
+    pid: proc.pid,
+    events,
+    /** When the supervisor forked each cluster process: [{ id, at }], oldest first. */
+    forks,
+    /** The first fork of cluster `id` after `since`. */
+    forkAfter: (id, since) => forks().find((f) => f.id === id && f.at > since),
+    /** The latest process of cluster `id`. */
+    pidOf: (id) => events().findLast((e) => e.event === 'start' && e.id === id)?.pid,
+    /** Waits until `predicate(events)` holds; resolves with the events. */
+    waitFor: (predicate, timeoutMs = 60_000, what = 'stub events') =>
+      until(
+        () => {
+          const e = events();
+          return predicate(e) ? e : undefined;
+        },
+        timeoutMs,
+        `${side}: ${what}`,
+      ),
+    async stop() {
+      if (proc.exitCode === null) proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+      // Anything left (theirs leaves a stopped process behind after a hang): end it.
+      for (const e of events()) if (e.event === 'start' && isAlive(e.pid)) process.kill(e.pid, 'SIGKILL');
+    },
+  };
+}
+
+// BENCH_NODE_ARGS: flags for our supervisor's node, to profile it (e.g. "--cpu-prof --cpu-prof-dir=prof").
+const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
+export function startOurs({ clusters, shardsPerCluster = 1, readyMs = 300, config = {}, env = {} }) {
+  const dir = mkdtempSync(join(tmpdir(), 'mewld-bench-'));
+  const logFile = join(dir, 'events.jsonl');
+  writeFileSync(
+    join(dir, 'config.yaml'),
+    stringify({
+      override_dir: STUBS,
+      module: 'ours.mjs',
+      interp: 'node',
+      fixed_shard_count: clusters * shardsPerCluster,
+      per_cluster: shardsPerCluster,
+      cluster_start_next_delay: 0,
+      ping_interval: 1,
+      ping_timeout: 5,
+      web: false,
+      restart: { backoff_initial: 0, jitter: 0, max_restarts: 1000, fleet_crash_ratio: 1 },
+      ...config,
+    }),
+  );
+  const proc = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist/cli.js'), '--config', join(dir, 'config.yaml')], {
+    cwd: dir,
+    env: { ...process.env, BENCH_LOG: logFile, READY_MS: String(readyMs), MTOKEN: '', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const supervisorLog = join(dir, 'supervisor.log');
+  proc.stderr.on('data', (chunk) => appendFileSync(supervisorLog, chunk));
+  // mewld logs each fork (forked_at, high resolution) as it starts a cluster process.
+  const forks = () =>
+    (existsSync(supervisorLog) ? readFileSync(supervisorLog, 'utf8').split('\n') : [])
+      .filter((line) => line.includes('"forked_at"'))
+      .map((line) => JSON.parse(line))
+      .map((l) => ({ id: l.cluster, at: l.forked_at }));
+  return running('ours', proc, logFile, forks);
+}
+
+export function startTheirs({ clusters, shardsPerCluster = 1, readyMs = 300, heartbeat, env = {} }) {
+  const dir = mkdtempSync(join(tmpdir(), 'dhs-bench-'));
+  const logFile = join(dir, 'events.jsonl');
+  const proc = spawn(process.execPath, [join(STUBS, 'theirs-manager.cjs')], {
+    cwd: dir,
+    env: {
+      ...process.env,
+      BENCH_LOG: logFile,
+      READY_MS: String(readyMs),
+      BENCH_OPTIONS: JSON.stringify({ clusters, shardsPerCluster, heartbeat }),
+      ...env,
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  proc.stderr.on('data', (chunk) => appendFileSync(join(dir, 'supervisor.log'), chunk));
+  const forks = () => readLog(logFile).filter((e) => e.event === 'fork');
+  return running('theirs', proc, logFile, forks);
+}
+
+export const readyCount = (events) => new Set(events.filter((e) => e.event === 'ready').map((e) => e.id)).size;
+
+export function machine() {
+  const cpu = cpus();
+  return {
+    cpus: cpu.length,
+    cpu_model: cpu[0]?.model ?? 'unknown',
+    memory_gib: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    load_average_at_start: loadavg().map((l) => Math.round(l * 100) / 100),
+  };
+}
+
+export function writeJson(file, value) {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`);
+}
