@@ -146,10 +146,11 @@ export function spawnCluster(settings: LaunchSettings, logger: Logger) {
       capture(proc.stdout, 'stdout');
       capture(proc.stderr, 'stderr');
       proc.once('exit', (code, signal) => {
+        const exitedAt = performance.timeOrigin + performance.now();
         // Leave nothing of the group behind: a replacement will run the same shards.
         signalGroup(pid, 'SIGKILL');
         child = null;
-        log.info({ code, signal }, `cluster process ${pid} exited (${signal ? `signal ${signal}` : `code ${code}`})`);
+        log.info({ code, signal, exited_at: exitedAt }, `cluster process ${pid} exited (${signal ? `signal ${signal}` : `code ${code}`})`);
         report({ type: 'PROCESS.EXITED', code, signal, at: Date.now(), lastLines: [...tail] });
         if (reapPending) {
           reapPending = false;
