@@ -1,0 +1,67 @@
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { redisHarness } from '../helpers/harness.js';
+import { eventually } from '../helpers/supervisor.js';
+
+const harness = redisHarness('direct', { module: 'client_cluster.mjs', fixed_shard_count: 4, per_cluster: 2, ping_interval: 0.3 });
+
+/** Everything published on the channel and its sub-channels, with the channel it went to. */
+async function watch(channel: string) {
+  const sub = new Redis(harness.redis.url);
+  sub.on('error', () => {});
+  const seen: { channel: string; json: Record<string, unknown> }[] = [];
+  sub.on('pmessage', (_pattern, on: string, raw: string) => seen.push({ channel: on, json: JSON.parse(raw) as Record<string, unknown> }));
+  await sub.psubscribe(`${channel}*`);
+  return { seen, close: () => sub.disconnect() };
+}
+
+const closers: (() => void)[] = [];
+afterEach(() => {
+  for (const close of closers.splice(0)) close();
+});
+
+describe('direct channels (clusters on mewld/client under this supervisor)', () => {
+  it("sends each cluster's diagnostics and replies on its own channel, and nothing of it on the shared one", async () => {
+    const { channel, statuses } = await harness.supervise();
+    const w = await watch(channel);
+    closers.push(w.close);
+    const diags = (id: number) => w.seen.filter((m) => m.json.diag === true && m.json.id === id);
+    await eventually(() => diags(0).length >= 2 && diags(1).length >= 2, 10_000, 'two diagnostics for each cluster');
+    for (const id of [0, 1]) expect(new Set(diags(id).map((m) => m.channel))).toEqual(new Set([`${channel}/${id}`]));
+    // The clusters' answers come in on the launcher channel, and are taken: both stay up.
+    expect(w.seen.some((m) => m.channel === `${channel}/launcher` && m.json.action === 'diag' && m.json.from === 1)).toBe(true);
+    const status = await statuses();
+    expect([status['0']!.status, status['1']!.status].every((s) => s === 'running' || s === 'diagPending')).toBe(true);
+    expect(status['1']!.last_diag).not.toBeNull();
+
+    // A request on the launcher channel from cluster 1: the reply goes to cluster 1 alone.
+    const pub = new Redis(harness.redis.url);
+    closers.push(() => pub.disconnect());
+    await pub.publish(
+      `${channel}/launcher`,
+      JSON.stringify({ scope: 'launcher', action: 'num_processes', command_id: 'direct-1', from: 1 }),
+    );
+    const reply = await eventually(
+      () => w.seen.find((m) => m.json.command_id === 'direct-1' && m.json.scope === 'bot'),
+      5_000,
+      'the reply',
+    );
+    expect(reply.channel).toBe(`${channel}/1`);
+    expect(reply.json.output).toEqual({ clusters: 2, shards: 4 });
+  });
+
+  it('answers on the shared channel, as the Go version does, whoever has not used the launcher channel', async () => {
+    const { channel, bus } = await harness.supervise();
+    const w = await watch(channel);
+    closers.push(w.close);
+    // An operator's request on the shared channel, as with the Go version: the reply is on the shared channel.
+    const reply = await bus.request('num_processes');
+    expect(reply.output).toEqual({ clusters: 2, shards: 4 });
+    const seen = await eventually(
+      () => w.seen.find((m) => m.json.command_id === reply.json!.command_id && m.json.scope === 'bot'),
+      5_000,
+      'the reply',
+    );
+    expect(seen.channel).toBe(channel);
+  });
+});
