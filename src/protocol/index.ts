@@ -281,6 +281,7 @@ export const GO_ZERO_TIME = -62135596800;
 
 /** The same value with Maps turned into plain objects, for transports that serialize by themselves (IPC). */
 export function plain(value: unknown): unknown {
+  if (!hasMap(value)) return value;
   if (value instanceof Encoded) return plain(value.value);
   if (value instanceof Map) return Object.fromEntries([...value].map(([k, v]) => [String(k), plain(v)]));
   if (Array.isArray(value)) return value.map(plain);
