@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { actionLogKey, clusterChannel, goJson, launcherChannel } from '../protocol/index.js';
+import { actionLogKey, clusterChannel, decodeMessage, goJson, launcherChannel } from '../protocol/index.js';
 import { busActor, listeners, type Bus, type Transport } from './bus.js';
 import type { Logger } from './logger.js';
 
@@ -76,15 +76,12 @@ export function createRedisBus(options: RedisBusOptions, logger: Logger): Bus {
           onMessage(raw, undefined);
         } else if (channel === direct.launcher) {
           // From a cluster on a direct channel: it says who it is, and gets its answers on its own channel.
-          let decoded: unknown = raw;
-          try {
-            decoded = JSON.parse(raw);
-          } catch {
-            // left to the protocol's own parsing, which says why
-          }
-          const from = (decoded as { from?: unknown } | null)?.from;
-          if (Number.isInteger(from) && (from as number) >= 0) direct.clusters.add(from as number);
-          onMessage(decoded, Number.isInteger(from) ? (from as number) : undefined);
+          const decoded = decodeMessage(raw, options.maxMessageBytes);
+          if (!decoded.ok) return onMessage(raw, undefined); // the protocol's parsing rejects it, saying why
+          const from = (decoded.json as { from?: unknown } | null)?.from;
+          const sender = Number.isInteger(from) && (from as number) >= 0 ? (from as number) : undefined;
+          if (sender !== undefined) direct.clusters.add(sender);
+          onMessage(decoded.json, sender);
         }
       };
       const ready = () =>

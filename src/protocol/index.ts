@@ -119,19 +119,26 @@ export function replyCommandId(raw: string): string | undefined {
   return end < 0 || id.includes('\\') ? undefined : id;
 }
 
+/** The largest message the supervisor reads, by default. */
+export const MAX_MESSAGE_BYTES = 1 << 20;
+
+/** The JSON of one message off the channel, or why it cannot be read: too big, or not JSON. */
+export function decodeMessage(raw: string, maxBytes = MAX_MESSAGE_BYTES): { ok: true; json: unknown } | { ok: false; reason: string } {
+  const bytes = Buffer.byteLength(raw);
+  if (bytes > maxBytes) return { ok: false, reason: `message of ${bytes} bytes exceeds the limit of ${maxBytes}` };
+  try {
+    return { ok: true, json: JSON.parse(raw) };
+  } catch (err) {
+    return { ok: false, reason: `not JSON: ${(err as Error).message}` };
+  }
+}
+
 /** Reads one message from the channel. Never throws: bad input is `invalid`, with a reason. */
-export function parseInbound(raw: string, maxBytes = 1 << 20): Inbound {
+export function parseInbound(raw: string, maxBytes = MAX_MESSAGE_BYTES): Inbound {
   // Replies (its own, on Redis) are for clusters: no need to parse them.
   if (replyCommandId(raw) !== undefined && raw.endsWith('"scope":"bot"}')) return { kind: 'ignored' };
-  if (Buffer.byteLength(raw) > maxBytes)
-    return { kind: 'invalid', reason: `message of ${Buffer.byteLength(raw)} bytes exceeds the limit of ${maxBytes}` };
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch (err) {
-    return { kind: 'invalid', reason: `not JSON: ${(err as Error).message}` };
-  }
-  return interpretInbound(json);
+  const decoded = decodeMessage(raw, maxBytes);
+  return decoded.ok ? interpretInbound(decoded.json) : { kind: 'invalid', reason: decoded.reason };
 }
 
 /** What an already decoded message (from the IPC channel, say) asks of the supervisor. */

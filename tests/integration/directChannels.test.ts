@@ -50,6 +50,21 @@ describe('direct channels (clusters on mewld/client under this supervisor)', () 
     expect(reply.json.output).toEqual({ clusters: 2, shards: 4 });
   });
 
+  it('holds messages on the launcher channel to the same size limit as on the shared one', async () => {
+    const { s, channel, status } = await harness.supervise();
+    const pid = (await status(0)).pid;
+    const pub = new Redis(harness.redis.url);
+    closers.push(() => pub.disconnect());
+    const big = { scope: 'launcher', action: 'stop', args: { id: 0 }, command_id: 'too-big', from: 1, pad: 'x'.repeat(1 << 20) };
+    await pub.publish(`${channel}/launcher`, JSON.stringify(big));
+    const rejected = await s.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('rejected a message on the bus'));
+    expect(rejected.reason).toMatch(/^message of \d+ bytes exceeds the limit of 1048576$/);
+    // The stop inside it was not carried out.
+    const after = await status(0);
+    expect(after.status).toMatch(/^(running|diagPending)$/);
+    expect(after.pid).toBe(pid);
+  });
+
   it('answers on the shared channel, as the Go version does, whoever has not used the launcher channel', async () => {
     const { channel, bus } = await harness.supervise();
     const w = await watch(channel);
