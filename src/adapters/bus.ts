@@ -87,8 +87,10 @@ export function busActor(
   options: { maxMessageBytes?: number; onActionLog?: (entry: Record<string, unknown>) => void } = {},
 ) {
   const writeActionLog = (entry: Record<string, unknown>) => {
-    transport.writeActionLog(actionLogEntry(entry));
-    options.onActionLog?.(plain(actionLogEntry(entry)) as Record<string, unknown>);
+    // One entry, one timestamp, whether it is read from the bus or from the live stream.
+    const stamped = actionLogEntry(entry);
+    transport.writeActionLog(stamped);
+    options.onActionLog?.(plain(stamped) as Record<string, unknown>);
   };
   return fromCallback<BusCommand, void, BusEvent>(({ sendBack, receive, system }) => {
     const clusterOfNonce = new Map<string, number>();

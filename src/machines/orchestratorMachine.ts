@@ -129,10 +129,8 @@ export interface OrchestratorOutput {
   error: string | null;
 }
 
-const instanceKey = instanceSystemId;
-
 function instanceSnapshot(system: ActorSystem<any>, id: number): InstanceSnapshot | undefined {
-  return (system.get(instanceKey(id)) as AnyActorRef | undefined)?.getSnapshot() as InstanceSnapshot | undefined;
+  return (system.get(instanceSystemId(id)) as AnyActorRef | undefined)?.getSnapshot() as InstanceSnapshot | undefined;
 }
 
 export function clusterViews(system: ActorSystem<any>, clusters: readonly ClusterSpec[]): ClusterView[] {
@@ -213,10 +211,12 @@ export const orchestratorMachine = setup({
     },
     someoneQueued: ({ context }) => nextToLaunch(context) !== undefined,
     noStartNextDelay: ({ context }) => context.startNextDelay <= 0,
-    fleetCrashing: ({ context }) =>
-      context.recentDowns.length >= 2 &&
-      distinct(context.recentDowns) >= 2 &&
-      distinct(context.recentDowns) > context.fleet.crashRatio * context.clusters.length,
+    // Checked after every event (an eventless transition): nothing to count in the common case.
+    fleetCrashing: ({ context }) => {
+      if (context.recentDowns.length < 2) return false;
+      const down = distinct(context.recentDowns);
+      return down >= 2 && down > context.fleet.crashRatio * context.clusters.length;
+    },
     fromSlotHolder: ({ context, event }) => 'id' in event && event.id === context.slot,
     fromRollingCurrent: ({ context, event }) => 'id' in event && event.id === context.rollingCurrent,
     everyClusterHadItsTurn: ({ context }) => context.launchOrder.length === 0 && context.slot === null,
@@ -237,8 +237,8 @@ export const orchestratorMachine = setup({
       const clusters = buildClusterMap(context.gateway!.shards, context.perCluster, context.names);
       for (const cluster of clusters) {
         spawn('instance', {
-          id: instanceKey(cluster.id),
-          systemId: instanceKey(cluster.id),
+          id: instanceSystemId(cluster.id),
+          systemId: instanceSystemId(cluster.id),
           input: {
             cluster,
             shardCount: context.gateway!.shards,
@@ -260,10 +260,10 @@ export const orchestratorMachine = setup({
         requests: context.requests.filter((r) => r.id !== id),
         launchOrder: without(context.launchOrder, id),
       });
-      enqueue.sendTo(instanceKey(id), { type: 'LAUNCH' });
+      enqueue.sendTo(instanceSystemId(id), { type: 'LAUNCH' });
     }),
     releaseSlot: assign({ slot: null }),
-    relaunchSlotHolder: sendTo(({ context }) => instanceKey(context.slot!), { type: 'LAUNCH' }),
+    relaunchSlotHolder: sendTo(({ context }) => instanceSystemId(context.slot!), { type: 'LAUNCH' }),
     queueLaunchRequest: assign(({ context, event }) => {
       const { id, automatic } = event as ReportOf<'CLUSTER.LAUNCH_REQUEST'>;
       if (context.requests.some((r) => r.id === id) || context.slot === id) return {};
@@ -283,11 +283,11 @@ export const orchestratorMachine = setup({
         enqueue(log(() => ({ level: 'warn', msg: `ignored launch_next for unknown cluster ${e.id}` })));
         return;
       }
-      enqueue.sendTo(instanceKey(e.id), { type: 'LAUNCH_NEXT', at: e.at });
+      enqueue.sendTo(instanceSystemId(e.id), { type: 'LAUNCH_NEXT', at: e.at });
     }),
     setBusUp: enqueueActions(({ context, enqueue }, params: { up: boolean }) => {
       enqueue.assign({ busUp: params.up });
-      for (const c of context.clusters) enqueue.sendTo(instanceKey(c.id), { type: params.up ? 'BUS_UP' : 'BUS_DOWN' });
+      for (const c of context.clusters) enqueue.sendTo(instanceSystemId(c.id), { type: params.up ? 'BUS_UP' : 'BUS_DOWN' });
     }),
     logClusterDown: enqueueActions(({ context, event, enqueue }) => {
       const e = event as ReportOf<'CLUSTER.DOWN'>;
@@ -378,7 +378,7 @@ export const orchestratorMachine = setup({
         return;
       }
       enqueue(log(() => ({ level: 'info', cluster: id, msg: `rolling restart: restarting cluster ${id}` })));
-      enqueue.sendTo(instanceKey(id), { type: 'RESTART' });
+      enqueue.sendTo(instanceSystemId(id), { type: 'RESTART' });
     }),
     finishRollingRestart: enqueueActions(({ enqueue }) => {
       enqueue.assign({ rollingCurrent: null, rollingQueue: [] });
@@ -399,7 +399,7 @@ export const orchestratorMachine = setup({
         result = why === null ? { ok: true } : { ok: false, status: 'conflict', reason: why };
       }
       if (result.ok) {
-        enqueue.sendTo(instanceKey(e.id), { type: action === 'start' ? 'START' : action === 'stop' ? 'STOP' : 'RESTART' });
+        enqueue.sendTo(instanceSystemId(e.id), { type: action === 'start' ? 'START' : action === 'stop' ? 'STOP' : 'RESTART' });
         enqueue.sendTo('bus', { type: 'ACTION_LOG', entry: { event: `cluster_${action}`, id: e.id } });
         enqueue(log(() => ({ level: 'info', cluster: e.id, msg: `${action} cluster ${e.id}: by operator` })));
       } else {
@@ -428,11 +428,11 @@ export const orchestratorMachine = setup({
         })),
       );
       // Reverse launch order: the last cluster up is the first one down.
-      for (const c of [...context.clusters].reverse()) enqueue.sendTo(instanceKey(c.id), { type: 'STOP' });
+      for (const c of [...context.clusters].reverse()) enqueue.sendTo(instanceSystemId(c.id), { type: 'STOP' });
     }),
     killEverything: enqueueActions(({ context, enqueue }) => {
       enqueue(log(() => ({ level: 'warn', msg: 'second shutdown request: killing every cluster now' })));
-      for (const c of context.clusters) enqueue.sendTo(instanceKey(c.id), { type: 'KILL' });
+      for (const c of context.clusters) enqueue.sendTo(instanceSystemId(c.id), { type: 'KILL' });
     }),
   },
 }).createMachine({

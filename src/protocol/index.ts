@@ -238,12 +238,10 @@ function encode(value: unknown): string {
     const keys = [...value.keys()].map(String).sort();
     return `{${keys.map((k) => `${JSON.stringify(k)}:${encode(value.get(k) ?? value.get(Number(k)))}`).join(',')}}`;
   }
-  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : encode(v))).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value).filter(([, v]) => v !== undefined);
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${encode(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map((v) => encode(v)).join(',')}]`;
+  // A struct with a map somewhere inside: its fields in order, undefined ones left out (as JSON.stringify does).
+  const entries = Object.entries(value as object).filter(([, v]) => v !== undefined);
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${encode(v)}`).join(',')}}`;
 }
 
 function hasMap(value: unknown): boolean {
