@@ -319,6 +319,22 @@ describe('instanceMachine', () => {
     expect(t.snap().context.failedReason).toMatch(/no_restart_exit_codes/);
   });
 
+  it('pings on a clock shared by every cluster: at the next multiple of ping_interval, whenever the cluster came up', () => {
+    const t = start();
+    t.tick(300);
+    t.launch(); // up at 300
+    t.tick(699);
+    expect(t.state()).toBe('running');
+    t.tick(1); // 1000, not 1300
+    expect(t.state()).toBe('diagPending');
+    t.tick(20);
+    t.send({ type: 'DIAG_ANSWER', nonce: t.lastDiagNonce(), health: [], at: t.clock.now() }); // answered at 1020
+    t.tick(979);
+    expect(t.state()).toBe('running');
+    t.tick(1); // 2000
+    expect(t.state()).toBe('diagPending');
+  });
+
   it('while the bus is down no diagnostic deadline runs', () => {
     const t = start();
     t.launch();
