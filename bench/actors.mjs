@@ -149,7 +149,7 @@ const up = Object.values(actor.getSnapshot().children).filter((c) => c.getSnapsh
 const heapPerActor = (heap() - before) / N;
 
 // Diagnostic rounds: every instance asks, the bus answers, the instance returns to running.
-const rounds = 5;
+const rounds = 10;
 const e0 = events;
 const t1 = performance.now();
 for (let r = 0; r < rounds; r++) clock.increment(1000);

@@ -2,6 +2,7 @@
 // side, alternating, several trials each, medians and the ratio ours/theirs.
 //   npm run bench                  the full run (under 10 minutes on 2 cores)
 //   node bench/index.mjs --smoke   one quick trial of everything, small sizes (part of npm test)
+//   --only footprint,crashRecovery   some scenarios; --warmup 60   the footprint window later (the steady state)
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -26,6 +27,8 @@ const { values: args } = parseArgs({
     smoke: { type: 'boolean', default: false },
     out: { type: 'string' },
     only: { type: 'string' },
+    // Seconds between the last cluster's ready and the footprint window: 2 is the scenario; more shows the steady state.
+    warmup: { type: 'string', default: '2' },
   },
 });
 const smoke = args.smoke;
@@ -187,7 +190,7 @@ async function footprint() {
   const runs = await alternate(async (side) => {
     const s = sides[side]({ clusters, readyMs: 100, heartbeat: 1000, config: { ping_interval: 1, ping_timeout: 5 } });
     await allReady(s, clusters, 180_000);
-    await sleep(2000);
+    await sleep(Number(args.warmup) * 1000);
     const before = procStats(s.pid);
     let maxRss = before.rssKiB;
     const t0 = Date.now();
@@ -203,7 +206,7 @@ async function footprint() {
   return [
     {
       name: 'footprint: RSS',
-      how: `${clusters} clusters up, health checks every 1 s, ${idleMs / 1000} s idle: the supervisor process's RSS at the end`,
+      how: `${clusters} clusters up, health checks every 1 s, ${idleMs / 1000} s idle from ${args.warmup} s after the last ready: the supervisor process's RSS at the end`,
       unit: 'MiB',
       ours: pick('ours', 'rssMiB'),
       theirs: pick('theirs', 'rssMiB'),
