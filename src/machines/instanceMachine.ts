@@ -282,8 +282,8 @@ const instanceSetup = setup({
  * Diagnostics run on one clock shared by every cluster, as the Go version's
  * ticker does: the next ping is due at the next multiple of ping_interval
  * (Unix time), so every cluster is asked in the same tick and the supervisor
- * wakes once per interval instead of once per cluster (half the CPU at 32
- * clusters). The time is the latest one the machine was told (its launch_next
+ * wakes once per interval instead of once per cluster (two fifths less CPU
+ * with 32 clusters in the bench). The time is the latest one the machine was told (its launch_next
  * or its last answer, both stamped by the bus): it stays pure, and a cluster is
  * never left more than one interval without a diagnostic.
  */
