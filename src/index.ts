@@ -18,6 +18,7 @@ export {
 export * as protocol from './protocol/index.js';
 export { startSupervisor, orchestratorInput, type Supervisor } from './supervisor.js';
 export type { Bus } from './adapters/bus.js';
+export { createRedisBus } from './adapters/redisBus.js';
 export { createIpcBus } from './adapters/ipcBus.js';
 export { spawnCluster, launchCommand } from './adapters/clusterProcess.js';
 export { fetchGateway, getGatewayBot } from './adapters/discordGateway.js';
