@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
-import { fromCallback, type AnyActorRef, type CallbackActorLogic } from 'xstate';
-import { instanceSystemId, type ClusterView } from '../machines/instanceMachine.js';
+import { fromCallback, type CallbackActorLogic } from 'xstate';
+import { instanceActor, type ClusterView } from '../machines/instanceMachine.js';
 import type { BusCommand, BusEvent, CommandResult } from '../machines/orchestratorMachine.js';
 import {
   actionLogEntry,
@@ -150,7 +150,7 @@ export function busActor(
           clusterOfNonce.delete(inbound.nonce);
           nonceOfCluster.delete(id);
           // Straight to the cluster's Instance actor: the orchestrator need not see every answer.
-          (system.get(instanceSystemId(id)) as AnyActorRef | undefined)?.send({
+          instanceActor(system, id)?.send({
             type: 'DIAG_ANSWER',
             nonce: inbound.nonce,
             health: inbound.health,

@@ -1,4 +1,4 @@
-import { assign, fromCallback, log, sendParent, sendTo, setup, type SnapshotFrom } from 'xstate';
+import { assign, fromCallback, log, sendParent, sendTo, setup, type ActorSystem, type AnyActorRef, type SnapshotFrom } from 'xstate';
 import type { ClusterSpec } from '../clusterMap/index.js';
 import type { ShardHealth } from '../protocol/index.js';
 
@@ -92,6 +92,9 @@ export type InstanceEvent = InstanceCommand | ProcessEvent;
 
 /** The systemId (and child id) of cluster `id`'s Instance actor: how the orchestrator and the bus address it. */
 export const instanceSystemId = (id: number) => `cluster-${id}`;
+
+/** Cluster `id`'s Instance actor in `system`, if there is one. */
+export const instanceActor = (system: ActorSystem<any>, id: number) => system.get(instanceSystemId(id)) as AnyActorRef | undefined;
 
 /** What an instance asks of the bus (systemId "bus"). */
 export type DiagRequest = { type: 'DIAG_REQUEST'; id: number; nonce: string };
@@ -283,9 +286,10 @@ const instanceSetup = setup({
  * ticker does: the next ping is due at the next multiple of ping_interval
  * (Unix time), so every cluster is asked in the same tick and the supervisor
  * wakes once per interval instead of once per cluster (two fifths less CPU
- * with 32 clusters in the bench). The time is the latest one the machine was told (its launch_next
- * or its last answer, both stamped by the bus): it stays pure, and a cluster is
- * never left more than one interval without a diagnostic.
+ * with 32 clusters in the bench). The time is the latest one the machine was
+ * told (its launch_next or its last answer, both stamped by the bus): it stays
+ * pure, and a cluster is never left more than one interval without a
+ * diagnostic.
  */
 function untilNextPing(context: { timing: { pingInterval: number }; upAt: number | null; lastDiag: { at: number } | null }) {
   const interval = context.timing.pingInterval;

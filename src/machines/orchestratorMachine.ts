@@ -21,6 +21,7 @@ import {
   type InstanceSnapshot,
   type InstanceTiming,
   type RestartPolicy,
+  instanceActor,
   instanceSystemId,
   type DiagRequest,
 } from './instanceMachine.js';
@@ -130,7 +131,7 @@ export interface OrchestratorOutput {
 }
 
 function instanceSnapshot(system: ActorSystem<any>, id: number): InstanceSnapshot | undefined {
-  return (system.get(instanceSystemId(id)) as AnyActorRef | undefined)?.getSnapshot() as InstanceSnapshot | undefined;
+  return instanceActor(system, id)?.getSnapshot() as InstanceSnapshot | undefined;
 }
 
 export function clusterViews(system: ActorSystem<any>, clusters: readonly ClusterSpec[]): ClusterView[] {
