@@ -94,7 +94,7 @@ describe('instanceMachine', () => {
     const health = [{ shard_id: 0, up: true, latency: 40, guilds: 10, users: 100 }];
     t.send({ type: 'DIAG_ANSWER', nonce, health, at: 1000 });
     expect(t.state()).toBe('running');
-    expect(t.snap().context.lastDiag).toEqual({ at: 1000, health });
+    expect(t.snap().context.diag.last).toEqual({ at: 1000, health });
     t.tick(1000);
     expect(t.lastDiagNonce()).toBe('salt-0-2');
   });
@@ -272,8 +272,8 @@ describe('instanceMachine', () => {
     for (let i = 0; i < 3; i++) {
       t.procs.exit(0, 1);
       expect(t.state()).toBe('backoff');
-      delays.push(t.snap().context.backoffMs);
-      t.tick(t.snap().context.backoffMs);
+      delays.push(t.snap().context.restarts.backoffMs);
+      t.tick(t.snap().context.restarts.backoffMs);
       expect(t.state()).toBe('queued');
       t.send({ type: 'LAUNCH' });
     }
@@ -298,7 +298,7 @@ describe('instanceMachine', () => {
     t.tick(100);
     t.send({ type: 'LAUNCH' });
     t.procs.exit(0, 1);
-    expect(t.snap().context.backoffMs).toBe(200);
+    expect(t.snap().context.restarts.backoffMs).toBe(200);
     t.tick(200);
     t.send({ type: 'LAUNCH' });
     t.send({ type: 'LAUNCH_NEXT', at: t.clock.now() });
@@ -308,7 +308,7 @@ describe('instanceMachine', () => {
       t.send({ type: 'DIAG_ANSWER', nonce: t.lastDiagNonce(), health: [], at: t.clock.now() });
     }
     t.procs.exit(0, 1);
-    expect(t.snap().context.backoffMs).toBe(100);
+    expect(t.snap().context.restarts.backoffMs).toBe(100);
   });
 
   it('an exit code in no_restart_exit_codes goes straight to failed', () => {
@@ -394,7 +394,7 @@ describe('instanceMachine', () => {
       const t = start({ seed, restart: policy });
       t.launch();
       t.procs.exit(0, 1);
-      return t.snap().context.backoffMs;
+      return t.snap().context.restarts.backoffMs;
     };
     expect(delaysFor(7)).toBe(delaysFor(7));
     expect(delaysFor(7)).toBeGreaterThanOrEqual(80);

@@ -109,25 +109,42 @@ export type InstanceReport =
   | { type: 'CLUSTER.STOPPED'; id: number }
   | { type: 'CLUSTER.FAILED'; id: number; why: string; exits: ExitInfo[]; lastLines: string[] };
 
-export interface InstanceContext extends InstanceInput {
+/**
+ * Kept to 17 top-level fields on purpose: XState copies the context with
+ * Object.assign on every assign, and V8 turns such a copy with more than 19
+ * fields into a dictionary (with 28 fields: ~1 KB more per copy, and a hash
+ * lookup per read). Group before adding.
+ */
+export interface InstanceContext {
+  /** What the actor was started with; never changes. */
+  input: InstanceInput;
   pid: number | null;
   startedAt: number | null;
   upAt: number | null;
   launches: number;
-  diagSeq: number;
-  nonce: string | null;
-  lastDiag: { at: number; health: ShardHealth[] } | null;
+  diag: {
+    /** Diagnostics sent so far: makes each nonce unique. */
+    seq: number;
+    /** The nonce of the diagnostic awaiting its answer. */
+    nonce: string | null;
+    last: { at: number; health: ShardHealth[] } | null;
+  };
   lastExit: ExitInfo | null;
   recentExits: ExitInfo[];
   lastLines: string[];
   downReason: DownReason | null;
   spawnError: string | null;
-  /** Timestamps of automatic restarts inside the `within` window. */
-  restartTimes: number[];
-  /** Consecutive automatic restarts without a long enough run: drives the backoff. */
-  attempt: number;
-  backoffMs: number;
   failedReason: string | null;
+  /** The restart policy's state. */
+  restarts: {
+    /** Timestamps of automatic restarts inside the `within` window. */
+    times: number[];
+    /** Consecutive automatic restarts without a long enough run: drives the backoff. */
+    attempt: number;
+    backoffMs: number;
+    /** The jitter's PRNG state (from input.seed). */
+    seed: number;
+  };
   stopRequested: boolean;
   busUp: boolean;
   /** Queued by the backoff timer rather than by an operator. */
@@ -165,25 +182,26 @@ const instanceSetup = setup({
     }),
   },
   delays: {
-    pingInterval: ({ context }) => untilNextPing(context) + (context.reconnecting ? context.timing.reconnectGrace : 0),
-    pingTimeout: ({ context }) => context.timing.pingTimeout,
-    launchTimeout: ({ context }) => context.timing.launchTimeout,
-    killTimeout: ({ context }) => context.timing.killTimeout,
-    backoff: ({ context }) => context.backoffMs,
+    pingInterval: ({ context }) => untilNextPing(context) + (context.reconnecting ? context.input.timing.reconnectGrace : 0),
+    pingTimeout: ({ context }) => context.input.timing.pingTimeout,
+    launchTimeout: ({ context }) => context.input.timing.launchTimeout,
+    killTimeout: ({ context }) => context.input.timing.killTimeout,
+    backoff: ({ context }) => context.restarts.backoffMs,
   },
   guards: {
     busUp: ({ context }) => context.busUp,
     busDown: ({ context }) => !context.busUp,
-    noBackoff: ({ context }) => context.backoffMs <= 0,
-    nonceMatches: ({ context, event }) => event.type === 'DIAG_ANSWER' && event.nonce === context.nonce,
+    noBackoff: ({ context }) => context.restarts.backoffMs <= 0,
+    nonceMatches: ({ context, event }) => event.type === 'DIAG_ANSWER' && event.nonce === context.diag.nonce,
     stopRequested: ({ context }) => context.stopRequested,
     exitSaysDoNotRestart: ({ context }) =>
       context.downReason === 'exited' &&
       context.lastExit?.code != null &&
-      context.restart.noRestartExitCodes.includes(context.lastExit.code),
+      context.input.restart.noRestartExitCodes.includes(context.lastExit.code),
     restartBudgetSpent: ({ context, event }) => {
       const at = 'at' in event ? event.at : 0;
-      return context.restartTimes.filter((t) => t > at - context.restart.within).length >= context.restart.maxRestarts;
+      const { within, maxRestarts } = context.input.restart;
+      return context.restarts.times.filter((t) => t > at - within).length >= maxRestarts;
     },
   },
   actions: {
@@ -197,7 +215,7 @@ const instanceSetup = setup({
       stopRequested: false,
       downReason: null,
       spawnError: null,
-      nonce: null,
+      diag: ({ context }) => ({ ...context.diag, nonce: null }),
     }),
     recordSpawn: assign(({ event }) => {
       if (event.type !== 'PROCESS.SPAWNED') return {};
@@ -216,54 +234,56 @@ const instanceSetup = setup({
     recordSpawnFailure: assign(({ event }) => (event.type === 'PROCESS.SPAWN_FAILED' ? { pid: null, spawnError: event.error } : {})),
     markDown: assign((_, params: { reason: DownReason }) => ({ downReason: params.reason })),
     recordUp: assign(({ event }) => ({ upAt: event.type === 'LAUNCH_NEXT' ? event.at : null })),
-    recordDiag: assign(({ event }) =>
-      event.type === 'DIAG_ANSWER' ? { lastDiag: { at: event.at, health: event.health }, nonce: null } : {},
+    recordDiag: assign(({ context, event }) =>
+      event.type === 'DIAG_ANSWER' ? { diag: { seq: context.diag.seq, nonce: null, last: { at: event.at, health: event.health } } } : {},
     ),
-    newNonce: assign(({ context }) => ({
+    newNonce: assign(({ context: { input, diag } }) => ({
       reconnecting: false,
-      diagSeq: context.diagSeq + 1,
-      nonce: `${context.nonceSalt}-${context.cluster.id}-${context.diagSeq + 1}`,
+      diag: { seq: diag.seq + 1, nonce: `${input.nonceSalt}-${input.cluster.id}-${diag.seq + 1}`, last: diag.last },
     })),
-    forgetNonce: assign({ nonce: null }),
+    forgetNonce: assign({ diag: ({ context }) => ({ ...context.diag, nonce: null }) }),
     requestStop: assign({ stopRequested: true }),
     // `reconnecting` only when the bus comes back from down: a repeated "up" gives no grace.
     setBusUp: assign(({ context }, params: { up: boolean }) => ({ busUp: params.up, reconnecting: params.up && !context.busUp })),
     /** Called on REAPED, when the machine has decided to restart the cluster. */
     scheduleRestart: assign(({ context, event }) => {
       const at = 'at' in event ? event.at : 0;
-      const ranLongEnough = context.upAt !== null && at - context.upAt >= context.restart.resetAfter;
-      const attempt = ranLongEnough ? 0 : context.attempt;
-      const [random, seed] = nextRandom(context.seed);
+      const policy = context.input.restart;
+      const ranLongEnough = context.upAt !== null && at - context.upAt >= policy.resetAfter;
+      const attempt = ranLongEnough ? 0 : context.restarts.attempt;
+      const [random, seed] = nextRandom(context.restarts.seed);
       return {
-        attempt: attempt + 1,
-        seed,
-        backoffMs: backoffDelay(context.restart, attempt, random),
-        restartTimes: [...context.restartTimes.filter((t) => t > at - context.restart.within), at],
+        restarts: {
+          attempt: attempt + 1,
+          seed,
+          backoffMs: backoffDelay(policy, attempt, random),
+          times: [...context.restarts.times.filter((t) => t > at - policy.within), at],
+        },
         upAt: null,
       };
     }),
     markFailed: assign((_, params: { why: string }) => ({ failedReason: params.why })),
-    clearFailure: assign({ failedReason: null, attempt: 0, restartTimes: [] }),
+    clearFailure: assign(({ context }) => ({ failedReason: null, restarts: { ...context.restarts, attempt: 0, times: [] } })),
     requestLaunchSlot: sendParent(({ context }) => ({
       type: 'CLUSTER.LAUNCH_REQUEST',
-      id: context.cluster.id,
+      id: context.input.cluster.id,
       automatic: context.automatic,
     })),
     markAutomatic: assign({ automatic: true }),
     clearAutomatic: assign({ automatic: false }),
-    reportUp: sendParent(({ context }) => ({ type: 'CLUSTER.UP', id: context.cluster.id })),
+    reportUp: sendParent(({ context }) => ({ type: 'CLUSTER.UP', id: context.input.cluster.id })),
     reportDown: sendParent(({ context }) => ({
       type: 'CLUSTER.DOWN',
-      id: context.cluster.id,
+      id: context.input.cluster.id,
       reason: context.downReason ?? 'exited',
       launching: context.upAt === null,
       exit: context.downReason === 'exited' ? context.lastExit : null,
       error: context.spawnError,
     })),
-    reportStopped: sendParent(({ context }) => ({ type: 'CLUSTER.STOPPED', id: context.cluster.id })),
+    reportStopped: sendParent(({ context }) => ({ type: 'CLUSTER.STOPPED', id: context.input.cluster.id })),
     reportFailed: sendParent(({ context }) => ({
       type: 'CLUSTER.FAILED',
-      id: context.cluster.id,
+      id: context.input.cluster.id,
       why: context.failedReason ?? 'unknown',
       exits: context.recentExits,
       lastLines: context.lastLines,
@@ -271,11 +291,11 @@ const instanceSetup = setup({
     // Straight to the bus (systemId "bus"): diagnostics are the busiest traffic, and the orchestrator need not see them.
     requestDiag: sendTo(
       ({ system }) => system.get('bus'),
-      ({ context }) => ({ type: 'DIAG_REQUEST', id: context.cluster.id, nonce: context.nonce! }),
+      ({ context }) => ({ type: 'DIAG_REQUEST', id: context.input.cluster.id, nonce: context.diag.nonce! }),
     ),
     warnIgnored: log(({ context, event }) => ({
       level: 'warn',
-      cluster: context.cluster.id,
+      cluster: context.input.cluster.id,
       msg: `ignored ${event.type === 'DIAG_ANSWER' ? 'a diagnostic answer with a stale nonce' : event.type}: the cluster is not waiting for it`,
     })),
   },
@@ -291,9 +311,9 @@ const instanceSetup = setup({
  * pure, and a cluster is never left more than one interval without a
  * diagnostic.
  */
-function untilNextPing(context: { timing: { pingInterval: number }; upAt: number | null; lastDiag: { at: number } | null }) {
-  const interval = context.timing.pingInterval;
-  const now = Math.max(context.upAt ?? 0, context.lastDiag?.at ?? 0);
+function untilNextPing(context: Pick<InstanceContext, 'input' | 'upAt' | 'diag'>) {
+  const interval = context.input.timing.pingInterval;
+  const now = Math.max(context.upAt ?? 0, context.diag.last?.at ?? 0);
   return interval - (now % interval);
 }
 
@@ -322,23 +342,19 @@ function terminating(then: 'stopped' | 'queued', description: string, also: { ST
 export const instanceMachine = instanceSetup.createMachine({
   id: 'instance',
   context: ({ input }) => ({
-    ...input,
+    input,
     pid: null,
     startedAt: null,
     upAt: null,
     launches: 0,
-    diagSeq: 0,
-    nonce: null,
-    lastDiag: null,
+    diag: { seq: 0, nonce: null, last: null },
     lastExit: null,
     recentExits: [],
     lastLines: [],
     downReason: null,
     spawnError: null,
-    restartTimes: [],
-    attempt: 0,
-    backoffMs: 0,
     failedReason: null,
+    restarts: { times: [], attempt: 0, backoffMs: 0, seed: input.seed },
     stopRequested: false,
     busUp: true,
     automatic: false,
@@ -347,7 +363,7 @@ export const instanceMachine = instanceSetup.createMachine({
   invoke: {
     id: 'process',
     src: 'clusterProcess',
-    input: ({ context }) => ({ cluster: context.cluster, shardCount: context.shardCount, clusterCount: context.clusterCount }),
+    input: ({ context: { input } }) => ({ cluster: input.cluster, shardCount: input.shardCount, clusterCount: input.clusterCount }),
   },
   on: {
     BUS_DOWN: { actions: { type: 'setBusUp', params: { up: false } } },
@@ -519,21 +535,22 @@ export function viewOf(snapshot: InstanceSnapshot): ClusterView {
 
 function computeView(snapshot: InstanceSnapshot): ClusterView {
   const c = snapshot.context;
+  const { cluster } = c.input;
   const state = snapshot.value as InstanceState;
   return {
-    id: c.cluster.id,
-    name: c.cluster.name,
-    shards: c.cluster.shards,
+    id: cluster.id,
+    name: cluster.name,
+    shards: cluster.shards,
     state,
     active: c.pid !== null,
     pid: c.pid,
     started_at: c.startedAt,
     up_at: c.upAt,
     restarts: Math.max(0, c.launches - 1),
-    last_diag: c.lastDiag,
+    last_diag: c.diag.last,
     last_exit: c.lastExit,
     down_reason: state === 'dead' || state === 'backoff' || state === 'failed' ? c.downReason : null,
-    backoff_ms: state === 'backoff' ? c.backoffMs : null,
+    backoff_ms: state === 'backoff' ? c.restarts.backoffMs : null,
     failed_reason: state === 'failed' ? c.failedReason : null,
   };
 }
@@ -541,7 +558,7 @@ function computeView(snapshot: InstanceSnapshot): ClusterView {
 /** Why an operator command cannot be carried out in this state, or null when it can. */
 export function refusal(command: 'start' | 'stop' | 'restart', snapshot: InstanceSnapshot): string | null {
   const state = snapshot.value as InstanceState;
-  const who = `cluster ${snapshot.context.cluster.id}`;
+  const who = `cluster ${snapshot.context.input.cluster.id}`;
   switch (command) {
     case 'start':
       if (['idle', 'stopped', 'failed', 'backoff'].includes(state)) return null;

@@ -120,7 +120,7 @@ describe('orchestratorMachine', () => {
 
   it('builds the cluster map with names, generated past the end of the list', () => {
     const t = start();
-    const names = [0, 1, 2, 3].map((id) => t.instance(id).context.cluster);
+    const names = [0, 1, 2, 3].map((id) => t.instance(id).context.input.cluster);
     expect(names).toEqual([
       { id: 0, name: 'Alpha', shards: [0, 1] },
       { id: 1, name: 'Beta', shards: [2, 3] },

@@ -111,7 +111,7 @@ export function createLiveState(options: { busKind: string; now?: () => number }
     inspect(event: InspectionEvent) {
       if (event.type !== '@xstate.snapshot') return;
       if (event.actorRef.sessionId === event.rootId) onRoot(event.snapshot as OrchestratorSnapshot);
-      else if ((event.actorRef as AnyActorRef).id.startsWith('cluster-') && (event.snapshot as InstanceSnapshot).context?.cluster) {
+      else if ((event.actorRef as AnyActorRef).id.startsWith('cluster-') && (event.snapshot as InstanceSnapshot).context?.input) {
         onInstance(event.snapshot as InstanceSnapshot);
       }
     },
