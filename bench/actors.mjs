@@ -1,8 +1,8 @@
 // Actor scale: N Instance actors under one orchestrator, driven by synthetic
 // events, no processes. Run with --expose-gc; prints one JSON line.
-//   node --expose-gc bench/actors.mjs [N]
+//   node --expose-gc bench/actors.mjs [N] [--count] [--shutdown] [--alloc]
 import { performance } from 'node:perf_hooks';
-import { createActor, fromCallback } from 'xstate';
+import { assign, createActor, fromCallback, setup } from 'xstate';
 import { instanceMachine } from '../dist/machines/instanceMachine.js';
 import { orchestratorMachine } from '../dist/machines/orchestratorMachine.js';
 
@@ -170,6 +170,56 @@ if (process.argv.includes('--shutdown')) {
   done = actor.getSnapshot().status === 'done';
 }
 
+// Bytes allocated (a V8 sampling heap profile that keeps what was collected): per diagnostic, and
+// for one event through the smallest machine with an assign, XState's own floor (--alloc).
+let alloc = null;
+if (process.argv.includes('--alloc')) {
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('HeapProfiler.enable');
+  const allocatedBy = async (run) => {
+    await session.post('HeapProfiler.startSampling', {
+      samplingInterval: 256,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+    run();
+    const { profile } = await session.post('HeapProfiler.stopSampling');
+    let bytes = 0;
+    const walk = (node) => {
+      bytes += node.selfSize;
+      node.children.forEach(walk);
+    };
+    walk(profile.head);
+    return bytes;
+  };
+  const R = 100;
+  for (let r = 0; r < R; r++) clock.increment(1000); // warm
+  const perDiagnostic =
+    (await allocatedBy(() => {
+      for (let r = 0; r < R; r++) clock.increment(1000);
+    })) /
+    (R * N);
+  const toggle = createActor(
+    setup({}).createMachine({
+      context: { n: 0 },
+      initial: 'a',
+      states: {
+        a: { on: { GO: { target: 'b', actions: assign({ n: ({ context }) => context.n + 1 }) } } },
+        b: { on: { GO: { target: 'a', actions: assign({ n: ({ context }) => context.n + 1 }) } } },
+      },
+    }),
+  ).start();
+  const E = 20_000;
+  for (let i = 0; i < E; i++) toggle.send({ type: 'GO' }); // warm
+  const perEvent =
+    (await allocatedBy(() => {
+      for (let i = 0; i < E; i++) toggle.send({ type: 'GO' });
+    })) / E;
+  alloc = { bytes_per_diagnostic: Math.round(perDiagnostic), xstate_bytes_per_event: Math.round(perEvent) };
+}
+
 console.log(
   JSON.stringify({
     actors: N,
@@ -181,5 +231,6 @@ console.log(
     heap_per_actor_bytes: Math.round(heapPerActor),
     launch: { events: launchEvents, ms: Math.round(launchMs), events_per_s: Math.round(launchEvents / (launchMs / 1000)) },
     diagnostics: { rounds, events: diagEvents, ms: Math.round(diagMs), events_per_s: Math.round(diagEvents / (diagMs / 1000)) },
+    alloc,
   }),
 );

@@ -16,6 +16,7 @@ import {
   readyCount,
   ROOT,
   sleep,
+  startIdle,
   startOurs,
   startRedis,
   startTheirs,
@@ -203,6 +204,14 @@ async function footprint() {
     return { cpuSeconds: after.cpu - before.cpu, rssMiB: after.rssKiB / 1024, maxRssMiB: maxRss / 1024 };
   });
   const pick = (side, key) => median(runs[side].map((r) => r[key]));
+  const idleMsFloor = smoke ? 1000 : 5000;
+  const floor = await alternate(async (side) => {
+    const idle = startIdle(side);
+    await sleep(idleMsFloor);
+    const { rssKiB } = procStats(idle.pid);
+    idle.kill('SIGKILL');
+    return rssKiB / 1024;
+  });
   return [
     {
       name: 'footprint: RSS',
@@ -222,6 +231,16 @@ async function footprint() {
       theirs: pick('theirs', 'cpuSeconds'),
       target: 'ours ≤ theirs',
       met: pick('ours', 'cpuSeconds') <= pick('theirs', 'cpuSeconds'),
+    },
+    {
+      name: 'footprint floor: RSS',
+      how: `reference, no supervisor: a process that only loads each side's dependencies (ours: xstate, pino, yaml, valibot and the Node modules the supervisor uses; theirs: discord-hybrid-sharding), idle ${idleMsFloor / 1000} s`,
+      unit: 'MiB',
+      ours: median(floor.ours),
+      theirs: median(floor.theirs),
+      target: 'reference',
+      met: true,
+      samples: floor,
     },
   ];
 }
@@ -299,6 +318,9 @@ async function actorScale() {
   const counted = JSON.parse(
     spawnSync(process.execPath, ['--expose-gc', join(ROOT, 'bench/actors.mjs'), '100', '--count'], { encoding: 'utf8' }).stdout,
   );
+  const { alloc } = JSON.parse(
+    spawnSync(process.execPath, ['--expose-gc', join(ROOT, 'bench/actors.mjs'), '100', '--alloc'], { encoding: 'utf8' }).stdout,
+  );
   const perClusterLaunch = (counted.launch.events - 5) / 100;
   const perClusterRound = counted.diagnostics.events / 100 / counted.diagnostics.rounds;
   const runs = Array.from({ length: TRIALS }, run);
@@ -334,10 +356,31 @@ async function actorScale() {
       target: '—',
       met: true,
     },
+    {
+      name: 'actor scale: allocated per diagnostic',
+      how: `bytes allocated per cluster per diagnostic round (${perClusterRound} events), 100 clusters, V8 sampling heap profiler`,
+      unit: 'KiB',
+      ours: alloc.bytes_per_diagnostic / 1024,
+      theirs: null,
+      target: '—',
+      met: true,
+    },
+    {
+      name: 'XState floor: allocated per event',
+      how: `reference: one event through a two-state machine with one assign (xstate ${xstateVersion})`,
+      unit: 'KiB',
+      ours: alloc.xstate_bytes_per_event / 1024,
+      theirs: null,
+      target: 'reference',
+      met: true,
+    },
   ];
 }
 
 // ---------- the run
+
+const version = async (pkg) => (await import(`${pkg}/package.json`, { with: { type: 'json' } })).default.version;
+const xstateVersion = await version('xstate');
 
 const scenarios = { launchReaction, crashRecovery, hangRecovery, footprint, roundTrip, actorScale };
 const chosen = args.only ? args.only.split(',') : Object.keys(scenarios);
@@ -377,7 +420,8 @@ const result = {
   seconds: Math.round((Date.now() - started) / 1000),
   machine: info,
   versions: {
-    'discord-hybrid-sharding': (await import('discord-hybrid-sharding/package.json', { with: { type: 'json' } })).default.version,
+    'discord-hybrid-sharding': await version('discord-hybrid-sharding'),
+    xstate: xstateVersion,
   },
   table,
   rows: rows.map(({ samples, ...row }) => ({ ...row, ratio: row.theirs ? row.ours / row.theirs : null, samples })),

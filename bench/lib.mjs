@@ -1,7 +1,7 @@
 // Shared pieces of the benchmark: running each supervisor with its stub
 // clusters, reading what the stubs recorded, reading /proc, statistics.
 import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -142,9 +142,11 @@ function running(side, proc, logFile, forks) {
 }
 
 // BENCH_NODE_ARGS: flags for our supervisor's node, to profile it (e.g. "--cpu-prof --cpu-prof-dir=prof").
-const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const benchNodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const openStdout = (file) => (file ? openSync(file, 'w') : 'ignore');
 
-export function startOurs({ clusters, shardsPerCluster = 1, readyMs = 300, config = {}, env = {} }) {
+/** `nodeArgs` and `stdout` (a file for what node prints, V8 traces) serve bench/jit.mjs. */
+export function startOurs({ clusters, shardsPerCluster = 1, readyMs = 300, config = {}, env = {}, nodeArgs = benchNodeArgs, stdout }) {
   const dir = mkdtempSync(join(tmpdir(), 'mewld-bench-'));
   const logFile = join(dir, 'events.jsonl');
   writeFileSync(
@@ -166,7 +168,7 @@ export function startOurs({ clusters, shardsPerCluster = 1, readyMs = 300, confi
   const proc = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist/cli.js'), '--config', join(dir, 'config.yaml')], {
     cwd: dir,
     env: { ...process.env, BENCH_LOG: logFile, READY_MS: String(readyMs), MTOKEN: '', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', openStdout(stdout), 'pipe'],
   });
   const supervisorLog = join(dir, 'supervisor.log');
   proc.stderr.on('data', (chunk) => appendFileSync(supervisorLog, chunk));
@@ -179,10 +181,10 @@ export function startOurs({ clusters, shardsPerCluster = 1, readyMs = 300, confi
   return running('ours', proc, logFile, forks);
 }
 
-export function startTheirs({ clusters, shardsPerCluster = 1, readyMs = 300, heartbeat, env = {} }) {
+export function startTheirs({ clusters, shardsPerCluster = 1, readyMs = 300, heartbeat, env = {}, nodeArgs = [], stdout }) {
   const dir = mkdtempSync(join(tmpdir(), 'dhs-bench-'));
   const logFile = join(dir, 'events.jsonl');
-  const proc = spawn(process.execPath, [join(STUBS, 'theirs-manager.cjs')], {
+  const proc = spawn(process.execPath, [...nodeArgs, join(STUBS, 'theirs-manager.cjs')], {
     cwd: dir,
     env: {
       ...process.env,
@@ -191,11 +193,17 @@ export function startTheirs({ clusters, shardsPerCluster = 1, readyMs = 300, hea
       BENCH_OPTIONS: JSON.stringify({ clusters, shardsPerCluster, heartbeat }),
       ...env,
     },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', openStdout(stdout), 'pipe'],
   });
   proc.stderr.on('data', (chunk) => appendFileSync(join(dir, 'supervisor.log'), chunk));
   const forks = () => readLog(logFile).filter((e) => e.event === 'fork');
   return running('theirs', proc, logFile, forks);
+}
+
+/** A process that only loads each side's dependencies (bench/stubs/idle-*): the least a supervisor built on them can weigh. */
+export function startIdle(side) {
+  const file = join(STUBS, side === 'ours' ? 'idle-ours.mjs' : 'idle-theirs.cjs');
+  return spawn(process.execPath, [file], { cwd: ROOT, stdio: 'ignore' });
 }
 
 export const readyCount = (events) => new Set(events.filter((e) => e.event === 'ready').map((e) => e.id)).size;

@@ -27,9 +27,12 @@ describe('npm run bench', () => {
         'crash recovery: fork',
         'hang recovery: fork',
         'footprint: RSS',
+        'footprint floor: RSS',
         'bus round trip: p99',
         'bus round trip floor: p99',
         'actor scale: heap per actor',
+        'actor scale: allocated per diagnostic',
+        'XState floor: allocated per event',
       ]),
     );
     for (const row of result.rows) {
