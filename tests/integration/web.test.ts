@@ -245,7 +245,7 @@ describe('mewld --inspect', () => {
     const port = await freePort();
     const { web } = await supervise({}, [`--inspect=${port}`]);
     void web;
-    const received: { type: string; snapshot?: string | { context?: { cluster?: { id: number } } } }[] = [];
+    const received: { type: string; snapshot?: string | { context?: { input?: { cluster?: { id: number } } } } }[] = [];
     const ws = new WebSocket(`ws://127.0.0.1:${port}`);
     ws.on('message', (data) => received.push(JSON.parse(data.toString())));
     await new Promise((resolve) => ws.once('open', resolve));
@@ -256,7 +256,7 @@ describe('mewld --inspect', () => {
         received.flatMap((e) => {
           if (e.type !== '@xstate.snapshot') return [];
           const snapshot = typeof e.snapshot === 'string' ? JSON.parse(e.snapshot) : e.snapshot;
-          const id = snapshot?.context?.cluster?.id;
+          const id = snapshot?.context?.input?.cluster?.id;
           return id === undefined ? [] : [id];
         }),
       );
