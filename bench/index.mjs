@@ -308,19 +308,16 @@ async function roundTrip() {
 /** 10,000 Instance actors under one orchestrator, synthetic events, no processes (a separate process, with --expose-gc). */
 async function actorScale() {
   const n = smoke ? 300 : 10_000;
-  const run = (_, trial) => {
-    const shutdown = trial === 0 ? ['--shutdown'] : [];
-    const r = spawnSync(process.execPath, ['--expose-gc', join(ROOT, 'bench/actors.mjs'), String(n), ...shutdown], { encoding: 'utf8' });
+  /** One run of bench/actors.mjs in its own process (heap figures need --expose-gc and a fresh heap). */
+  const actors = (count, ...flags) => {
+    const r = spawnSync(process.execPath, ['--expose-gc', join(ROOT, 'bench/actors.mjs'), String(count), ...flags], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`bench/actors.mjs failed: ${r.stderr}`);
     return JSON.parse(r.stdout);
   };
+  const run = (_, trial) => actors(n, ...(trial === 0 ? ['--shutdown'] : []));
   // Events per cluster, counted once with the inspection hook (which would slow the timed runs).
-  const counted = JSON.parse(
-    spawnSync(process.execPath, ['--expose-gc', join(ROOT, 'bench/actors.mjs'), '100', '--count'], { encoding: 'utf8' }).stdout,
-  );
-  const { alloc } = JSON.parse(
-    spawnSync(process.execPath, ['--expose-gc', join(ROOT, 'bench/actors.mjs'), '100', '--alloc'], { encoding: 'utf8' }).stdout,
-  );
+  const counted = actors(100, '--count');
+  const { alloc } = actors(100, '--alloc');
   const perClusterLaunch = (counted.launch.events - 5) / 100;
   const perClusterRound = counted.diagnostics.events / 100 / counted.diagnostics.rounds;
   const runs = Array.from({ length: TRIALS }, run);

@@ -169,6 +169,9 @@ export function backoffDelay(policy: RestartPolicy, attempt: number, random: num
   return Math.max(0, Math.round(base * (1 + policy.jitter * (2 * random - 1))));
 }
 
+/** The diagnostic state once no answer is awaited (answered, abandoned, or a new process). */
+const withoutNonce = ({ context }: { context: InstanceContext }) => ({ ...context.diag, nonce: null });
+
 const instanceSetup = setup({
   types: {
     context: {} as InstanceContext,
@@ -215,7 +218,7 @@ const instanceSetup = setup({
       stopRequested: false,
       downReason: null,
       spawnError: null,
-      diag: ({ context }) => ({ ...context.diag, nonce: null }),
+      diag: withoutNonce,
     }),
     recordSpawn: assign(({ event }) => {
       if (event.type !== 'PROCESS.SPAWNED') return {};
@@ -235,13 +238,13 @@ const instanceSetup = setup({
     markDown: assign((_, params: { reason: DownReason }) => ({ downReason: params.reason })),
     recordUp: assign(({ event }) => ({ upAt: event.type === 'LAUNCH_NEXT' ? event.at : null })),
     recordDiag: assign(({ context, event }) =>
-      event.type === 'DIAG_ANSWER' ? { diag: { seq: context.diag.seq, nonce: null, last: { at: event.at, health: event.health } } } : {},
+      event.type === 'DIAG_ANSWER' ? { diag: { ...context.diag, nonce: null, last: { at: event.at, health: event.health } } } : {},
     ),
     newNonce: assign(({ context: { input, diag } }) => ({
       reconnecting: false,
       diag: { seq: diag.seq + 1, nonce: `${input.nonceSalt}-${input.cluster.id}-${diag.seq + 1}`, last: diag.last },
     })),
-    forgetNonce: assign({ diag: ({ context }) => ({ ...context.diag, nonce: null }) }),
+    forgetNonce: assign({ diag: withoutNonce }),
     requestStop: assign({ stopRequested: true }),
     // `reconnecting` only when the bus comes back from down: a repeated "up" gives no grace.
     setBusUp: assign(({ context }, params: { up: boolean }) => ({ busUp: params.up, reconnecting: params.up && !context.busUp })),
@@ -363,7 +366,7 @@ export const instanceMachine = instanceSetup.createMachine({
   invoke: {
     id: 'process',
     src: 'clusterProcess',
-    input: ({ context: { input } }) => ({ cluster: input.cluster, shardCount: input.shardCount, clusterCount: input.clusterCount }),
+    input: ({ context }) => context.input,
   },
   on: {
     BUS_DOWN: { actions: { type: 'setBusUp', params: { up: false } } },
