@@ -102,7 +102,14 @@ export type BusCommand =
 
 export type OrchestratorEvent = BusEvent | InstanceReport | { type: 'ROLLING.SKIP' } | { type: 'FLEET.FORGET'; id: number };
 
-export interface OrchestratorContext extends OrchestratorInput {
+/**
+ * Kept under 20 top-level fields (the input is one), as instanceMachine's: XState
+ * copies the context with Object.assign on every assign, and V8 makes a copy
+ * with more than 19 fields a dictionary. Group before adding.
+ */
+export interface OrchestratorContext {
+  /** What the actor was started with; never changes. */
+  input: OrchestratorInput;
   gateway: GatewayInfo | null;
   clusters: ClusterSpec[];
   /** The first launch's order: ids that have not had the launch slot yet. */
@@ -176,8 +183,7 @@ function nextToLaunch(context: OrchestratorContext): { id: number; fromRequests:
 const distinct = (ids: number[]) => new Set(ids).size;
 
 /** How long the fleet's restarts stay paused: doubling with each pause in a row. */
-export const fleetPauseMs = (context: Pick<OrchestratorContext, 'fleet' | 'pauses'>) =>
-  context.fleet.pause * 2 ** Math.min(Math.max(context.pauses - 1, 0), 4);
+export const fleetPauseMs = (fleet: FleetPolicy, pauses: number) => fleet.pause * 2 ** Math.min(Math.max(pauses - 1, 0), 4);
 
 type ReportOf<T extends InstanceReport['type']> = Extract<InstanceReport, { type: T }>;
 
@@ -199,24 +205,24 @@ export const orchestratorMachine = setup({
     api: fromCallback<Reply, void, Command>(() => {}),
   },
   delays: {
-    startNextDelay: ({ context }) => context.startNextDelay,
+    startNextDelay: ({ context }) => context.input.startNextDelay,
     sessionsReset: ({ context }) => context.gateway?.sessionStartLimit?.resetAfter ?? 0,
-    fleetWindow: ({ context }) => context.fleet.window,
-    fleetPause: ({ context }) => fleetPauseMs(context),
+    fleetWindow: ({ context }) => context.input.fleet.window,
+    fleetPause: ({ context }) => fleetPauseMs(context.input.fleet, context.pauses),
   },
   guards: {
-    shardCountFixed: ({ context }) => context.fixedShardCount !== undefined,
+    shardCountFixed: ({ context }) => context.input.fixedShardCount !== undefined,
     sessionsLow: ({ event, context }) => {
       const limit = (event as unknown as { output?: GatewayInfo }).output?.sessionStartLimit;
-      return limit != null && limit.remaining < context.minimumSafeSessions;
+      return limit != null && limit.remaining < context.input.minimumSafeSessions;
     },
     someoneQueued: ({ context }) => nextToLaunch(context) !== undefined,
-    noStartNextDelay: ({ context }) => context.startNextDelay <= 0,
+    noStartNextDelay: ({ context }) => context.input.startNextDelay <= 0,
     // Checked after every event (an eventless transition): nothing to count in the common case.
     fleetCrashing: ({ context }) => {
       if (context.recentDowns.length < 2) return false;
       const down = distinct(context.recentDowns);
-      return down >= 2 && down > context.fleet.crashRatio * context.clusters.length;
+      return down >= 2 && down > context.input.fleet.crashRatio * context.clusters.length;
     },
     fromSlotHolder: ({ context, event }) => 'id' in event && event.id === context.slot,
     fromRollingCurrent: ({ context, event }) => 'id' in event && event.id === context.rollingCurrent,
@@ -226,7 +232,7 @@ export const orchestratorMachine = setup({
   },
   actions: {
     useFixedShardCount: assign(({ context }) => ({
-      gateway: { shards: context.fixedShardCount!, source: 'fixed_shard_count' as const, sessionStartLimit: null },
+      gateway: { shards: context.input.fixedShardCount!, source: 'fixed_shard_count' as const, sessionStartLimit: null },
     })),
     useGatewayAnswer: assign(({ event }) => ({ gateway: (event as unknown as { output: GatewayInfo }).output })),
     failDiscovery: assign(({ event }) => ({
@@ -235,7 +241,7 @@ export const orchestratorMachine = setup({
     })),
     // Spawned inside one assign, not one spawnChild action per cluster: each of those copies the list of children (O(N²) for 10,000).
     spawnInstances: assign(({ context, spawn }) => {
-      const clusters = buildClusterMap(context.gateway!.shards, context.perCluster, context.names);
+      const clusters = buildClusterMap(context.gateway!.shards, context.input.perCluster, context.input.names);
       for (const cluster of clusters) {
         spawn('instance', {
           id: instanceSystemId(cluster.id),
@@ -244,10 +250,10 @@ export const orchestratorMachine = setup({
             cluster,
             shardCount: context.gateway!.shards,
             clusterCount: clusters.length,
-            timing: context.timing,
-            restart: context.restart,
-            nonceSalt: context.nonceSalt,
-            seed: (context.seed + cluster.id * 7919) | 0,
+            timing: context.input.timing,
+            restart: context.input.restart,
+            nonceSalt: context.input.nonceSalt,
+            seed: (context.input.seed + cluster.id * 7919) | 0,
           },
         });
       }
@@ -319,14 +325,14 @@ export const orchestratorMachine = setup({
     }),
     pauseRestarts: enqueueActions(({ context, enqueue }) => {
       const pauses = context.pauses + 1;
-      const ms = fleetPauseMs({ fleet: context.fleet, pauses });
+      const ms = fleetPauseMs(context.input.fleet, pauses);
       const down = [...new Set(context.recentDowns)];
       enqueue.assign({ restartsPaused: true, pauses });
       enqueue.sendTo('bus', { type: 'ACTION_LOG', entry: { event: 'fleet_paused', clusters: down, pause_ms: ms } });
       enqueue(
         log(() => ({
           level: 'error',
-          msg: `${down.length} of ${context.clusters.length} clusters went down within ${context.fleet.window / 1000} s: automatic restarts paused for ${ms / 1000} s (operator starts still work)`,
+          msg: `${down.length} of ${context.clusters.length} clusters went down within ${context.input.fleet.window / 1000} s: automatic restarts paused for ${ms / 1000} s (operator starts still work)`,
         })),
       );
     }),
@@ -439,7 +445,7 @@ export const orchestratorMachine = setup({
 }).createMachine({
   id: 'orchestrator',
   context: ({ input }) => ({
-    ...input,
+    input,
     gateway: null,
     clusters: [],
     launchOrder: [],
@@ -507,7 +513,7 @@ export const orchestratorMachine = setup({
           description: 'Fewer identify sessions left than minimum_safe_sessions_remaining: wait for the reset, then ask again.',
           entry: log(({ context }) => ({
             level: 'warn',
-            msg: `only ${context.gateway?.sessionStartLimit?.remaining} session starts left (minimum_safe_sessions_remaining is ${context.minimumSafeSessions}): waiting ${Math.round((context.gateway?.sessionStartLimit?.resetAfter ?? 0) / 1000)} s for Discord's reset`,
+            msg: `only ${context.gateway?.sessionStartLimit?.remaining} session starts left (minimum_safe_sessions_remaining is ${context.input.minimumSafeSessions}): waiting ${Math.round((context.gateway?.sessionStartLimit?.resetAfter ?? 0) / 1000)} s for Discord's reset`,
           })),
           after: { sessionsReset: 'askingDiscord' },
         },
@@ -519,7 +525,7 @@ export const orchestratorMachine = setup({
         'spawnInstances',
         log(({ context }) => ({
           level: 'info',
-          msg: `${context.gateway!.shards} shards in ${context.clusters.length} clusters of up to ${context.perCluster} (shard count from ${context.gateway!.source})`,
+          msg: `${context.gateway!.shards} shards in ${context.clusters.length} clusters of up to ${context.input.perCluster} (shard count from ${context.gateway!.source})`,
         })),
       ],
       on: {
