@@ -153,7 +153,7 @@ export function startOurs({ clusters, shardsPerCluster = 1, readyMs = 300, confi
     join(dir, 'config.yaml'),
     stringify({
       override_dir: STUBS,
-      module: 'ours.mjs',
+      module: 'ours.cjs',
       interp: 'node',
       fixed_shard_count: clusters * shardsPerCluster,
       per_cluster: shardsPerCluster,

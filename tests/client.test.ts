@@ -1,3 +1,5 @@
+import { relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import { createIpcBus } from '../src/adapters/ipcBus.js';
@@ -6,6 +8,8 @@ import { redisHarness } from './helpers/harness.js';
 import { underParent } from './helpers/machines.js';
 import { spawnClientClusters } from './helpers/clients.js';
 import { eventually, isAlive } from './helpers/supervisor.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** mewld/client, in real cluster processes (tests/fixtures/client_cluster.mjs). */
 
@@ -86,5 +90,28 @@ describe('mewld/client', () => {
     const elapsed = Date.now() - t0;
     expect(elapsed).toBeGreaterThanOrEqual(1200);
     expect(elapsed).toBeLessThan(3000);
+  });
+
+  it.each([
+    ['ipc', { redis: undefined }],
+    ['redis', {}],
+  ] as const)('a bot in CommonJS require()s mewld/client and runs as one in ESM does (%s)', async (_, bus) => {
+    const { s } = await harness.supervise(
+      { ...bus, module: 'client_cluster.cjs', ping_interval: 0.3 },
+      { CLIENT_REQUEST: 'num_processes' },
+    );
+    const events = await s.waitForEvents((e) =>
+      [0, 1].every((id) => e.some((x) => x.event === 'diag' && x.id === id) && e.some((x) => x.event === 'reply' && x.id === id)),
+    );
+    expect(events.filter((e) => e.event === 'start').map((e) => relative(ROOT, String(e.client)))).toEqual([
+      'dist/cjs/client/index.js',
+      'dist/cjs/client/index.js',
+    ]);
+    expect(events.find((e) => e.event === 'reply')!.output).toEqual({ clusters: 2, shards: 4 });
+  });
+
+  it('a bot in ESM imports the ESM build', async () => {
+    const { s } = await harness.supervise({ redis: undefined });
+    expect(relative(ROOT, String(s.events().find((e) => e.event === 'start')!.client))).toBe('dist/client/index.js');
   });
 });

@@ -1,0 +1,37 @@
+// The benchmark's stub cluster for mewld: on mewld/client, ready READY_MS after
+// its process started, like bench/stubs/theirs.cjs for discord-hybrid-sharding
+// (CommonJS as that one is: a bot that require()s the client).
+const { appendFileSync } = require('node:fs');
+const { performance } = require('node:perf_hooks');
+const { connectCluster } = require('mewld/client');
+
+const now = () => performance.timeOrigin + performance.now();
+const log = (event) => appendFileSync(process.env.BENCH_LOG, `${JSON.stringify({ side: 'ours', pid: process.pid, ...event })}\n`);
+
+let cluster;
+connectCluster({
+  health: () => cluster.info.shards.map((shard_id) => ({ shard_id, up: true, latency: 10, guilds: 0, users: 0 })),
+}).then((connected) => {
+  cluster = connected;
+  const { id } = cluster.info;
+  log({ event: 'start', id, origin: performance.timeOrigin });
+
+  // Ready at the same moment after process start whatever the modules cost to load.
+  const readyIn = Math.max(0, performance.timeOrigin + Number(process.env.READY_MS ?? 300) - now());
+  setTimeout(async () => {
+    log({ event: 'ready', id, at: now() });
+    await cluster.ready();
+    const rounds = Number(process.env.ROUNDTRIPS ?? 0);
+    if (rounds > 0 && id === 0) {
+      // After everyone launched: request/reply round trips to the supervisor.
+      await new Promise((r) => cluster.onAllClustersLaunched(r));
+      const times = [];
+      for (let i = 0; i < rounds; i++) {
+        const t0 = now();
+        await cluster.request('statuses');
+        times.push(now() - t0);
+      }
+      log({ event: 'roundtrips', id, times });
+    }
+  }, readyIn);
+});
