@@ -94,6 +94,7 @@ const clusterProcess = fromCallback(({ sendBack, receive }) => {
 let busBack;
 const bus = fromCallback(({ sendBack, receive, system }) => {
   busBack = sendBack;
+  sendBack({ type: 'BUS.UP' });
   receive((c) => {
     if (c.type === 'DIAG_REQUEST') system.get(`cluster-${c.id}`).send({ type: 'DIAG_ANSWER', nonce: c.nonce, health: [], at: clock.now() });
   });

@@ -51,8 +51,9 @@ export interface Transport {
   /**
    * Calls `onMessage` for every message that arrives (a string off Redis, an
    * object off an IPC channel), with the sending cluster when the transport
-   * knows it, and `onStatus` when the transport goes down or comes back.
-   * Returns a function that stops listening.
+   * knows it, and `onStatus` when the transport is first up (connected, and
+   * subscribed where that applies), goes down, or comes back. Returns a
+   * function that stops listening.
    */
   listen(onMessage: (message: unknown, from: number | undefined) => void, onStatus: (up: boolean) => void): () => void;
   send(message: Map<string, unknown> | BusMessage, recipient: Recipient): void;
@@ -96,7 +97,8 @@ export function busActor(
     const clusterOfNonce = new Map<string, number>();
     const nonceOfCluster = new Map<number, string>();
     const askedBy = new Map<string | number, number>();
-    let up = true;
+    // Unknown until the transport says: the orchestrator launches nothing before the bus is first up.
+    let up: boolean | undefined;
     let stopped = false;
 
     const replyTo = (commandId: string | number | undefined): Recipient => {

@@ -36,9 +36,10 @@ export function createIpcBus(options: IpcBusOptions, logger: Logger): Bus {
   };
 
   const transport: Transport = {
-    listen(onMessage) {
+    listen(onMessage, onStatus) {
       receivers.add(onMessage);
       // The embedded bus is up as long as the supervisor is.
+      onStatus(true);
       return () => void receivers.delete(onMessage);
     },
     send(message, recipient) {

@@ -27,10 +27,10 @@ const baseInput: OrchestratorInput = {
   seed: 42,
 };
 
-function start(input: Partial<OrchestratorInput> = {}, gateway?: () => Promise<GatewayInfo>) {
+function start(input: Partial<OrchestratorInput> = {}, gateway?: () => Promise<GatewayInfo>, { busUp = true } = {}) {
   const clock = new SimulatedClock();
   const procs = fakeProcesses(clock);
-  const bus = fakeBus(clock);
+  const bus = fakeBus(clock, { up: busUp });
   const logs: unknown[] = [];
   let gatewayCalls = 0;
   const machine = orchestratorMachine.provide({
@@ -116,6 +116,26 @@ describe('orchestratorMachine', () => {
     expect(t.bus.received.filter((c) => c.type === 'ANNOUNCE')).toEqual([{ type: 'ANNOUNCE', action: 'all_clusters_launched' }]);
     expect(t.snap().matches({ supervising: { phase: 'up' } })).toBe(true);
     expect(t.states()).toEqual(['running', 'running', 'running', 'running']);
+  });
+
+  it('launches nothing before the bus is first up, and then launches as usual', () => {
+    const t = start({}, undefined, { busUp: false });
+    t.tick(60_000);
+    expect(t.spawnOrder()).toEqual([]);
+    expect(t.snap().matches({ discovering: 'waitingForBus' })).toBe(true);
+    t.command('command.start', { id: 0 });
+    expect(t.lastReply().result).toMatchObject({ ok: false, status: 'unavailable' });
+    // Redis unreachable: the bus says so, and still nothing is launched.
+    t.bus.send({ type: 'BUS.DOWN' });
+    t.tick(60_000);
+    expect(t.spawnOrder()).toEqual([]);
+    expect(t.logs.some((l) => JSON.stringify(l).includes('no cluster is launched until it is up'))).toBe(true);
+    t.bus.send({ type: 'BUS.UP' });
+    expect(t.spawnOrder()).toEqual([0]);
+    expect(t.snap().context.busUp).toBe(true);
+    expect(t.instance(0).context.busUp).toBe(true);
+    launchAll(t, 4);
+    expect(t.spawnOrder()).toEqual([0, 1, 2, 3]);
   });
 
   it('builds the cluster map with names, generated past the end of the list', () => {

@@ -122,6 +122,7 @@ export interface OrchestratorContext {
   rollingCurrent: number | null;
   /** Clusters a shutdown is still waiting for. */
   awaitingStop: number[];
+  /** False until the bus says it is up. */
   busUp: boolean;
   exitCode: number;
   fatalError: string | null;
@@ -229,6 +230,7 @@ export const orchestratorMachine = setup({
     everyClusterHadItsTurn: ({ context }) => context.launchOrder.length === 0 && context.slot === null,
     rollingDone: ({ context }) => context.rollingQueue.length === 0,
     allStopped: ({ context }) => context.awaitingStop.length === 0,
+    busUp: ({ context }) => context.busUp,
   },
   actions: {
     useFixedShardCount: assign(({ context }) => ({
@@ -454,7 +456,7 @@ export const orchestratorMachine = setup({
     rollingQueue: [],
     rollingCurrent: null,
     awaitingStop: [],
-    busUp: true,
+    busUp: false,
     exitCode: 0,
     fatalError: null,
     recentDowns: [],
@@ -484,27 +486,31 @@ export const orchestratorMachine = setup({
   initial: 'discovering',
   states: {
     discovering: {
-      description: "Finds the shard count: fixed_shard_count, or Discord's GET /gateway/bot.",
+      description: "Finds the shard count (fixed_shard_count, or Discord's GET /gateway/bot), and waits for the bus.",
       initial: 'choosing',
       on: {
         'command.start': { actions: { type: 'reply', params: NOT_LAUNCHED } },
         'command.stop': { actions: { type: 'reply', params: NOT_LAUNCHED } },
         'command.restart': { actions: { type: 'reply', params: NOT_LAUNCHED } },
         'command.rollingrestart': { actions: { type: 'reply', params: NOT_LAUNCHED } },
+        'BUS.DOWN': {
+          actions: [
+            { type: 'setBusUp', params: { up: false } },
+            log(() => ({ level: 'error', msg: 'the bus is down: no cluster is launched until it is up' })),
+          ],
+        },
+        'BUS.UP': { actions: [{ type: 'setBusUp', params: { up: true } }, log(() => ({ level: 'info', msg: 'the bus is up' }))] },
       },
       states: {
         choosing: {
-          always: [
-            { guard: 'shardCountFixed', target: '#orchestrator.supervising', actions: 'useFixedShardCount' },
-            { target: 'askingDiscord' },
-          ],
+          always: [{ guard: 'shardCountFixed', target: 'waitingForBus', actions: 'useFixedShardCount' }, { target: 'askingDiscord' }],
         },
         askingDiscord: {
           invoke: {
             src: 'gateway',
             onDone: [
               { guard: 'sessionsLow', target: 'waitingForSessions', actions: 'useGatewayAnswer' },
-              { target: '#orchestrator.supervising', actions: 'useGatewayAnswer' },
+              { target: 'waitingForBus', actions: 'useGatewayAnswer' },
             ],
             onError: { target: '#orchestrator.fatal', actions: 'failDiscovery' },
           },
@@ -516,6 +522,11 @@ export const orchestratorMachine = setup({
             msg: `only ${context.gateway?.sessionStartLimit?.remaining} session starts left (minimum_safe_sessions_remaining is ${context.input.minimumSafeSessions}): waiting ${Math.round((context.gateway?.sessionStartLimit?.resetAfter ?? 0) / 1000)} s for Discord's reset`,
           })),
           after: { sessionsReset: 'askingDiscord' },
+        },
+        waitingForBus: {
+          description:
+            'Nothing is launched before the bus is first up (Redis subscribed): a cluster could not send its launch_next, and would be killed for it.',
+          always: { guard: 'busUp', target: '#orchestrator.supervising' },
         },
       },
     },

@@ -18,7 +18,8 @@ export interface ApiCluster extends ClusterView {
   transitions: { state: InstanceState; at: number }[];
 }
 
-export type Phase = 'discovering' | 'waiting for sessions' | 'launching' | 'up' | 'rolling restart' | 'shutting down' | 'stopped';
+export type Phase =
+  'discovering' | 'waiting for sessions' | 'waiting for the bus' | 'launching' | 'up' | 'rolling restart' | 'shutting down' | 'stopped';
 
 export interface PhaseInfo {
   phase: Phase;
@@ -47,6 +48,7 @@ const ACTION_LOGS_KEPT = 200;
 export function phaseOf(snapshot: OrchestratorSnapshot): Phase {
   if (snapshot.status !== 'active') return 'stopped';
   if (snapshot.matches({ discovering: 'waitingForSessions' })) return 'waiting for sessions';
+  if (snapshot.matches({ discovering: 'waitingForBus' })) return 'waiting for the bus';
   if (snapshot.matches('discovering')) return 'discovering';
   if (snapshot.matches('shuttingDown')) return 'shutting down';
   if (snapshot.matches({ supervising: { phase: 'rollingRestart' } })) return 'rolling restart';

@@ -60,4 +60,32 @@ describe('the bus going away', () => {
       clusters_restarted: 0,
     });
   });
+
+  it('Redis unreachable when the supervisor starts: nothing is launched until it is up, then every cluster is, and none is killed', async () => {
+    const channel = `late-${process.pid}`;
+    await redis.stop();
+    const s = runSupervisor({
+      redis: redis.address,
+      redis_channel: channel,
+      fixed_shard_count: 4,
+      per_cluster: 2,
+      launch_timeout: 2,
+      cluster_start_next_delay: 0.1,
+    });
+    running.push(s);
+    await s.waitForLog((l) => l.msg === 'the bus is down: no cluster is launched until it is up');
+    await new Promise((r) => setTimeout(r, 3000)); // longer than launch_timeout
+    expect(s.events().filter((e) => e.event === 'start')).toEqual([]);
+    await redis.restart();
+    await s.waitForLog((l) => l.msg === 'the bus is up', 15_000);
+    await s.waitForEvents((e) => e.filter((x) => x.event === 'all_clusters_launched').length === 2, 15_000);
+    await new Promise((r) => setTimeout(r, 2500)); // a launch_timeout more: no cluster was waiting for a lost launch_next
+    expect(
+      s
+        .events()
+        .filter((e) => e.event === 'start')
+        .map((e) => e.id),
+    ).toEqual([0, 1]);
+    expect(s.logs.some((l) => /is down \(/.test(String(l.msg)))).toBe(false);
+  });
 });

@@ -116,7 +116,8 @@ export function advance(clock: SimulatedClock, ms: number): void {
 }
 
 /** A bus double: records what the orchestrator asks of it and lets a test speak as the bus. */
-export function fakeBus(clock: SimulatedClock) {
+/** `up: false`: the bus does not come up by itself (send BUS.UP), as Redis that cannot be reached. */
+export function fakeBus(clock: SimulatedClock, { up = true } = {}) {
   const received: BusCommand[] = [];
   let sendBack: ((e: BusEvent) => void) | undefined;
   let answer: ((id: number, nonce: string) => void) | undefined;
@@ -124,6 +125,7 @@ export function fakeBus(clock: SimulatedClock) {
   const options = { answerDiagnostics: true };
   const logic = fromCallback<BusCommand, void, BusEvent>(({ sendBack: sb, receive, system }) => {
     sendBack = sb;
+    if (up) sb({ type: 'BUS.UP' });
     // As the real bus does: answers go straight to the cluster's Instance actor.
     answer = (id, nonce) =>
       (system.get(instanceSystemId(id)) as AnyActorRef | undefined)?.send({ type: 'DIAG_ANSWER', nonce, health: [], at: clock.now() });
