@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fromCallback } from 'xstate';
@@ -75,6 +75,25 @@ function executable(module: string, workDir: string): string {
   return existsSync(local) ? local : module;
 }
 
+/**
+ * Where execvp would find the program `name` (a bare name: one with a slash
+ * is a path already) in `path`, an empty entry meaning `cwd`; undefined if
+ * it is not there.
+ */
+export function findInPath(name: string, path: string | undefined, cwd: string): string | undefined {
+  if (name.includes('/')) return undefined;
+  for (const dir of (path ?? '').split(delimiter)) {
+    const candidate = resolve(cwd, dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
 const TAIL_LINES = 20;
 
 /**
@@ -85,6 +104,17 @@ const TAIL_LINES = 20;
  * stopping the actor (the supervisor going away) kills the group.
  */
 export function spawnCluster(settings: LaunchSettings, logger: Logger) {
+  // A bare program name (interp: node) is looked up in PATH once for every cluster, not by
+  // execvp in each new process, which tries every PATH entry in turn (0.6 ms a launch with nine
+  // entries before /usr/bin). One not found is looked up again at the next launch, which fails
+  // as it would have; argv[0] stays as written.
+  const programs = new Map<string, string>();
+  const program = (file: string) => {
+    const found = programs.get(file) ?? findInPath(file, settings.env.PATH, settings.workDir);
+    if (found !== undefined) programs.set(file, found);
+    return found ?? file;
+  };
+
   return fromCallback<ProcessCommand, ProcessInput, ProcessEvent>(({ input, sendBack, receive }) => {
     const log = logger.child({ cluster: input.cluster.id, name: input.cluster.name });
     let child: ChildProcess | null = null;
@@ -119,9 +149,11 @@ export function spawnCluster(settings: LaunchSettings, logger: Logger) {
       }
       const command = launchCommand(settings, input);
       const forkedAt = performance.timeOrigin + performance.now();
+      const file = program(command.file);
       let proc: ChildProcess;
       try {
-        proc = spawn(command.file, command.args, {
+        proc = spawn(file, command.args, {
+          argv0: command.file,
           cwd: command.cwd,
           env: command.env,
           detached: true, // its own process group (setsid)
@@ -157,7 +189,7 @@ export function spawnCluster(settings: LaunchSettings, logger: Logger) {
           report({ type: 'PROCESS.REAPED', at: Date.now() });
         }
       });
-      log.info({ pid, argv: [command.file, ...command.args], forked_at: forkedAt }, `cluster process ${pid} started`);
+      log.info({ pid, program: file, argv: [command.file, ...command.args], forked_at: forkedAt }, `cluster process ${pid} started`);
       report({ type: 'PROCESS.SPAWNED', pid, at: forkedAt });
     };
 

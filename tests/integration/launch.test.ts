@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -39,6 +40,28 @@ describe('launching', () => {
       MEWLD_CLUSTER_COUNT: '4',
       MEWLD_REDIS_URL: harness.redis.url,
     });
+  });
+
+  it('runs interp from where PATH has it, with argv[0] as written', async () => {
+    const { s } = await supervise({ fixed_shard_count: 2, per_cluster: 1, cluster_start_next_delay: 0 });
+    const events = await s.waitForEvents((e) => e.filter((x) => x.event === 'launch_next').length === 2);
+    const node = execFileSync('sh', ['-c', 'command -v node'], { encoding: 'utf8' }).trim();
+    const started = s.logs.filter((l) => /^cluster process \d+ started$/.test(String(l.msg)));
+    expect(started.map((l) => [l.program, (l.argv as string[])[0]])).toEqual([
+      [node, 'node'],
+      [node, 'node'],
+    ]);
+    // What ps shows is unchanged: `node <module> ...`.
+    const pid = events.find((e) => e.event === 'start')!.pid as number;
+    expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, 2)).toEqual(['node', join(FIXTURES, 'cluster.mjs')]);
+  });
+
+  it('an interp that is nowhere in PATH: each launch fails with a clear error, and the supervisor carries on', async () => {
+    const { s, bus } = await supervise({ fixed_shard_count: 1, per_cluster: 1, interp: 'no-such-interpreter' });
+    await s.waitForLog((l) => l.msg === 'could not start no-such-interpreter' && /ENOENT/.test(JSON.stringify(l.err)));
+    const status = ((await bus.request('statuses')).output as Record<string, { status: string; active: boolean }>)['0']!;
+    expect(status.active).toBe(false);
+    expect(['starting', 'dead', 'backoff', 'queued']).toContain(status.status);
   });
 
   it('answers statuses and num_processes', async () => {
