@@ -42,4 +42,17 @@ describe('npm run bench', () => {
         expect(Number.isFinite(row.theirs), `${row.name}: theirs`).toBe(true);
     }
   });
+
+  it('bench/crash.mjs splits crash recovery for both supervisors', { timeout: 60_000 }, () => {
+    const run = spawnSync(process.execPath, [join(ROOT, 'bench/crash.mjs'), '2'], { encoding: 'utf8', timeout: 55_000 });
+    expect(run.status, run.stderr).toBe(0);
+    for (const part of ['kill → exit event', 'exit event → spawn', 'spawn → start', 'start → ready', 'kill → ready']) {
+      const line = run.stdout.split('\n').find((l) => l.startsWith(part));
+      const [ours, theirs] = (line ?? '').slice(part.length).trim().split(/\s+/).map(Number);
+      expect(
+        [ours, theirs].every((v) => Number.isFinite(v) && v! > 0),
+        `${part}: ${line}`,
+      ).toBe(true);
+    }
+  });
 });
