@@ -88,7 +88,11 @@ export interface Reply {
   result: CommandResult;
 }
 
-/** What a bus adapter feeds in, besides commands. */
+/**
+ * What a bus adapter feeds in, besides commands. BUS.UP and BUS.DOWN: the bus's
+ * status, the first one as soon as it is known; nothing is launched before the
+ * first BUS.UP.
+ */
 export type BusEvent = Command | { type: 'BUS.LAUNCH_NEXT'; id: number; at: number } | { type: 'BUS.DOWN' } | { type: 'BUS.UP' };
 
 export interface ActionLogEntry {
