@@ -4,10 +4,9 @@
 // with bench/stubs/exit-hook.cjs preloaded; 4 clusters, backoff 0, as the
 // crash recovery scenario. Two rounds per side, alternating.
 //   node bench/crash.mjs [KILLS per round, default 12]    (after npm run build)
-import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { median, now, readyCount, ROOT, sleep, startOurs, startTheirs } from './lib.mjs';
+import { median, readLog, readyCount, ROOT, startOurs, startTheirs } from './lib.mjs';
 
 const KILLS = Number(process.argv[2] ?? 12);
 const CLUSTERS = 4;
@@ -26,18 +25,8 @@ for (const order of [
     await s.waitFor((e) => readyCount(e) === CLUSTERS, 60_000, `${CLUSTERS} clusters ready`);
     for (let k = 0; k < KILLS; k++) {
       const id = k % CLUSTERS;
-      const victim = s.pidOf(id);
-      await sleep(200);
-      const t0 = now();
-      process.kill(victim, 'SIGKILL');
-      const isNew = (e) => e.event === 'start' && e.id === id && e.origin > t0;
-      const started = (await s.waitFor((e) => e.some(isNew), 30_000, `cluster ${id} back`)).find(isNew);
-      const isReady = (e) => e.event === 'ready' && e.pid === started.pid;
-      const ready = (await s.waitFor((e) => e.some(isReady), 30_000, `cluster ${id} ready`)).find(isReady);
-      const stamps = readFileSync(hookLog, 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => JSON.parse(line));
+      const { victim, t0, started, ready } = await s.crash(id);
+      const stamps = readLog(hookLog);
       const exit = stamps.find((x) => x.event === 'exit' && x.pid === victim);
       const spawn = stamps.find((x) => x.event === 'spawn' && x.id === id && x.at > exit.at);
       results[side].push([exit.at - t0, spawn.at - exit.at, started.origin - spawn.at, ready.at - started.origin, ready.at - t0]);

@@ -90,15 +90,9 @@ async function crashRecovery() {
     const ready = [];
     for (let k = 0; k < kills; k++) {
       const id = (trial * kills + k) % clusters;
-      const victim = s.pidOf(id);
-      await sleep(200);
-      const t0 = now();
-      process.kill(victim, 'SIGKILL');
-      const back = await s.waitFor((e) => e.find((x) => x.event === 'start' && x.id === id && x.origin > t0), 30_000, `cluster ${id} back`);
-      const started = back.find((x) => x.event === 'start' && x.id === id && x.origin > t0);
-      fork.push(s.forkAfter(id, t0).at - t0);
-      const up = await s.waitFor((e) => e.find((x) => x.event === 'ready' && x.pid === started.pid), 30_000, `cluster ${id} ready`);
-      ready.push(up.find((x) => x.event === 'ready' && x.pid === started.pid).at - t0);
+      const crash = await s.crash(id);
+      fork.push(s.forkAfter(id, crash.t0).at - crash.t0);
+      ready.push(crash.ready.at - crash.t0);
     }
     await s.stop();
     return { fork, ready };

@@ -38,8 +38,8 @@ export function percentile(values, p) {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
-/** What the stubs recorded, in order. */
-function readLog(file) {
+/** What a JSON-lines log (the stubs', bench/stubs/exit-hook.cjs's) recorded, in order. */
+export function readLog(file) {
   if (!existsSync(file)) return [];
   return readFileSync(file, 'utf8')
     .split('\n')
@@ -110,6 +110,16 @@ export async function startRedis() {
 function running(side, proc, logFile, forks) {
   const exited = new Promise((resolve) => proc.once('exit', resolve));
   const events = () => readLog(logFile);
+  const pidOf = (id) => events().findLast((e) => e.event === 'start' && e.id === id)?.pid;
+  const waitFor = (predicate, timeoutMs = 60_000, what = 'stub events') =>
+    until(
+      () => {
+        const e = events();
+        return predicate(e) ? e : undefined;
+      },
+      timeoutMs,
+      `${side}: ${what}`,
+    );
   return {
     side,
     pid: proc.pid,
@@ -119,17 +129,24 @@ function running(side, proc, logFile, forks) {
     /** The first fork of cluster `id` after `since`. */
     forkAfter: (id, since) => forks().find((f) => f.id === id && f.at > since),
     /** The latest process of cluster `id`. */
-    pidOf: (id) => events().findLast((e) => e.event === 'start' && e.id === id)?.pid,
+    pidOf,
     /** Waits until `predicate(events)` holds; resolves with the events. */
-    waitFor: (predicate, timeoutMs = 60_000, what = 'stub events') =>
-      until(
-        () => {
-          const e = events();
-          return predicate(e) ? e : undefined;
-        },
-        timeoutMs,
-        `${side}: ${what}`,
-      ),
+    waitFor,
+    /**
+     * kill -9 of cluster `id`'s latest process, 200 ms after the call; waits for its
+     * replacement's start and ready (the stubs' events) and resolves with the kill's time too.
+     */
+    async crash(id) {
+      const victim = pidOf(id);
+      await sleep(200);
+      const t0 = now();
+      process.kill(victim, 'SIGKILL');
+      const isNew = (e) => e.event === 'start' && e.id === id && e.origin > t0;
+      const started = (await waitFor((e) => e.some(isNew), 30_000, `cluster ${id} back`)).find(isNew);
+      const isReady = (e) => e.event === 'ready' && e.pid === started.pid;
+      const ready = (await waitFor((e) => e.some(isReady), 30_000, `cluster ${id} ready`)).find(isReady);
+      return { victim, t0, started, ready };
+    },
     async stop() {
       if (proc.exitCode === null) proc.kill('SIGTERM');
       const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);

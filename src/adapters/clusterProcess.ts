@@ -80,7 +80,7 @@ function executable(module: string, workDir: string): string {
  * is a path already) in `path`, an empty entry meaning `cwd`; undefined if
  * it is not there.
  */
-export function findInPath(name: string, path: string | undefined, cwd: string): string | undefined {
+function findInPath(name: string, path: string | undefined, cwd: string): string | undefined {
   if (name.includes('/')) return undefined;
   for (const dir of (path ?? '').split(delimiter)) {
     const candidate = resolve(cwd, dir, name);
@@ -110,8 +110,11 @@ export function spawnCluster(settings: LaunchSettings, logger: Logger) {
   // as it would have; argv[0] stays as written.
   const programs = new Map<string, string>();
   const program = (file: string) => {
-    const found = programs.get(file) ?? findInPath(file, settings.env.PATH, settings.workDir);
-    if (found !== undefined) programs.set(file, found);
+    let found = programs.get(file);
+    if (found === undefined) {
+      found = findInPath(file, settings.env.PATH, settings.workDir);
+      if (found !== undefined) programs.set(file, found);
+    }
     return found ?? file;
   };
 
