@@ -24,6 +24,7 @@ export function orchestratorInput(loaded: LoadedConfig): OrchestratorInput {
     names: config.names ?? [],
     fixedShardCount: config.fixed_shard_count,
     minimumSafeSessions: config.minimum_safe_sessions_remaining,
+    maxConcurrency: config.max_concurrency,
     startNextDelay: ms(config.cluster_start_next_delay),
     timing: {
       pingInterval: ms(config.ping_interval),

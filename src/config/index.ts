@@ -84,6 +84,7 @@ export const configSchema = v.strictObject({
   cluster_start_next_delay: v.optional(seconds('nonnegative'), 5),
   per_cluster: count(1, 'shards per cluster'),
   minimum_safe_sessions_remaining: v.optional(count(0, 'sessions'), 5),
+  max_concurrency: v.optional(count(1, 'identify buckets')),
   fixed_shard_count: v.optional(count(1, 'shards')),
   proxy: v.optional(v.pipe(text('an http(s) URL'), v.url(must('an http(s) URL'))), 'https://discord.com'),
   module: nonEmpty('the cluster program, a path relative to the working directory', 'must name the cluster program'),

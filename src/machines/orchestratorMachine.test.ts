@@ -179,6 +179,65 @@ describe('orchestratorMachine', () => {
     expect(t.spawnOrder()).toEqual([0]);
   });
 
+  it("with Discord's max_concurrency, clusters in different identify buckets launch together, a wave at a time", async () => {
+    // 12 shards, 2 a cluster, 4 buckets: clusters 0 and 1 use buckets 0-3, clusters 2 and 3 too, and so on.
+    const t = start({ fixedShardCount: undefined }, async () => ({
+      shards: 12,
+      source: 'discord',
+      sessionStartLimit: { total: 1000, remaining: 900, resetAfter: 1000, maxConcurrency: 4 },
+    }));
+    await new Promise((r) => setImmediate(r));
+    expect(t.spawnOrder()).toEqual([0, 1]);
+    expect(t.logs).toContainEqual([expect.objectContaining({ msg: expect.stringContaining('max_concurrency 4') })]);
+    // The wave holds the slot until its last cluster is up, then the start delay passes.
+    t.bus.send({ type: 'BUS.LAUNCH_NEXT', id: 1, at: t.clock.now() });
+    t.tick(3000);
+    expect(t.spawnOrder()).toEqual([0, 1]);
+    t.bus.send({ type: 'BUS.LAUNCH_NEXT', id: 0, at: t.clock.now() });
+    t.tick(999);
+    expect(t.spawnOrder()).toEqual([0, 1]);
+    t.tick(1);
+    expect(t.spawnOrder()).toEqual([0, 1, 2, 3]);
+    // A crash and an operator start wait for the wave, then go together when their buckets allow it.
+    t.procs.exit(0, 1);
+    t.tick(500);
+    t.command('command.stop', { id: 1 });
+    t.command('command.start', { id: 1 });
+    expect(t.instance(0).value).toBe('queued');
+    t.launchNextForWaiting();
+    t.tick(1000);
+    expect(t.spawnOrder()).toEqual([0, 1, 2, 3, 0, 1]);
+    t.launchNextForWaiting();
+    t.tick(1000);
+    expect(t.spawnOrder()).toEqual([0, 1, 2, 3, 0, 1, 4, 5]);
+    t.launchNextForWaiting();
+    expect(t.states().every((s) => s === 'running')).toBe(true);
+    expect(t.bus.received.filter((c) => c.type === 'ANNOUNCE')).toHaveLength(1);
+  });
+
+  it('max_concurrency in the config caps what Discord allows, and never raises it', async () => {
+    const gateway = (maxConcurrency: number) => async () => ({
+      shards: 8,
+      source: 'discord' as const,
+      sessionStartLimit: { total: 1000, remaining: 900, resetAfter: 1000, maxConcurrency },
+    });
+    const capped = start({ fixedShardCount: undefined, maxConcurrency: 2, perCluster: 1 }, gateway(16));
+    const raised = start({ fixedShardCount: undefined, maxConcurrency: 16, perCluster: 1 }, gateway(1));
+    // With a fixed shard count Discord is not asked: the config's value stands.
+    const fixed = start({ maxConcurrency: 4, perCluster: 1 });
+    await new Promise((r) => setImmediate(r));
+    expect(capped.spawnOrder()).toEqual([0, 1]);
+    expect(raised.spawnOrder()).toEqual([0]);
+    expect(fixed.spawnOrder()).toEqual([0, 1, 2, 3]);
+  });
+
+  it('a cluster of as many shards as there are buckets takes the slot alone', () => {
+    const t = start({ maxConcurrency: 2 });
+    expect(t.spawnOrder()).toEqual([0]);
+    launchAll(t, 4);
+    expect(t.spawnOrder()).toEqual([0, 1, 2, 3]);
+  });
+
   it('a gateway error is fatal, with exit code 1 and the reason', async () => {
     const t = start({ fixedShardCount: undefined }, async () => {
       throw new Error('401 Unauthorized: the token is invalid');
@@ -457,7 +516,10 @@ describe('orchestratorMachine', () => {
     expect(u.lastReply().result).toEqual({ ok: true, value: [] });
   });
 
-  it('any sequence of commands, crashes, hangs and time: one cluster launching at most, and no deadlock', () => {
+  it.each([
+    { buckets: 1, what: 'one cluster launching at most' },
+    { buckets: 4, what: 'launching clusters never share an identify bucket' },
+  ])('any sequence of commands, crashes, hangs and time: $what, and no deadlock', ({ buckets }) => {
     const step = fc.oneof(
       fc.record({ op: fc.constantFrom('start', 'stop', 'restart'), id: fc.integer({ min: 0, max: 4 }) }),
       fc.record({ op: fc.constant('rollingrestart') }),
@@ -468,11 +530,19 @@ describe('orchestratorMachine', () => {
     fc.assert(
       fc.property(fc.array(step, { minLength: 1, maxLength: 60 }), (steps) => {
         const t = start({
+          maxConcurrency: buckets,
           timing: { ...baseInput.timing, pingInterval: 1000 },
           restart: { ...baseInput.restart, maxRestarts: 1000 },
           fleet: { crashRatio: 0.5, window: 10_000, pause: 20_000 },
         });
-        const launching = () => t.states().filter((s) => s === 'starting' || s === 'waitingLaunchNext').length;
+        // Each cluster's buckets (2 shards a cluster, 8 shards): with 4, clusters 0 and 2 share theirs, 1 and 3 theirs.
+        const bucketsOf = (id: number) => new Set([id * 2, id * 2 + 1].map((shard) => shard % buckets));
+        /** How many clusters are launching: Infinity if two of them share a bucket. */
+        const launching = () => {
+          const ids = t.states().flatMap((s, id) => (s === 'starting' || s === 'waitingLaunchNext' ? [id] : []));
+          const used = ids.flatMap((id) => [...bucketsOf(id)]);
+          return used.length === new Set(used).size ? ids.length : Infinity;
+        };
         for (const s of steps) {
           if (s.op === 'tick') t.tick(s.ms);
           else if (s.op === 'launch_next') t.launchNextForWaiting();
@@ -480,7 +550,7 @@ describe('orchestratorMachine', () => {
           else if (s.op === 'hang') t.bus.options.answerDiagnostics = !t.bus.options.answerDiagnostics;
           else if (s.op === 'rollingrestart') t.command('command.rollingrestart');
           else t.command(`command.${s.op}`, { id: s.id });
-          expect(launching()).toBeLessThanOrEqual(1);
+          expect(launching()).toBeLessThanOrEqual(buckets === 1 ? 1 : 2);
         }
         // Then the world heals: clusters answer, operators start what is stopped, time passes.
         t.bus.options.answerDiagnostics = true;
@@ -489,7 +559,7 @@ describe('orchestratorMachine', () => {
             if (['stopped', 'failed'].includes(String(t.instance(id).value))) t.command('command.start', { id });
           t.launchNextForWaiting();
           t.tick(5000);
-          expect(launching()).toBeLessThanOrEqual(1);
+          expect(launching()).toBeLessThanOrEqual(buckets === 1 ? 1 : 2);
         }
         expect(t.states().every((s) => s === 'running' || s === 'diagPending')).toBe(true);
       }),

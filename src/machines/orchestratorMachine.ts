@@ -28,9 +28,10 @@ import {
 
 /**
  * The root actor: finds the shard count, builds the cluster map, spawns one
- * instanceMachine per cluster and hands out the launch slot, one cluster at a
- * time, for the first launch, for rolling restarts and for every restart, so
- * that no two clusters identify with Discord at once.
+ * instanceMachine per cluster and hands out the launch slot for the first
+ * launch, for rolling restarts and for every restart, so that no two clusters
+ * identify in one of Discord's identify buckets (shard_id % max_concurrency)
+ * at once: with max_concurrency 1, one cluster at a time.
  */
 
 export interface GatewayInfo {
@@ -44,6 +45,8 @@ export interface OrchestratorInput {
   names: string[];
   fixedShardCount?: number | undefined;
   minimumSafeSessions: number;
+  /** The config's cap on Discord's max_concurrency (the identify buckets); Discord's value when unset, 1 with neither. */
+  maxConcurrency?: number | undefined;
   /** ms */
   startNextDelay: number;
   timing: InstanceTiming;
@@ -120,8 +123,12 @@ export interface OrchestratorContext {
   launchOrder: number[];
   /** Restarts and operator starts: served before launchOrder, first come first served. */
   requests: { id: number; automatic: boolean }[];
-  /** The cluster holding the launch slot. */
-  slot: number | null;
+  /**
+   * The clusters holding the launch slot (a wave: their identify buckets are
+   * disjoint), and whether any of them got as far as identifying, which the
+   * start delay must then follow.
+   */
+  slot: { holders: number[]; identified: boolean };
   rollingQueue: number[];
   rollingCurrent: number | null;
   /** Clusters a shutdown is still waiting for. */
@@ -177,12 +184,44 @@ const without = (list: number[], id: number) => (list[0] === id ? list.slice(1) 
 /** Cluster ids are 0 to K-1. */
 const isCluster = (context: OrchestratorContext, id: number) => Number.isInteger(id) && id >= 0 && id < context.clusters.length;
 
-/** The next cluster to get the launch slot: restarts and operator starts first; only operators' while restarts are paused. */
-function nextToLaunch(context: OrchestratorContext): { id: number; fromRequests: boolean } | undefined {
-  const request = context.requests.find((r) => !context.restartsPaused || !r.automatic);
-  if (request) return { id: request.id, fromRequests: true };
-  if (!context.restartsPaused && context.launchOrder.length > 0) return { id: context.launchOrder[0]!, fromRequests: false };
-  return undefined;
+/** Clusters waiting for the launch slot, in turn: restarts and operator starts first; only operators' while restarts are paused. */
+function* queuedInTurn(context: OrchestratorContext): Generator<number> {
+  for (const r of context.requests) if (!context.restartsPaused || !r.automatic) yield r.id;
+  if (!context.restartsPaused) yield* context.launchOrder;
+}
+
+/** Discord's identify buckets (max_concurrency), capped by the config's; 1 when neither says. */
+function identifyBuckets(context: OrchestratorContext): number {
+  const discord = context.gateway?.sessionStartLimit?.maxConcurrency;
+  const configured = context.input.maxConcurrency;
+  return Math.max(1, Math.min(configured ?? discord ?? 1, discord ?? Infinity));
+}
+
+/**
+ * The next wave to get the launch slot: the next cluster in turn, and those
+ * after it for as long as each one's shards fall in buckets no earlier member
+ * uses. Stops at the first that overlaps, so the turn order holds.
+ */
+function nextWave(context: OrchestratorContext): number[] {
+  const buckets = identifyBuckets(context);
+  const wave: number[] = [];
+  const used = new Set<number>();
+  for (const id of queuedInTurn(context)) {
+    const mine = context.clusters[id]!.shards.map((shard) => shard % buckets);
+    if (mine.some((b) => used.has(b))) break;
+    wave.push(id);
+    for (const b of mine) used.add(b);
+    if (used.size === buckets) break;
+  }
+  return wave;
+}
+
+/** For the startup log line: how the launch slot will be shared. */
+function launchesAtOnce(context: OrchestratorContext) {
+  const buckets = identifyBuckets(context);
+  return buckets === 1
+    ? 'one cluster launches at a time'
+    : `max_concurrency ${buckets}: clusters whose shards are in different identify buckets launch together`;
 }
 
 const distinct = (ids: number[]) => new Set(ids).size;
@@ -221,7 +260,7 @@ export const orchestratorMachine = setup({
       const limit = (event as unknown as { output?: GatewayInfo }).output?.sessionStartLimit;
       return limit != null && limit.remaining < context.input.minimumSafeSessions;
     },
-    someoneQueued: ({ context }) => nextToLaunch(context) !== undefined,
+    someoneQueued: ({ context }) => !queuedInTurn(context).next().done,
     noStartNextDelay: ({ context }) => context.input.startNextDelay <= 0,
     // Checked after every event (an eventless transition): nothing to count in the common case.
     fleetCrashing: ({ context }) => {
@@ -229,9 +268,11 @@ export const orchestratorMachine = setup({
       const down = distinct(context.recentDowns);
       return down >= 2 && down > context.input.fleet.crashRatio * context.clusters.length;
     },
-    fromSlotHolder: ({ context, event }) => 'id' in event && event.id === context.slot,
+    fromSlotHolder: ({ context, event }) => 'id' in event && context.slot.holders.includes(event.id),
+    slotFree: ({ context }) => context.slot.holders.length === 0,
+    slotFreeAfterIdentify: ({ context }) => context.slot.holders.length === 0 && context.slot.identified,
     fromRollingCurrent: ({ context, event }) => 'id' in event && event.id === context.rollingCurrent,
-    everyClusterHadItsTurn: ({ context }) => context.launchOrder.length === 0 && context.slot === null,
+    everyClusterHadItsTurn: ({ context }) => context.launchOrder.length === 0 && context.slot.holders.length === 0,
     rollingDone: ({ context }) => context.rollingQueue.length === 0,
     allStopped: ({ context }) => context.awaitingStop.length === 0,
     busUp: ({ context }) => context.busUp,
@@ -265,21 +306,29 @@ export const orchestratorMachine = setup({
       }
       return { clusters, launchOrder: clusters.map((c) => c.id) };
     }),
-    /** Gives the launch slot to the next cluster: restarts first, then the first launch's order. */
+    /** Gives the launch slot to the next wave: restarts first, then the first launch's order. */
     grantLaunchSlot: enqueueActions(({ context, enqueue }) => {
-      const { id } = nextToLaunch(context)!;
-      enqueue.assign({
-        slot: id,
-        requests: context.requests.filter((r) => r.id !== id),
-        launchOrder: without(context.launchOrder, id),
-      });
-      enqueue.sendTo(instanceSystemId(id), { type: 'LAUNCH' });
+      const wave = nextWave(context);
+      let { requests, launchOrder } = context;
+      for (const id of wave) {
+        requests = requests.some((r) => r.id === id) ? requests.filter((r) => r.id !== id) : requests;
+        launchOrder = without(launchOrder, id);
+      }
+      enqueue.assign({ slot: { holders: wave, identified: false }, requests, launchOrder });
+      for (const id of wave) enqueue.sendTo(instanceSystemId(id), { type: 'LAUNCH' });
     }),
-    releaseSlot: assign({ slot: null }),
-    relaunchSlotHolder: sendTo(({ context }) => instanceSystemId(context.slot!), { type: 'LAUNCH' }),
+    /** A holder is done with the slot: up or down (it identified, or may have), or stopped before that. */
+    leaveSlot: assign(({ context, event }, params: { identified: boolean }) => ({
+      slot: {
+        holders: without(context.slot.holders, (event as { id: number }).id),
+        identified: context.slot.identified || params.identified,
+      },
+    })),
+    releaseSlot: assign({ slot: { holders: [], identified: false } }),
+    relaunchSlotHolder: sendTo(({ event }) => instanceSystemId((event as { id: number }).id), { type: 'LAUNCH' }),
     queueLaunchRequest: assign(({ context, event }) => {
       const { id, automatic } = event as ReportOf<'CLUSTER.LAUNCH_REQUEST'>;
-      if (context.requests.some((r) => r.id === id) || context.slot === id) return {};
+      if (context.requests.some((r) => r.id === id) || context.slot.holders.includes(id)) return {};
       return { requests: [...context.requests, { id, automatic }], launchOrder: without(context.launchOrder, id) };
     }),
     forgetStoppedCluster: assign(({ context, event }) => {
@@ -345,7 +394,7 @@ export const orchestratorMachine = setup({
     resumeRestarts: enqueueActions(({ enqueue }) => {
       enqueue.assign({ restartsPaused: false, recentDowns: [] });
       enqueue.sendTo('bus', { type: 'ACTION_LOG', entry: { event: 'fleet_resumed' } });
-      enqueue(log(() => ({ level: 'warn', msg: 'automatic restarts resume, one cluster at a time' })));
+      enqueue(log(() => ({ level: 'warn', msg: 'automatic restarts resume, through the launch slot' })));
     }),
     logClusterFailed: enqueueActions(({ event, enqueue }) => {
       const e = event as ReportOf<'CLUSTER.FAILED'>;
@@ -456,7 +505,7 @@ export const orchestratorMachine = setup({
     clusters: [],
     launchOrder: [],
     requests: [],
-    slot: null,
+    slot: { holders: [], identified: false },
     rollingQueue: [],
     rollingCurrent: null,
     awaitingStop: [],
@@ -540,7 +589,7 @@ export const orchestratorMachine = setup({
         'spawnInstances',
         log(({ context }) => ({
           level: 'info',
-          msg: `${context.gateway!.shards} shards in ${context.clusters.length} clusters of up to ${context.input.perCluster} (shard count from ${context.gateway!.source})`,
+          msg: `${context.gateway!.shards} shards in ${context.clusters.length} clusters of up to ${context.input.perCluster} (shard count from ${context.gateway!.source}); ${launchesAtOnce(context)}`,
         })),
       ],
       on: {
@@ -579,7 +628,8 @@ export const orchestratorMachine = setup({
           },
         },
         scheduler: {
-          description: 'The launch slot: one cluster starts at a time, then cluster_start_next_delay passes.',
+          description:
+            'The launch slot: one wave of clusters starts at a time (one cluster, with max_concurrency 1), then cluster_start_next_delay passes.',
           initial: 'idle',
           states: {
             idle: {
@@ -588,10 +638,14 @@ export const orchestratorMachine = setup({
             launching: {
               entry: 'grantLaunchSlot',
               exit: 'releaseSlot',
+              always: [
+                { guard: 'slotFreeAfterIdentify', target: 'cooldown' },
+                { guard: 'slotFree', target: 'idle' },
+              ],
               on: {
-                'CLUSTER.UP': { guard: 'fromSlotHolder', target: 'cooldown' },
-                'CLUSTER.DOWN': { guard: 'fromSlotHolder', target: 'cooldown' },
-                'CLUSTER.STOPPED': { guard: 'fromSlotHolder', target: 'idle' },
+                'CLUSTER.UP': { guard: 'fromSlotHolder', actions: { type: 'leaveSlot', params: { identified: true } } },
+                'CLUSTER.DOWN': { guard: 'fromSlotHolder', actions: { type: 'leaveSlot', params: { identified: true } } },
+                'CLUSTER.STOPPED': { guard: 'fromSlotHolder', actions: { type: 'leaveSlot', params: { identified: false } } },
                 // Restarted while it held the slot: it stopped and asks again; it still has the slot.
                 'CLUSTER.LAUNCH_REQUEST': { guard: 'fromSlotHolder', actions: 'relaunchSlotHolder' },
               },

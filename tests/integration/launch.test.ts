@@ -168,6 +168,31 @@ describe('the shard count from Discord', () => {
     }
   });
 
+  it("launches clusters in different identify buckets together, as Discord's max_concurrency allows, a wave at a time", async () => {
+    // max_concurrency 16, 4 shards a cluster: clusters 0-3 cover the 16 buckets, then clusters 4-7 do again.
+    const large = JSON.parse(readFileSync(join(FIXTURES, 'discord/gateway-bot-large.json'), 'utf8'));
+    const discord = await startFakeDiscord([{ status: 200, body: { ...large, shards: 32 } }]);
+    try {
+      const { s } = await supervise(
+        { per_cluster: 4, proxy: discord.url, token: 't', cluster_start_next_delay: 0.2 },
+        { FIXTURE_START_MS: '150', FIXTURE_START_MS_2: '700' },
+      );
+      const events = await s.waitForEvents((e) => e.filter((x) => x.event === 'all_clusters_launched').length === 8);
+      const startOf = (id: number) => events.find((e) => e.event === 'start' && e.id === id)!.at;
+      const nextOf = (id: number) => events.find((e) => e.event === 'launch_next' && e.id === id)!.at;
+      const firstNext = Math.min(...[0, 1, 2, 3].map(nextOf));
+      for (const id of [0, 1, 2, 3]) expect(startOf(id)).toBeLessThan(firstNext);
+      // The second wave waits for the slowest of the first (cluster 2) and the start delay.
+      for (const id of [4, 5, 6, 7]) expect(startOf(id) - nextOf(2)).toBeGreaterThanOrEqual(190);
+      expect(Math.max(...[4, 5, 6, 7].map(startOf))).toBeLessThan(Math.min(...[4, 5, 6, 7].map(nextOf)));
+      expect(s.logs.some((l) => /max_concurrency 16: clusters whose shards are in different identify buckets/.test(String(l.msg)))).toBe(
+        true,
+      );
+    } finally {
+      await discord.close();
+    }
+  });
+
   it('waits for the session reset when fewer than minimum_safe_sessions_remaining are left, then checks again', async () => {
     const exhausted = JSON.parse(readFileSync(join(FIXTURES, 'discord/gateway-bot-exhausted.json'), 'utf8'));
     const discord = await startFakeDiscord([
