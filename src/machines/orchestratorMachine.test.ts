@@ -238,6 +238,25 @@ describe('orchestratorMachine', () => {
     expect(t.spawnOrder()).toEqual([0, 1, 2, 3]);
   });
 
+  it('waits for the session reset too when fewer session starts are left than there are shards to launch', async () => {
+    let calls = 0;
+    const t = start({ fixedShardCount: undefined, minimumSafeSessions: 5 }, async () => ({
+      shards: 40,
+      source: 'discord',
+      sessionStartLimit: { total: 1000, remaining: calls++ === 0 ? 30 : 1000, resetAfter: 60_000, maxConcurrency: 1 },
+    }));
+    await new Promise((r) => setImmediate(r));
+    expect(t.snap().matches({ discovering: 'waitingForSessions' })).toBe(true);
+    expect(t.logs).toContainEqual([
+      expect.objectContaining({
+        msg: "only 30 session starts left for 40 shards (Discord resets the bot token when they run out): waiting 60 s for Discord's reset",
+      }),
+    ]);
+    t.tick(60_000);
+    await new Promise((r) => setImmediate(r));
+    expect(t.spawnOrder()).toEqual([0]);
+  });
+
   it('a gateway error is fatal, with exit code 1 and the reason', async () => {
     const t = start({ fixedShardCount: undefined }, async () => {
       throw new Error('401 Unauthorized: the token is invalid');

@@ -256,9 +256,11 @@ export const orchestratorMachine = setup({
   },
   guards: {
     shardCountFixed: ({ context }) => context.input.fixedShardCount !== undefined,
+    // Discord resets the bot token when its session starts run out: a launch that would need more than are left waits too.
     sessionsLow: ({ event, context }) => {
-      const limit = (event as unknown as { output?: GatewayInfo }).output?.sessionStartLimit;
-      return limit != null && limit.remaining < context.input.minimumSafeSessions;
+      const answer = (event as unknown as { output?: GatewayInfo }).output;
+      const limit = answer?.sessionStartLimit;
+      return limit != null && (limit.remaining < context.input.minimumSafeSessions || limit.remaining < answer!.shards);
     },
     someoneQueued: ({ context }) => !queuedInTurn(context).next().done,
     noStartNextDelay: ({ context }) => context.input.startNextDelay <= 0,
@@ -569,11 +571,20 @@ export const orchestratorMachine = setup({
           },
         },
         waitingForSessions: {
-          description: 'Fewer identify sessions left than minimum_safe_sessions_remaining: wait for the reset, then ask again.',
-          entry: log(({ context }) => ({
-            level: 'warn',
-            msg: `only ${context.gateway?.sessionStartLimit?.remaining} session starts left (minimum_safe_sessions_remaining is ${context.input.minimumSafeSessions}): waiting ${Math.round((context.gateway?.sessionStartLimit?.resetAfter ?? 0) / 1000)} s for Discord's reset`,
-          })),
+          description:
+            'Fewer identify sessions left than minimum_safe_sessions_remaining, or than the shards need: wait for the reset, then ask again.',
+          entry: log(({ context }) => {
+            const { shards, sessionStartLimit } = context.gateway!;
+            const { remaining, resetAfter } = sessionStartLimit!;
+            const why =
+              remaining < shards
+                ? `for ${shards} shards (Discord resets the bot token when they run out)`
+                : `(minimum_safe_sessions_remaining is ${context.input.minimumSafeSessions})`;
+            return {
+              level: 'warn',
+              msg: `only ${remaining} session starts left ${why}: waiting ${Math.round(resetAfter / 1000)} s for Discord's reset`,
+            };
+          }),
           after: { sessionsReset: 'askingDiscord' },
         },
         waitingForBus: {
