@@ -191,7 +191,7 @@ function* queuedInTurn(context: OrchestratorContext): Generator<number> {
 }
 
 /** Discord's identify buckets (max_concurrency), capped by the config's; 1 when neither says. */
-function identifyBuckets(context: OrchestratorContext): number {
+export function identifyBuckets(context: Pick<OrchestratorContext, 'gateway' | 'input'>): number {
   const discord = context.gateway?.sessionStartLimit?.maxConcurrency;
   const configured = context.input.maxConcurrency;
   return Math.max(1, Math.min(configured ?? discord ?? 1, discord ?? Infinity));

@@ -1,6 +1,6 @@
 import type { AnyActorRef, InspectionEvent } from 'xstate';
 import { viewOf, type ClusterView, type InstanceSnapshot, type InstanceState, type ShardHealth } from '../machines/instanceMachine.js';
-import type { GatewayInfo, OrchestratorSnapshot } from '../machines/orchestratorMachine.js';
+import { identifyBuckets, type GatewayInfo, type OrchestratorSnapshot } from '../machines/orchestratorMachine.js';
 
 /**
  * What operators watch: every cluster's state as it changes, diagnostics, the
@@ -30,6 +30,8 @@ export interface GatewayView {
   shards: number | null;
   source: GatewayInfo['source'] | null;
   session_start_limit: { total: number; remaining: number; reset_after: number; max_concurrency: number } | null;
+  /** The identify buckets launches share (max_concurrency, capped by the config); null before the shard count is known. */
+  identify_buckets: number | null;
   clusters: number;
 }
 
@@ -146,6 +148,7 @@ export function createLiveState(options: { busKind: string; now?: () => number }
           reset_after: limit.resetAfter,
           max_concurrency: limit.maxConcurrency,
         },
+        identify_buckets: g && root ? identifyBuckets(root.context) : null,
         clusters: root?.context.clusters.length ?? 0,
       };
     },

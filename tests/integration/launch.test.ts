@@ -174,7 +174,7 @@ describe('the shard count from Discord', () => {
     const discord = await startFakeDiscord([{ status: 200, body: { ...large, shards: 32 } }]);
     try {
       const { s } = await supervise(
-        { per_cluster: 4, proxy: discord.url, token: 't', cluster_start_next_delay: 0.2 },
+        { per_cluster: 4, proxy: discord.url, token: 't', cluster_start_next_delay: 0.2, web: { port: 0 } },
         { FIXTURE_START_MS: '150', FIXTURE_START_MS_2: '700' },
       );
       const events = await s.waitForEvents((e) => e.filter((x) => x.event === 'all_clusters_launched').length === 8);
@@ -189,6 +189,12 @@ describe('the shard count from Discord', () => {
       expect(s.logs.some((l) => /max_concurrency 16: clusters whose shards are in different identify buckets/.test(String(l.msg)))).toBe(
         true,
       );
+      const web = await s.web();
+      expect(await (await fetch(`${web.base}api/gateway`, { headers: web.auth })).json()).toMatchObject({
+        shards: 32,
+        session_start_limit: { max_concurrency: 16 },
+        identify_buckets: 16,
+      });
     } finally {
       await discord.close();
     }

@@ -86,6 +86,7 @@ describe('the HTTP API', () => {
       shards: 8,
       source: 'fixed_shard_count',
       session_start_limit: null,
+      identify_buckets: 1,
       clusters: 4,
     });
     const logs = (await (await call('/api/action-logs?limit=5')).json()) as { entries: { event: string }[] };
