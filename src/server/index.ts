@@ -27,6 +27,8 @@ export interface ApiOptions {
   assets: Record<string, Asset>;
   /** From the runtime adapter; without it there is no /api/ws. */
   upgradeWebSocket?: UpgradeWebSocket<{ bufferedAmount: number; terminate(): void }>;
+  /** Prometheus metrics for GET /metrics (from the runtime adapter); without them there is no such route. */
+  metrics?: { contentType: string; render(): Promise<string> };
   /** A WebSocket client with more than this many bytes unsent is dropped (it reconnects). */
   maxClientBuffer: number;
   log?: { warn(fields: object, message: string): void };
@@ -110,6 +112,13 @@ export function createApi(options: ApiOptions) {
     return c.json({ ok: false, error: 'unauthorized: send Authorization: Bearer <token>, or open the URL mewld printed at start' }, 401);
   };
   app.use('/api/*', requireToken);
+
+  const { metrics } = options;
+  if (metrics) {
+    app.get('/metrics', requireToken, async (c) =>
+      c.body(await metrics.render(), 200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' }),
+    );
+  }
 
   app.get('/api/clusters', (c) => c.json({ clusters: options.live.clusters() }));
 

@@ -18,8 +18,17 @@ export interface ApiCluster extends ClusterView {
   transitions: { state: InstanceState; at: number }[];
 }
 
-export type Phase =
-  'discovering' | 'waiting for sessions' | 'waiting for the bus' | 'launching' | 'up' | 'rolling restart' | 'shutting down' | 'stopped';
+export const PHASES = [
+  'discovering',
+  'waiting for sessions',
+  'waiting for the bus',
+  'launching',
+  'up',
+  'rolling restart',
+  'shutting down',
+  'stopped',
+] as const;
+export type Phase = (typeof PHASES)[number];
 
 export interface PhaseInfo {
   phase: Phase;

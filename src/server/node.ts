@@ -4,6 +4,7 @@ import { serve, upgradeWebSocket, type ServerType } from '@hono/node-server';
 import type { UpgradeWebSocket } from 'hono/ws';
 import { WebSocketServer } from 'ws';
 import { createApi, type ApiOptions, type Asset } from './index.js';
+import { createMetrics } from './metrics.js';
 
 /** The dashboard's files, read once from public/ (no build step). */
 export function loadDashboard(dir = new URL('../../public/', import.meta.url)): Record<string, Asset> {
@@ -22,7 +23,7 @@ export interface WebServer {
   close(): Promise<void>;
 }
 
-/** Serves the API on Node: @hono/node-server, with `ws` for the WebSocket upgrades. */
+/** Serves the API on Node: @hono/node-server, with `ws` for the WebSocket upgrades, and prom-client's metrics. */
 export async function startWebServer(
   listen: { host: string; port: number },
   options: Omit<ApiOptions, 'assets' | 'upgradeWebSocket'> & { assets?: Record<string, Asset> },
@@ -30,6 +31,7 @@ export async function startWebServer(
   const app = createApi({
     ...options,
     assets: options.assets ?? loadDashboard(),
+    metrics: createMetrics(options.live),
     upgradeWebSocket: upgradeWebSocket as unknown as UpgradeWebSocket<{ bufferedAmount: number; terminate(): void }>,
   });
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });

@@ -49,6 +49,7 @@ describe('the HTTP API', () => {
       ['POST', '/api/rolling-restart'],
       ['GET', '/api/action-logs'],
       ['GET', '/api/gateway'],
+      ['GET', '/metrics'],
     ];
     for (const [method, path] of routes) {
       const refused = await fetch(new URL(path, web.base), { method });
@@ -168,6 +169,54 @@ describe('the HTTP API', () => {
   it('listens on 127.0.0.1 by default', async () => {
     const { web } = await supervise();
     expect(new URL(web.base).hostname).toBe('127.0.0.1');
+  });
+});
+
+describe('GET /metrics', () => {
+  /** The samples of a Prometheus text exposition, by series (name and labels as written). */
+  const samples = (text: string) =>
+    new Map(
+      text
+        .split('\n')
+        .filter((line) => line !== '' && !line.startsWith('#'))
+        .map((line) => [line.slice(0, line.lastIndexOf(' ')), Number(line.slice(line.lastIndexOf(' ') + 1))] as const),
+    );
+
+  it("serves each cluster's state, health and restarts, and the supervisor's own, for Prometheus", async () => {
+    const { s, call } = await supervise();
+    const scrape = async () => {
+      const res = await call('/metrics');
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+      return samples(await res.text());
+    };
+    const first = await eventually(
+      async () => {
+        const m = await scrape();
+        return m.get('mewld_cluster_shards_up{cluster="3"}') === 2 ? m : undefined;
+      },
+      10_000,
+      'a diagnostic of cluster 3 in the metrics',
+    );
+    expect(first.get('mewld_phase{phase="up"}')).toBe(1);
+    expect(first.get('mewld_bus_up')).toBe(1);
+    expect(first.get('mewld_shards')).toBe(8);
+    expect((first.get('mewld_clusters{state="running"}') ?? 0) + (first.get('mewld_clusters{state="diagPending"}') ?? 0)).toBe(4);
+    expect(first.get('mewld_clusters{state="dead"}')).toBe(0);
+    expect(first.get('mewld_cluster_info{cluster="2",name="Cluster 2",shards="4,5"}')).toBe(1);
+    expect(first.get('mewld_cluster_latency_seconds{cluster="2"}')).toBeCloseTo(0.0245, 6); // the fixture's 24 and 25 ms
+    expect(first.get('mewld_cluster_restarts_total{cluster="2"}')).toBe(0);
+    expect(first.get('mewld_process_resident_memory_bytes')).toBeGreaterThan(10e6);
+
+    process.kill(s.events().find((e) => e.event === 'start' && e.id === 2)!.pid as number, 'SIGKILL');
+    await eventually(
+      async () => {
+        const m = await scrape();
+        return m.get('mewld_cluster_restarts_total{cluster="2"}') === 1 && m.get('mewld_cluster_up{cluster="2"}') === 1;
+      },
+      10_000,
+      'cluster 2 counted as restarted, and up',
+    );
   });
 });
 

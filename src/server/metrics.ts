@@ -1,0 +1,109 @@
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { instanceMachine, type InstanceState } from '../machines/instanceMachine.js';
+import { PHASES, type LiveState } from './liveState.js';
+
+/**
+ * Prometheus metrics for GET /metrics, read from the live state at each
+ * scrape (nothing is counted on the hot path), and the supervisor process's
+ * own (CPU, memory, event loop lag, GC) from prom-client's defaults.
+ * Per-cluster series carry the cluster id only; `mewld_cluster_info` maps it
+ * to the name and shards, so that a rename does not start new series.
+ */
+
+const STATES = Object.keys(instanceMachine.states) as InstanceState[];
+const UP: ReadonlySet<InstanceState> = new Set(['running', 'diagPending']);
+
+export interface Metrics {
+  contentType: string;
+  render(): Promise<string>;
+}
+
+export function createMetrics(live: LiveState): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'mewld_' });
+
+  /** A gauge whose series are all set afresh at each scrape. */
+  const gauge = <L extends string>(
+    name: string,
+    help: string,
+    labelNames: L[],
+    fill: (set: (labels: Record<L, string>, value: number) => void) => void,
+  ) =>
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        this.reset();
+        fill((labels, value) => this.set(labels, value));
+      },
+    });
+
+  gauge('mewld_phase', 'The supervisor phase: 1 for the current one.', ['phase'], (set) => {
+    const { phase } = live.phase();
+    for (const p of PHASES) set({ phase: p }, p === phase ? 1 : 0);
+  });
+  gauge('mewld_bus_up', 'Whether the bus (Redis or IPC) is up.', [], (set) => set({}, live.phase().bus.up ? 1 : 0));
+  gauge('mewld_shards', 'The shard count.', [], (set) => set({}, live.gateway().shards ?? 0));
+  gauge('mewld_identify_buckets', "The identify buckets launches share (Discord's max_concurrency, capped by the config).", [], (set) =>
+    set({}, live.gateway().identify_buckets ?? 0),
+  );
+  gauge('mewld_clusters', 'Clusters in each state.', ['state'], (set) => {
+    const counts = new Map<string, number>(STATES.map((s) => [s, 0]));
+    for (const c of live.clusters()) counts.set(c.state, (counts.get(c.state) ?? 0) + 1);
+    for (const [state, n] of counts) set({ state }, n);
+  });
+  gauge('mewld_cluster_info', "A cluster's name and shards (always 1).", ['cluster', 'name', 'shards'], (set) => {
+    for (const c of live.clusters()) set({ cluster: String(c.id), name: c.name, shards: c.shards.join(',') }, 1);
+  });
+  gauge('mewld_cluster_up', 'Whether the cluster is up (running, or answering a diagnostic).', ['cluster'], (set) => {
+    for (const c of live.clusters()) set({ cluster: String(c.id) }, UP.has(c.state) ? 1 : 0);
+  });
+  gauge('mewld_cluster_start_time_seconds', "When the cluster's process started, in unix seconds.", ['cluster'], (set) => {
+    for (const c of live.clusters()) if (c.started_at !== null) set({ cluster: String(c.id) }, c.started_at / 1000);
+  });
+  gauge(
+    'mewld_cluster_last_diagnostic_time_seconds',
+    "When the cluster's last diagnostic answer came, in unix seconds.",
+    ['cluster'],
+    (set) => {
+      for (const c of live.clusters()) if (c.last_diag) set({ cluster: String(c.id) }, c.last_diag.at / 1000);
+    },
+  );
+  gauge('mewld_cluster_shards_up', 'Shards up, as the last diagnostic answer said.', ['cluster'], (set) => {
+    for (const c of live.clusters()) if (c.last_diag) set({ cluster: String(c.id) }, c.last_diag.health.filter((h) => h.up).length);
+  });
+  gauge(
+    'mewld_cluster_latency_seconds',
+    'The mean gateway latency of the shards up, as the last diagnostic answer said.',
+    ['cluster'],
+    (set) => {
+      for (const c of live.clusters()) {
+        const up = c.last_diag?.health.filter((h) => h.up) ?? [];
+        if (up.length > 0) set({ cluster: String(c.id) }, up.reduce((sum, h) => sum + h.latency, 0) / up.length / 1000);
+      }
+    },
+  );
+  gauge('mewld_cluster_guilds', 'Guilds, as the last diagnostic answer said.', ['cluster'], (set) => {
+    for (const c of live.clusters())
+      if (c.last_diag)
+        set(
+          { cluster: String(c.id) },
+          c.last_diag.health.reduce((sum, h) => sum + h.guilds, 0),
+        );
+  });
+
+  new Counter({
+    name: 'mewld_cluster_restarts_total',
+    help: 'Times the cluster was started again after its first launch (crashes, hangs, operator restarts).',
+    labelNames: ['cluster'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of live.clusters()) this.inc({ cluster: String(c.id) }, c.restarts);
+    },
+  });
+
+  return { contentType: registry.contentType, render: () => registry.metrics() };
+}
