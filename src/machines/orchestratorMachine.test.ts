@@ -257,6 +257,94 @@ describe('orchestratorMachine', () => {
     expect(t.spawnOrder()).toEqual([0]);
   });
 
+  describe('session starts after the first launch', () => {
+    /** Discord's answers in turn (remaining, reset_after), then plenty. */
+    const discord = (answers: { remaining: number; resetAfter: number }[]) => {
+      let call = 0;
+      return async () => {
+        const answer = answers[call++] ?? { remaining: 1000, resetAfter: 1000 };
+        return { shards: 8, source: 'discord' as const, sessionStartLimit: { total: 1000, maxConcurrency: 1, ...answer } };
+      };
+    };
+    const settle = () => new Promise((r) => setImmediate(r));
+
+    it('counts the shards each launch identifies, and asks Discord again before one that would leave too few', async () => {
+      // 14 left, 2 shards a cluster, minimum 5: clusters 0-3 leave 12, 10, 8, 6; the first restart would leave 4.
+      const t = start({ fixedShardCount: undefined }, discord([{ remaining: 14, resetAfter: 1000 }]));
+      await settle();
+      launchAll(t, 4);
+      expect(t.states()).toEqual(['running', 'running', 'running', 'running']);
+      expect(t.gatewayCalls()).toBe(1);
+      t.procs.exit(1, 1);
+      t.tick(500);
+      expect(t.gatewayCalls()).toBe(2);
+      await settle();
+      // Discord said 1000 left: the restart goes ahead.
+      expect(t.spawnOrder()).toEqual([0, 1, 2, 3, 1]);
+    });
+
+    it("too few left: nothing starts until Discord's reset, with an action log entry; then the queue moves", async () => {
+      const t = start(
+        { fixedShardCount: undefined },
+        discord([
+          { remaining: 14, resetAfter: 1000 },
+          { remaining: 6, resetAfter: 30_000 },
+        ]),
+      );
+      await settle();
+      launchAll(t, 4);
+      t.procs.exit(1, 1);
+      t.tick(500);
+      await settle();
+      expect(t.snap().matches({ supervising: { scheduler: 'waitingForSessionReset' } })).toBe(true);
+      expect(t.bus.actionLogs()).toContainEqual({ event: 'sessions_low', remaining: 6, needed: 2, reset_after_ms: 30_000 });
+      expect(t.logs).toContainEqual([
+        expect.objectContaining({ level: 'error', msg: expect.stringMatching(/^only 6 session starts left/) }),
+      ]);
+      // An operator start waits too: it would identify as well.
+      t.command('command.stop', { id: 2 });
+      t.command('command.start', { id: 2 });
+      t.tick(29_000);
+      expect(t.spawnOrder()).toEqual([0, 1, 2, 3]);
+      expect(t.gatewayCalls()).toBe(2);
+      t.tick(1000);
+      expect(t.gatewayCalls()).toBe(3);
+      await settle();
+      expect(t.spawnOrder()).toEqual([0, 1, 2, 3, 1]);
+      t.launchNextForWaiting();
+      t.tick(1000);
+      expect(t.spawnOrder()).toEqual([0, 1, 2, 3, 1, 2]);
+    });
+
+    it('launches anyway, with a warning, when Discord cannot be asked', async () => {
+      let calls = 0;
+      const t = start({ fixedShardCount: undefined }, async () => {
+        if (calls++ > 0) throw new Error('503 Service Unavailable');
+        return { shards: 8, source: 'discord', sessionStartLimit: { total: 1000, remaining: 14, resetAfter: 1000, maxConcurrency: 1 } };
+      });
+      await settle();
+      launchAll(t, 4);
+      t.procs.exit(1, 1);
+      t.tick(500);
+      await settle();
+      expect(t.spawnOrder()).toEqual([0, 1, 2, 3, 1]);
+      expect(t.logs).toContainEqual([expect.objectContaining({ msg: expect.stringContaining('503 Service Unavailable') })]);
+    });
+
+    it('with fixed_shard_count, Discord is never asked', () => {
+      const t = start();
+      launchAll(t, 4);
+      for (let i = 0; i < 3; i++) {
+        t.procs.exit(1, 1);
+        t.tick(1000);
+        t.launchNextForWaiting();
+        t.tick(1000);
+      }
+      expect(t.spawnOrder()).toEqual([0, 1, 2, 3, 1, 1, 1]);
+      expect(t.gatewayCalls()).toBe(0);
+    });
+  });
+
   it('a gateway error is fatal, with exit code 1 and the reason', async () => {
     const t = start({ fixedShardCount: undefined }, async () => {
       throw new Error('401 Unauthorized: the token is invalid');

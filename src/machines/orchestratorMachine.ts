@@ -1,4 +1,5 @@
 import {
+  and,
   assign,
   enqueueActions,
   fromCallback,
@@ -133,6 +134,11 @@ export interface OrchestratorContext {
   rollingCurrent: number | null;
   /** Clusters a shutdown is still waiting for. */
   awaitingStop: number[];
+  /**
+   * Discord's session starts left, as last told less the shards launched
+   * since; null when Discord is not asked (fixed_shard_count).
+   */
+  sessionsLeft: number | null;
   /** False until the bus says it is up. */
   busUp: boolean;
   exitCode: number;
@@ -217,6 +223,9 @@ function nextWave(context: OrchestratorContext): number[] {
 }
 
 /** For the startup log line: how the launch slot will be shared. */
+/** Session starts a launch of these clusters uses: one per shard. */
+const shardsOf = (context: OrchestratorContext, ids: number[]) => ids.reduce((sum, id) => sum + context.clusters[id]!.shards.length, 0);
+
 function launchesAtOnce(context: OrchestratorContext) {
   const buckets = identifyBuckets(context);
   return buckets === 1
@@ -263,6 +272,13 @@ export const orchestratorMachine = setup({
       return limit != null && (limit.remaining < context.input.minimumSafeSessions || limit.remaining < answer!.shards);
     },
     someoneQueued: ({ context }) => !queuedInTurn(context).next().done,
+    // The next launch would leave fewer session starts than minimum_safe_sessions_remaining: ask Discord for a fresh count first.
+    sessionsRunningLow: ({ context }) =>
+      context.sessionsLeft !== null && context.sessionsLeft - shardsOf(context, nextWave(context)) < context.input.minimumSafeSessions,
+    sessionsStillLow: ({ context, event }) => {
+      const left = (event as unknown as { output: GatewayInfo }).output.sessionStartLimit?.remaining;
+      return left !== undefined && left - shardsOf(context, nextWave(context)) < context.input.minimumSafeSessions;
+    },
     noStartNextDelay: ({ context }) => context.input.startNextDelay <= 0,
     // Checked after every event (an eventless transition): nothing to count in the common case.
     fleetCrashing: ({ context }) => {
@@ -283,7 +299,33 @@ export const orchestratorMachine = setup({
     useFixedShardCount: assign(({ context }) => ({
       gateway: { shards: context.input.fixedShardCount!, source: 'fixed_shard_count' as const, sessionStartLimit: null },
     })),
-    useGatewayAnswer: assign(({ event }) => ({ gateway: (event as unknown as { output: GatewayInfo }).output })),
+    useGatewayAnswer: assign(({ event }) => {
+      const gateway = (event as unknown as { output: GatewayInfo }).output;
+      return { gateway, sessionsLeft: gateway.sessionStartLimit?.remaining ?? null };
+    }),
+    /** A fresh count of session starts; the shard count stays what the clusters were built for. */
+    useSessionCount: assign(({ context, event }) => {
+      const limit = (event as unknown as { output: GatewayInfo }).output.sessionStartLimit;
+      return { gateway: { ...context.gateway!, sessionStartLimit: limit }, sessionsLeft: limit?.remaining ?? null };
+    }),
+    logSessionsLow: enqueueActions(({ context, enqueue }) => {
+      const needed = shardsOf(context, nextWave(context));
+      const limit = context.gateway!.sessionStartLimit!;
+      enqueue.sendTo('bus', {
+        type: 'ACTION_LOG',
+        entry: { event: 'sessions_low', remaining: limit.remaining, needed, reset_after_ms: limit.resetAfter },
+      });
+      enqueue(
+        log(() => ({
+          level: 'error',
+          msg: `only ${limit.remaining} session starts left, and the next launch needs ${needed} (minimum_safe_sessions_remaining is ${context.input.minimumSafeSessions}): no cluster starts for ${Math.round(limit.resetAfter / 1000)} s, until Discord's reset (running out gets the bot token reset)`,
+        })),
+      );
+    }),
+    launchUnchecked: log(({ event }) => ({
+      level: 'warn',
+      msg: `could not ask Discord how many session starts are left (${String((event as { error?: Error }).error?.message ?? (event as { error?: unknown }).error)}): launching anyway`,
+    })),
     failDiscovery: assign(({ event }) => ({
       exitCode: 1,
       fatalError: `could not get the shard count from Discord: ${String((event as unknown as { error?: Error }).error?.message ?? (event as unknown as { error?: unknown }).error)}`,
@@ -316,7 +358,8 @@ export const orchestratorMachine = setup({
         requests = requests.some((r) => r.id === id) ? requests.filter((r) => r.id !== id) : requests;
         launchOrder = without(launchOrder, id);
       }
-      enqueue.assign({ slot: { holders: wave, identified: false }, requests, launchOrder });
+      const sessionsLeft = context.sessionsLeft === null ? null : context.sessionsLeft - shardsOf(context, wave);
+      enqueue.assign({ slot: { holders: wave, identified: false }, requests, launchOrder, sessionsLeft });
       for (const id of wave) enqueue.sendTo(instanceSystemId(id), { type: 'LAUNCH' });
     }),
     /** A holder is done with the slot: up or down (it identified, or may have), or stopped before that. */
@@ -508,6 +551,7 @@ export const orchestratorMachine = setup({
     launchOrder: [],
     requests: [],
     slot: { holders: [], identified: false },
+    sessionsLeft: null,
     rollingQueue: [],
     rollingCurrent: null,
     awaitingStop: [],
@@ -644,7 +688,26 @@ export const orchestratorMachine = setup({
           initial: 'idle',
           states: {
             idle: {
-              always: { guard: 'someoneQueued', target: 'launching' },
+              always: [
+                { guard: and(['someoneQueued', 'sessionsRunningLow']), target: 'checkingSessions' },
+                { guard: 'someoneQueued', target: 'launching' },
+              ],
+            },
+            checkingSessions: {
+              description: 'Asks Discord how many session starts are left before a launch that could leave too few.',
+              invoke: {
+                src: 'gateway',
+                onDone: [
+                  { guard: 'sessionsStillLow', target: 'waitingForSessionReset', actions: 'useSessionCount' },
+                  { target: 'launching', actions: 'useSessionCount' },
+                ],
+                onError: { target: 'launching', actions: 'launchUnchecked' },
+              },
+            },
+            waitingForSessionReset: {
+              description: "Too few session starts left: no cluster starts until Discord's reset (running out gets the bot token reset).",
+              entry: 'logSessionsLow',
+              after: { sessionsReset: 'checkingSessions' },
             },
             launching: {
               entry: 'grantLaunchSlot',

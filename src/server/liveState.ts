@@ -58,7 +58,8 @@ const ACTION_LOGS_KEPT = 200;
 
 export function phaseOf(snapshot: OrchestratorSnapshot): Phase {
   if (snapshot.status !== 'active') return 'stopped';
-  if (snapshot.matches({ discovering: 'waitingForSessions' })) return 'waiting for sessions';
+  if (snapshot.matches({ discovering: 'waitingForSessions' }) || snapshot.matches({ supervising: { scheduler: 'waitingForSessionReset' } }))
+    return 'waiting for sessions';
   if (snapshot.matches({ discovering: 'waitingForBus' })) return 'waiting for the bus';
   if (snapshot.matches('discovering')) return 'discovering';
   if (snapshot.matches('shuttingDown')) return 'shutting down';
