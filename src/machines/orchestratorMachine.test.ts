@@ -268,9 +268,9 @@ describe('orchestratorMachine', () => {
     };
     const settle = () => new Promise((r) => setImmediate(r));
 
-    it('counts the shards each launch identifies, and asks Discord again before one that would leave too few', async () => {
-      // 14 left, 2 shards a cluster, minimum 5: clusters 0-3 leave 12, 10, 8, 6; the first restart would leave 4.
-      const t = start({ fixedShardCount: undefined }, discord([{ remaining: 14, resetAfter: 1000 }]));
+    it('counts the shards each launch identifies, and asks Discord again once fewer than the minimum are left', async () => {
+      // 12 left, 2 shards a cluster, minimum 5: clusters 0-3 leave 10, 8, 6, 4; the first restart finds 4.
+      const t = start({ fixedShardCount: undefined }, discord([{ remaining: 12, resetAfter: 1000 }]));
       await settle();
       launchAll(t, 4);
       expect(t.states()).toEqual(['running', 'running', 'running', 'running']);
@@ -287,8 +287,8 @@ describe('orchestratorMachine', () => {
       const t = start(
         { fixedShardCount: undefined },
         discord([
-          { remaining: 14, resetAfter: 1000 },
-          { remaining: 6, resetAfter: 30_000 },
+          { remaining: 12, resetAfter: 1000 },
+          { remaining: 4, resetAfter: 30_000 },
         ]),
       );
       await settle();
@@ -297,9 +297,9 @@ describe('orchestratorMachine', () => {
       t.tick(500);
       await settle();
       expect(t.snap().matches({ supervising: { scheduler: 'waitingForSessionReset' } })).toBe(true);
-      expect(t.bus.actionLogs()).toContainEqual({ event: 'sessions_low', remaining: 6, needed: 2, reset_after_ms: 30_000 });
+      expect(t.bus.actionLogs()).toContainEqual({ event: 'sessions_low', remaining: 4, needed: 2, reset_after_ms: 30_000 });
       expect(t.logs).toContainEqual([
-        expect.objectContaining({ level: 'error', msg: expect.stringMatching(/^only 6 session starts left/) }),
+        expect.objectContaining({ level: 'error', msg: expect.stringMatching(/^only 4 session starts left/) }),
       ]);
       // An operator start waits too: it would identify as well.
       t.command('command.stop', { id: 2 });
@@ -320,7 +320,7 @@ describe('orchestratorMachine', () => {
       let calls = 0;
       const t = start({ fixedShardCount: undefined }, async () => {
         if (calls++ > 0) throw new Error('503 Service Unavailable');
-        return { shards: 8, source: 'discord', sessionStartLimit: { total: 1000, remaining: 14, resetAfter: 1000, maxConcurrency: 1 } };
+        return { shards: 8, source: 'discord', sessionStartLimit: { total: 1000, remaining: 12, resetAfter: 1000, maxConcurrency: 1 } };
       });
       await settle();
       launchAll(t, 4);

@@ -223,6 +223,16 @@ function nextWave(context: OrchestratorContext): number[] {
 }
 
 /** For the startup log line: how the launch slot will be shared. */
+/**
+ * Too few session starts left for a launch that needs `needed`: fewer than
+ * minimum_safe_sessions_remaining (the Go version's rule, here before every
+ * launch), or fewer than it needs (Discord resets the bot token when they run
+ * out). Unknown (`null`, with fixed_shard_count): never too few.
+ */
+function tooFewSessions(context: OrchestratorContext, remaining: number | null, needed: number) {
+  return remaining !== null && (remaining < context.input.minimumSafeSessions || remaining < needed);
+}
+
 /** Session starts a launch of these clusters uses: one per shard. */
 const shardsOf = (context: OrchestratorContext, ids: number[]) => ids.reduce((sum, id) => sum + context.clusters[id]!.shards.length, 0);
 
@@ -240,7 +250,7 @@ export const fleetPauseMs = (fleet: FleetPolicy, pauses: number) => fleet.pause 
 
 type ReportOf<T extends InstanceReport['type']> = Extract<InstanceReport, { type: T }>;
 
-export const orchestratorMachine = setup({
+const orchestratorSetup = setup({
   types: {
     context: {} as OrchestratorContext,
     events: {} as OrchestratorEvent,
@@ -265,20 +275,20 @@ export const orchestratorMachine = setup({
   },
   guards: {
     shardCountFixed: ({ context }) => context.input.fixedShardCount !== undefined,
-    // Discord resets the bot token when its session starts run out: a launch that would need more than are left waits too.
+    // The first launch needs a session start per shard.
     sessionsLow: ({ event, context }) => {
-      const answer = (event as unknown as { output?: GatewayInfo }).output;
-      const limit = answer?.sessionStartLimit;
-      return limit != null && (limit.remaining < context.input.minimumSafeSessions || limit.remaining < answer!.shards);
+      const answer = (event as unknown as { output: GatewayInfo }).output;
+      return tooFewSessions(context, answer.sessionStartLimit?.remaining ?? null, answer.shards);
     },
     someoneQueued: ({ context }) => !queuedInTurn(context).next().done,
-    // The next launch would leave fewer session starts than minimum_safe_sessions_remaining: ask Discord for a fresh count first.
-    sessionsRunningLow: ({ context }) =>
-      context.sessionsLeft !== null && context.sessionsLeft - shardsOf(context, nextWave(context)) < context.input.minimumSafeSessions,
-    sessionsStillLow: ({ context, event }) => {
-      const left = (event as unknown as { output: GatewayInfo }).output.sessionStartLimit?.remaining;
-      return left !== undefined && left - shardsOf(context, nextWave(context)) < context.input.minimumSafeSessions;
-    },
+    // By the running count: ask Discord for a fresh one before launching.
+    sessionsRunningLow: ({ context }) => tooFewSessions(context, context.sessionsLeft, shardsOf(context, nextWave(context))),
+    sessionsStillLow: ({ context, event }) =>
+      tooFewSessions(
+        context,
+        (event as unknown as { output: GatewayInfo }).output.sessionStartLimit?.remaining ?? null,
+        shardsOf(context, nextWave(context)),
+      ),
     noStartNextDelay: ({ context }) => context.input.startNextDelay <= 0,
     // Checked after every event (an eventless transition): nothing to count in the common case.
     fleetCrashing: ({ context }) => {
@@ -542,7 +552,34 @@ export const orchestratorMachine = setup({
       for (const c of context.clusters) enqueue.sendTo(instanceSystemId(c.id), { type: 'KILL' });
     }),
   },
-}).createMachine({
+});
+
+/**
+ * Asks Discord (the gateway actor) how many session starts are left: with too
+ * few, `wait` (for Discord's reset); else `then`. Either way `record` keeps the answer.
+ */
+function askingDiscord(o: {
+  tooFew: 'sessionsLow' | 'sessionsStillLow';
+  record: 'useGatewayAnswer' | 'useSessionCount';
+  wait: string;
+  then: string;
+  onError: { target: string; actions: 'failDiscovery' | 'launchUnchecked' };
+  description: string;
+}) {
+  return orchestratorSetup.createStateConfig({
+    description: o.description,
+    invoke: {
+      src: 'gateway',
+      onDone: [
+        { guard: o.tooFew, target: o.wait, actions: o.record },
+        { target: o.then, actions: o.record },
+      ],
+      onError: o.onError,
+    },
+  });
+}
+
+export const orchestratorMachine = orchestratorSetup.createMachine({
   id: 'orchestrator',
   context: ({ input }) => ({
     input,
@@ -604,16 +641,14 @@ export const orchestratorMachine = setup({
         choosing: {
           always: [{ guard: 'shardCountFixed', target: 'waitingForBus', actions: 'useFixedShardCount' }, { target: 'askingDiscord' }],
         },
-        askingDiscord: {
-          invoke: {
-            src: 'gateway',
-            onDone: [
-              { guard: 'sessionsLow', target: 'waitingForSessions', actions: 'useGatewayAnswer' },
-              { target: 'waitingForBus', actions: 'useGatewayAnswer' },
-            ],
-            onError: { target: '#orchestrator.fatal', actions: 'failDiscovery' },
-          },
-        },
+        askingDiscord: askingDiscord({
+          description: 'The shard count, and the session starts left for launching that many.',
+          tooFew: 'sessionsLow',
+          record: 'useGatewayAnswer',
+          wait: 'waitingForSessions',
+          then: 'waitingForBus',
+          onError: { target: '#orchestrator.fatal', actions: 'failDiscovery' },
+        }),
         waitingForSessions: {
           description:
             'Fewer identify sessions left than minimum_safe_sessions_remaining, or than the shards need: wait for the reset, then ask again.',
@@ -693,17 +728,14 @@ export const orchestratorMachine = setup({
                 { guard: 'someoneQueued', target: 'launching' },
               ],
             },
-            checkingSessions: {
-              description: 'Asks Discord how many session starts are left before a launch that could leave too few.',
-              invoke: {
-                src: 'gateway',
-                onDone: [
-                  { guard: 'sessionsStillLow', target: 'waitingForSessionReset', actions: 'useSessionCount' },
-                  { target: 'launching', actions: 'useSessionCount' },
-                ],
-                onError: { target: 'launching', actions: 'launchUnchecked' },
-              },
-            },
+            checkingSessions: askingDiscord({
+              description: 'A fresh count of session starts, before a launch that the running count says would leave too few.',
+              tooFew: 'sessionsStillLow',
+              record: 'useSessionCount',
+              wait: 'waitingForSessionReset',
+              then: 'launching',
+              onError: { target: 'launching', actions: 'launchUnchecked' },
+            }),
             waitingForSessionReset: {
               description: "Too few session starts left: no cluster starts until Discord's reset (running out gets the bot token reset).",
               entry: 'logSessionsLow',

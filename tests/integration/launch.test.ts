@@ -202,10 +202,10 @@ describe('the shard count from Discord', () => {
 
   it("counts the session starts that restarts use, and holds a restart that would leave too few until Discord's reset", async () => {
     const limit = (remaining: number, reset_after: number) => ({ ...gatewayBot.session_start_limit, remaining, reset_after });
-    // 8 left, 1 shard a cluster, minimum_safe_sessions_remaining 5: the launch leaves 6, the first restart 5.
+    // 7 left, 1 shard a cluster, minimum_safe_sessions_remaining 5: the launch leaves 5, the first restart 4.
     const discord = await startFakeDiscord([
-      { status: 200, body: { ...gatewayBot, shards: 2, session_start_limit: limit(8, 60_000) } },
-      { status: 200, body: { ...gatewayBot, shards: 2, session_start_limit: limit(5, 800) } },
+      { status: 200, body: { ...gatewayBot, shards: 2, session_start_limit: limit(7, 60_000) } },
+      { status: 200, body: { ...gatewayBot, shards: 2, session_start_limit: limit(4, 800) } },
       { status: 200, body: { ...gatewayBot, shards: 2, session_start_limit: limit(1000, 60_000) } },
     ]);
     try {
@@ -218,17 +218,17 @@ describe('the shard count from Discord', () => {
       await s.waitForEvents((e) => e.filter((x) => x.event === 'launch_next').length === 2);
       await kill0(1);
       await kill0(2);
-      // That restart would leave 4: Discord is asked, says 5 left, and the restart waits for the reset.
+      // 4 left by the count: Discord is asked, says 4 too, and the restart waits for the reset.
       const events = await startsOf0(3);
       expect(discord.requests).toHaveLength(3);
       expect(discord.requests[2]!.at - discord.requests[1]!.at).toBeGreaterThanOrEqual(790);
       const lastStart = events.filter((e) => e.event === 'start' && e.id === 0).at(-1)!;
       expect(lastStart.at).toBeGreaterThan(discord.requests[2]!.at);
-      expect(s.logs.some((l) => /^only 5 session starts left, and the next launch needs 1/.test(String(l.msg)))).toBe(true);
+      expect(s.logs.some((l) => /^only 4 session starts left, and the next launch needs 1/.test(String(l.msg)))).toBe(true);
       const entries = (await harness.redis.client().lrange(`${channel}/actlogs`, 0, -1)).map(
         (r) => JSON.parse(r) as Record<string, unknown>,
       );
-      expect(entries).toContainEqual(expect.objectContaining({ event: 'sessions_low', remaining: 5, needed: 1, reset_after_ms: 800 }));
+      expect(entries).toContainEqual(expect.objectContaining({ event: 'sessions_low', remaining: 4, needed: 1, reset_after_ms: 800 }));
     } finally {
       await discord.close();
     }
