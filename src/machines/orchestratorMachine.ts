@@ -222,7 +222,6 @@ function nextWave(context: OrchestratorContext): number[] {
   return wave;
 }
 
-/** For the startup log line: how the launch slot will be shared. */
 /**
  * Too few session starts left for a launch that needs `needed`: fewer than
  * minimum_safe_sessions_remaining (the Go version's rule, here before every
@@ -236,6 +235,7 @@ function tooFewSessions(context: OrchestratorContext, remaining: number | null, 
 /** Session starts a launch of these clusters uses: one per shard. */
 const shardsOf = (context: OrchestratorContext, ids: number[]) => ids.reduce((sum, id) => sum + context.clusters[id]!.shards.length, 0);
 
+/** For the startup log line: how the launch slot will be shared. */
 function launchesAtOnce(context: OrchestratorContext) {
   const buckets = identifyBuckets(context);
   return buckets === 1
@@ -729,7 +729,7 @@ export const orchestratorMachine = orchestratorSetup.createMachine({
               ],
             },
             checkingSessions: askingDiscord({
-              description: 'A fresh count of session starts, before a launch that the running count says would leave too few.',
+              description: 'A fresh count of session starts, when the running count says too few are left for the next launch.',
               tooFew: 'sessionsStillLow',
               record: 'useSessionCount',
               wait: 'waitingForSessionReset',
