@@ -55,4 +55,18 @@ describe('npm run bench', () => {
       ).toBe(true);
     }
   });
+
+  it("bench/spawn.mjs times spawn() against the parent's size", { timeout: 60_000 }, () => {
+    const run = spawnSync(process.execPath, [join(ROOT, 'bench/spawn.mjs'), '2'], { encoding: 'utf8', timeout: 55_000 });
+    expect(run.status, run.stderr).toBe(0);
+    const rows = run.stdout
+      .split('\n')
+      .filter((l) => /^\d/.test(l))
+      .map((l) => l.split(/\s+/));
+    expect(rows.map((r) => r[1])).toEqual(['pipes', 'inherit', 'pipes', 'inherit', 'pipes', 'inherit', 'pipes', 'inherit']);
+    const rss = rows.map((r) => Number(r[0]));
+    // Each size's parents are larger than the last's by about the ballast (0, 10, 20, 50 MiB).
+    expect(rss[6]! - rss[0]!).toBeGreaterThan(40);
+    expect(rows.every((r) => Number(r[2]) > 0)).toBe(true);
+  });
 });
