@@ -41,6 +41,8 @@ export interface GatewayView {
   session_start_limit: { total: number; remaining: number; reset_after: number; max_concurrency: number } | null;
   /** The identify buckets launches share (max_concurrency, capped by the config); null before the shard count is known. */
   identify_buckets: number | null;
+  /** Session starts left by the supervisor's count (Discord's, less the shards launched since); null when Discord is not asked. */
+  session_starts_left: number | null;
   clusters: number;
 }
 
@@ -159,6 +161,7 @@ export function createLiveState(options: { busKind: string; now?: () => number }
           max_concurrency: limit.maxConcurrency,
         },
         identify_buckets: g && root ? identifyBuckets(root.context) : null,
+        session_starts_left: root?.context.sessionsLeft ?? null,
         clusters: root?.context.clusters.length ?? 0,
       };
     },

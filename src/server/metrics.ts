@@ -49,6 +49,15 @@ export function createMetrics(live: LiveState): Metrics {
   gauge('mewld_identify_buckets', "The identify buckets launches share (Discord's max_concurrency, capped by the config).", [], (set) =>
     set({}, live.gateway().identify_buckets ?? 0),
   );
+  gauge(
+    'mewld_session_starts_left',
+    "Discord's session starts left, by the supervisor's count (absent with fixed_shard_count).",
+    [],
+    (set) => {
+      const left = live.gateway().session_starts_left;
+      if (left !== null) set({}, left);
+    },
+  );
   gauge('mewld_clusters', 'Clusters in each state.', ['state'], (set) => {
     const counts = new Map<string, number>(STATES.map((s) => [s, 0]));
     for (const c of live.clusters()) counts.set(c.state, (counts.get(c.state) ?? 0) + 1);

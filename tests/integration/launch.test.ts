@@ -194,7 +194,12 @@ describe('the shard count from Discord', () => {
         shards: 32,
         session_start_limit: { max_concurrency: 16 },
         identify_buckets: 16,
+        // Discord said 3861; each of the 32 shards launched took one.
+        session_starts_left: 3861 - 32,
       });
+      const metrics = await (await fetch(`${web.base}metrics`, { headers: web.auth })).text();
+      expect(metrics).toMatch(/^mewld_session_starts_left 3829$/m);
+      expect(metrics).toMatch(/^mewld_identify_buckets 16$/m);
     } finally {
       await discord.close();
     }

@@ -88,6 +88,7 @@ describe('the HTTP API', () => {
       source: 'fixed_shard_count',
       session_start_limit: null,
       identify_buckets: 1,
+      session_starts_left: null,
       clusters: 4,
     });
     const logs = (await (await call('/api/action-logs?limit=5')).json()) as { entries: { event: string }[] };
