@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { instanceMachine, type InstanceState } from '../machines/instanceMachine.js';
-import { PHASES, type LiveState } from './liveState.js';
+import { PHASES, type ApiCluster, type LiveState } from './liveState.js';
 
 /**
  * Prometheus metrics for GET /metrics, read from the live state at each
@@ -20,6 +20,9 @@ export interface Metrics {
 
 export function createMetrics(live: LiveState): Metrics {
   const registry = new Registry();
+  // One list of clusters per scrape, for every series that reads it.
+  let scraped: ApiCluster[] | null = null;
+  const clusters = () => (scraped ??= live.clusters());
   collectDefaultMetrics({ register: registry, prefix: 'mewld_' });
 
   /** A gauge whose series are all set afresh at each scrape. */
@@ -60,42 +63,42 @@ export function createMetrics(live: LiveState): Metrics {
   );
   gauge('mewld_clusters', 'Clusters in each state.', ['state'], (set) => {
     const counts = new Map<string, number>(STATES.map((s) => [s, 0]));
-    for (const c of live.clusters()) counts.set(c.state, (counts.get(c.state) ?? 0) + 1);
+    for (const c of clusters()) counts.set(c.state, (counts.get(c.state) ?? 0) + 1);
     for (const [state, n] of counts) set({ state }, n);
   });
   gauge('mewld_cluster_info', "A cluster's name and shards (always 1).", ['cluster', 'name', 'shards'], (set) => {
-    for (const c of live.clusters()) set({ cluster: String(c.id), name: c.name, shards: c.shards.join(',') }, 1);
+    for (const c of clusters()) set({ cluster: String(c.id), name: c.name, shards: c.shards.join(',') }, 1);
   });
   gauge('mewld_cluster_up', 'Whether the cluster is up (running, or answering a diagnostic).', ['cluster'], (set) => {
-    for (const c of live.clusters()) set({ cluster: String(c.id) }, UP.has(c.state) ? 1 : 0);
+    for (const c of clusters()) set({ cluster: String(c.id) }, UP.has(c.state) ? 1 : 0);
   });
   gauge('mewld_cluster_start_time_seconds', "When the cluster's process started, in unix seconds.", ['cluster'], (set) => {
-    for (const c of live.clusters()) if (c.started_at !== null) set({ cluster: String(c.id) }, c.started_at / 1000);
+    for (const c of clusters()) if (c.started_at !== null) set({ cluster: String(c.id) }, c.started_at / 1000);
   });
   gauge(
     'mewld_cluster_last_diagnostic_time_seconds',
     "When the cluster's last diagnostic answer came, in unix seconds.",
     ['cluster'],
     (set) => {
-      for (const c of live.clusters()) if (c.last_diag) set({ cluster: String(c.id) }, c.last_diag.at / 1000);
+      for (const c of clusters()) if (c.last_diag) set({ cluster: String(c.id) }, c.last_diag.at / 1000);
     },
   );
   gauge('mewld_cluster_shards_up', 'Shards up, as the last diagnostic answer said.', ['cluster'], (set) => {
-    for (const c of live.clusters()) if (c.last_diag) set({ cluster: String(c.id) }, c.last_diag.health.filter((h) => h.up).length);
+    for (const c of clusters()) if (c.last_diag) set({ cluster: String(c.id) }, c.last_diag.health.filter((h) => h.up).length);
   });
   gauge(
     'mewld_cluster_latency_seconds',
     'The mean gateway latency of the shards up, as the last diagnostic answer said.',
     ['cluster'],
     (set) => {
-      for (const c of live.clusters()) {
+      for (const c of clusters()) {
         const up = c.last_diag?.health.filter((h) => h.up) ?? [];
         if (up.length > 0) set({ cluster: String(c.id) }, up.reduce((sum, h) => sum + h.latency, 0) / up.length / 1000);
       }
     },
   );
   gauge('mewld_cluster_guilds', 'Guilds, as the last diagnostic answer said.', ['cluster'], (set) => {
-    for (const c of live.clusters())
+    for (const c of clusters())
       if (c.last_diag)
         set(
           { cluster: String(c.id) },
@@ -110,9 +113,18 @@ export function createMetrics(live: LiveState): Metrics {
     registers: [registry],
     collect() {
       this.reset();
-      for (const c of live.clusters()) this.inc({ cluster: String(c.id) }, c.restarts);
+      for (const c of clusters()) this.inc({ cluster: String(c.id) }, c.restarts);
     },
   });
 
-  return { contentType: registry.contentType, render: () => registry.metrics() };
+  return {
+    contentType: registry.contentType,
+    async render() {
+      try {
+        return await registry.metrics();
+      } finally {
+        scraped = null;
+      }
+    },
+  };
 }
