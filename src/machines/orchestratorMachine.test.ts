@@ -259,18 +259,24 @@ describe('orchestratorMachine', () => {
 
   describe('session starts after the first launch', () => {
     /** Discord's answers in turn (remaining, reset_after), then plenty. */
-    const discord = (answers: { remaining: number; resetAfter: number }[]) => {
+    const discord = (answers: { remaining: number; resetAfter: number; shards?: number }[]) => {
       let call = 0;
       return async () => {
-        const answer = answers[call++] ?? { remaining: 1000, resetAfter: 1000 };
-        return { shards: 8, source: 'discord' as const, sessionStartLimit: { total: 1000, maxConcurrency: 1, ...answer } };
+        const { shards = 8, ...answer } = answers[call++] ?? { remaining: 1000, resetAfter: 1000 };
+        return { shards, source: 'discord' as const, sessionStartLimit: { total: 1000, maxConcurrency: 1, ...answer } };
       };
     };
     const settle = () => new Promise((r) => setImmediate(r));
 
     it('counts the shards each launch identifies, and asks Discord again once fewer than the minimum are left', async () => {
       // 12 left, 2 shards a cluster, minimum 5: clusters 0-3 leave 10, 8, 6, 4; the first restart finds 4.
-      const t = start({ fixedShardCount: undefined }, discord([{ remaining: 12, resetAfter: 1000 }]));
+      const t = start(
+        { fixedShardCount: undefined },
+        discord([
+          { remaining: 12, resetAfter: 1000 },
+          { remaining: 1000, resetAfter: 1000, shards: 10 },
+        ]),
+      );
       await settle();
       launchAll(t, 4);
       expect(t.states()).toEqual(['running', 'running', 'running', 'running']);
@@ -279,8 +285,12 @@ describe('orchestratorMachine', () => {
       t.tick(500);
       expect(t.gatewayCalls()).toBe(2);
       await settle();
-      // Discord said 1000 left: the restart goes ahead.
+      // Discord said 1000 left: the restart goes ahead, on the shards the bot runs, with a word on Discord's new count.
       expect(t.spawnOrder()).toEqual([0, 1, 2, 3, 1]);
+      expect(t.snap().context.gateway!.shards).toBe(8);
+      expect(t.logs).toContainEqual([
+        expect.objectContaining({ msg: 'Discord now recommends 10 shards; the bot runs 8: restart the supervisor to reshard' }),
+      ]);
     });
 
     it("too few left: nothing starts until Discord's reset, with an action log entry; then the queue moves", async () => {

@@ -314,9 +314,18 @@ const orchestratorSetup = setup({
       return { gateway, sessionsLeft: gateway.sessionStartLimit?.remaining ?? null };
     }),
     /** A fresh count of session starts; the shard count stays what the clusters were built for. */
-    useSessionCount: assign(({ context, event }) => {
-      const limit = (event as unknown as { output: GatewayInfo }).output.sessionStartLimit;
-      return { gateway: { ...context.gateway!, sessionStartLimit: limit }, sessionsLeft: limit?.remaining ?? null };
+    useSessionCount: enqueueActions(({ context, event, enqueue }) => {
+      const answer = (event as unknown as { output: GatewayInfo }).output;
+      const limit = answer.sessionStartLimit;
+      enqueue.assign({ gateway: { ...context.gateway!, sessionStartLimit: limit }, sessionsLeft: limit?.remaining ?? null });
+      if (answer.shards !== context.gateway!.shards) {
+        enqueue(
+          log(() => ({
+            level: 'warn',
+            msg: `Discord now recommends ${answer.shards} shards; the bot runs ${context.gateway!.shards}: restart the supervisor to reshard`,
+          })),
+        );
+      }
     }),
     logSessionsLow: enqueueActions(({ context, enqueue }) => {
       const needed = shardsOf(context, nextWave(context));
