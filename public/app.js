@@ -91,8 +91,11 @@ function renderHeader() {
     bus.textContent = `${model.bus.kind} bus ${model.bus.up ? 'up' : 'down'}`;
     bus.dataset.up = String(model.bus.up);
   }
-  const shards = model.gateway?.shards;
-  $('bot-summary').textContent = shards ? `${model.clusters.size} clusters · ${shards} shards` : 'finding the shard count…';
+  const g = model.gateway;
+  const parts = g?.shards ? [`${model.clusters.size} clusters`, `${g.shards} shards`] : ['finding the shard count…'];
+  if (g?.identify_buckets > 1) parts.push(`${g.identify_buckets} identify buckets`);
+  if (g?.session_starts_left != null) parts.push(`${g.session_starts_left.toLocaleString('en')} session starts left`);
+  $('bot-summary').textContent = parts.join(' · ');
   $('rolling-restart').disabled = model.phase !== 'up';
 }
 
@@ -348,6 +351,10 @@ function apply(message) {
     case 'phase':
       model.phase = message.phase;
       model.bus = message.bus;
+      renderHeader();
+      break;
+    case 'gateway':
+      model.gateway = message.gateway;
       renderHeader();
       break;
   }

@@ -51,7 +51,8 @@ export type LiveMessage =
   | { type: 'cluster'; seq: number; cluster: ApiCluster }
   | { type: 'diagnostic'; seq: number; id: number; at: number; health: ShardHealth[] }
   | { type: 'action_log'; seq: number; entry: Record<string, unknown> }
-  | ({ type: 'phase'; seq: number } & PhaseInfo);
+  | ({ type: 'phase'; seq: number } & PhaseInfo)
+  | { type: 'gateway'; seq: number; gateway: GatewayView };
 
 type Unsequenced<T> = T extends { seq: number } ? Omit<T, 'seq'> : never;
 
@@ -113,12 +114,35 @@ export function createLiveState(options: { busKind: string; now?: () => number }
     if (!before || changedBesidesDiag(before, view)) emit({ type: 'cluster', cluster: cluster(view.id)! });
   };
 
+  const gatewayView = (): GatewayView => {
+    const g = root?.context.gateway ?? null;
+    const limit = g?.sessionStartLimit ?? null;
+    return {
+      shards: g?.shards ?? null,
+      source: g?.source ?? null,
+      session_start_limit: limit && {
+        total: limit.total,
+        remaining: limit.remaining,
+        reset_after: limit.resetAfter,
+        max_concurrency: limit.maxConcurrency,
+      },
+      identify_buckets: g && root ? identifyBuckets(root.context) : null,
+      session_starts_left: root?.context.sessionsLeft ?? null,
+      clusters: root?.context.clusters.length ?? 0,
+    };
+  };
+
   const onRoot = (snapshot: OrchestratorSnapshot) => {
+    const before = root?.context;
     root = snapshot;
     const next: PhaseInfo = { phase: phaseOf(snapshot), bus: { kind: options.busKind, up: snapshot.context.busUp } };
     if (next.phase !== phase.phase || next.bus.up !== phase.bus.up) {
       phase = next;
       emit({ type: 'phase', ...phase });
+    }
+    const c = snapshot.context;
+    if (before && (c.gateway !== before.gateway || c.sessionsLeft !== before.sessionsLeft || c.clusters !== before.clusters)) {
+      emit({ type: 'gateway', gateway: gatewayView() });
     }
   };
 
@@ -148,23 +172,7 @@ export function createLiveState(options: { busKind: string; now?: () => number }
     clusters: () => [...views.keys()].sort((a, b) => a - b).map((id) => cluster(id)!),
     cluster,
     phase: () => phase,
-    gateway(): GatewayView {
-      const g = root?.context.gateway ?? null;
-      const limit = g?.sessionStartLimit ?? null;
-      return {
-        shards: g?.shards ?? null,
-        source: g?.source ?? null,
-        session_start_limit: limit && {
-          total: limit.total,
-          remaining: limit.remaining,
-          reset_after: limit.resetAfter,
-          max_concurrency: limit.maxConcurrency,
-        },
-        identify_buckets: g && root ? identifyBuckets(root.context) : null,
-        session_starts_left: root?.context.sessionsLeft ?? null,
-        clusters: root?.context.clusters.length ?? 0,
-      };
-    },
+    gateway: gatewayView,
     /** The whole state, numbered like the messages that follow it. */
     snapshot(): LiveMessage {
       return {
@@ -172,7 +180,7 @@ export function createLiveState(options: { busKind: string; now?: () => number }
         seq,
         ...phase,
         clusters: this.clusters(),
-        gateway: this.gateway(),
+        gateway: gatewayView(),
         action_logs: [...actionLogs],
       };
     },

@@ -1,8 +1,9 @@
 /// <reference lib="dom" />
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeDiscord } from '../helpers/discord.js';
 import { freePort } from '../helpers/redis.js';
 import { eventually, ROOT, runSupervisor, stopAll, type RunningSupervisor } from '../helpers/supervisor.js';
 
@@ -68,6 +69,8 @@ describe('the dashboard', () => {
     const names = await page.locator('.tile .tile-name').allTextContents();
     expect(names).toEqual(['Ayame', 'Botan', 'Chihiro', 'Daichi', 'Emi', 'Fumiko']);
     expect(await page.locator('#phase').textContent()).toBe('up');
+    // A fixed shard count: no identify buckets or session starts to show.
+    expect(await page.locator('#bot-summary').textContent()).toBe('6 clusters · 12 shards');
     expect(await page.locator('#link').getAttribute('data-link')).toBe('live');
     await page.waitForFunction(() => document.querySelectorAll('.tile-dots i.up').length === 12);
   });
@@ -126,6 +129,34 @@ describe('the dashboard', () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.waitForTimeout(600);
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png') });
+  });
+
+  it("shows Discord's identify buckets and the session starts left, counted down live as clusters restart", async () => {
+    const gatewayBot = JSON.parse(readFileSync(join(ROOT, 'tests/fixtures/discord/gateway-bot-large.json'), 'utf8'));
+    const discord = await startFakeDiscord([
+      { status: 200, body: { ...gatewayBot, shards: 8, session_start_limit: { ...gatewayBot.session_start_limit, remaining: 900 } } },
+    ]);
+    try {
+      const other = runSupervisor({ module: 'client_cluster.mjs', per_cluster: 2, proxy: discord.url, token: 't', web: { port: 0 } });
+      running.push(other);
+      await other.waitForEvents((e) => e.filter((x) => x.event === 'all_clusters_launched').length === 4);
+      const web = await other.web();
+      const tab = await browser.newPage();
+      await tab.goto(`${web.base}?token=${web.token}`);
+      const summary = '4 clusters · 8 shards · 16 identify buckets · 892 session starts left';
+      await tab.waitForFunction((text) => document.querySelector('#bot-summary')?.textContent === text, summary);
+      process.kill(other.events().find((e) => e.event === 'start' && e.id === 1)!.pid as number, 'SIGKILL');
+      await tab.waitForFunction(
+        () => document.querySelector('#bot-summary')?.textContent?.endsWith(' 890 session starts left'),
+        undefined,
+        {
+          timeout: 15_000,
+        },
+      );
+      await tab.close();
+    } finally {
+      await discord.close();
+    }
   });
 
   it('reconnects by itself when the supervisor restarts', async () => {

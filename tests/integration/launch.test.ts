@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startFakeDiscord } from '../helpers/discord.js';
 import { redisHarness } from '../helpers/harness.js';
-import { FIXTURES } from '../helpers/supervisor.js';
+import WebSocket from 'ws';
+import { eventually, FIXTURES } from '../helpers/supervisor.js';
 
 const harness = redisHarness('launch');
 const supervise = (config: Record<string, unknown>, env?: Record<string, string>) =>
@@ -214,13 +215,28 @@ describe('the shard count from Discord', () => {
       { status: 200, body: { ...gatewayBot, shards: 2, session_start_limit: limit(1000, 60_000) } },
     ]);
     try {
-      const { s, channel } = await supervise({ per_cluster: 1, proxy: discord.url, token: 't', cluster_start_next_delay: 0 });
+      const { s, channel } = await supervise({
+        per_cluster: 1,
+        proxy: discord.url,
+        token: 't',
+        cluster_start_next_delay: 0,
+        web: { port: 0 },
+      });
       const startsOf0 = (n: number) => s.waitForEvents((e) => e.filter((x) => x.event === 'launch_next' && x.id === 0).length === n);
       const kill0 = async (n: number) => {
         const events = await startsOf0(n);
         process.kill(events.filter((e) => e.event === 'start' && e.id === 0).at(-1)!.pid as number, 'SIGKILL');
       };
       await s.waitForEvents((e) => e.filter((x) => x.event === 'launch_next').length === 2);
+      // The live stream (and so the dashboard) follows the count.
+      const web = await s.web();
+      const ws = new WebSocket(new URL('/api/ws', web.base.replace(/^http/, 'ws')), { headers: web.auth });
+      const left: (number | null)[] = [];
+      ws.on('message', (data) => {
+        const m = JSON.parse(data.toString()) as { type: string; gateway?: { session_starts_left: number | null } };
+        if (m.gateway) left.push(m.gateway.session_starts_left);
+      });
+      await new Promise((resolve) => ws.once('open', resolve));
       await kill0(1);
       await kill0(2);
       // 4 left by the count: Discord is asked, says 4 too, and the restart waits for the reset.
@@ -230,6 +246,11 @@ describe('the shard count from Discord', () => {
       const lastStart = events.filter((e) => e.event === 'start' && e.id === 0).at(-1)!;
       expect(lastStart.at).toBeGreaterThan(discord.requests[2]!.at);
       expect(s.logs.some((l) => /^only 4 session starts left, and the next launch needs 1/.test(String(l.msg)))).toBe(true);
+      // 5 in the snapshot, 4 after the first restart, 4 again from Discord, then 1000 from Discord after
+      // the reset less the restart it let through at once.
+      await eventually(() => left.at(-1) === 999, 5000, 'the live count after the last restart');
+      expect(left).toEqual([5, 4, 4, 999]);
+      ws.close();
       const entries = (await harness.redis.client().lrange(`${channel}/actlogs`, 0, -1)).map(
         (r) => JSON.parse(r) as Record<string, unknown>,
       );
