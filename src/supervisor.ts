@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createActor, toPromise, type Actor, type InspectionEvent } from 'xstate';
+import { createAlertWebhook } from './adapters/alertWebhook.js';
 import { spawnCluster } from './adapters/clusterProcess.js';
 import { fetchGateway } from './adapters/discordGateway.js';
 import { machineLogger, type Logger } from './adapters/logger.js';
@@ -96,6 +97,8 @@ export async function startSupervisor(loaded: LoadedConfig, logger: Logger, opti
   const commands = createCommandBridge();
   const live = createLiveState({ busKind: bus.kind });
   bus.onActionLog((entry) => live.actionLog(entry));
+  const alerts = config.alerts ? createAlertWebhook({ ...config.alerts, url: config.alerts.webhook }, logger) : null;
+  if (alerts) bus.onActionLog((entry) => alerts.notify(entry));
   const machine = orchestratorMachine.provide({
     actors: {
       bus: bus.actor,
@@ -122,6 +125,7 @@ export async function startSupervisor(loaded: LoadedConfig, logger: Logger, opti
   const web = startWeb(loaded, { live, commands, bus }, logger);
   const finish = async () => {
     await (await web)?.close();
+    await alerts?.close();
     await bus.close();
   };
   const done = toPromise(actor).then(

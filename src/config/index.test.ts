@@ -86,6 +86,16 @@ reshard_all: false
     ['unknown restart key', 'restart:\n  max_restart: 3', /^line 2: restart\.max_restart: unknown key; allowed keys are backoff_initial/],
     ['negative delay', 'cluster_start_next_delay: -1', /cluster_start_next_delay: must be a number of seconds, 0 or more, got -1/],
     ['bad proxy', 'proxy: not a url', /proxy: must be an http\(s\) URL/],
+    [
+      'an alert webhook that is not http(s)',
+      'alerts:\n  webhook: ftp://example.com/hook',
+      /^line 2: alerts\.webhook: must be an http\(s\) URL/,
+    ],
+    [
+      'an unknown alert format',
+      'alerts:\n  webhook: https://example.com/hook\n  format: teams',
+      /^line 3: alerts\.format: must be discord, slack or json/,
+    ],
     ['max_concurrency: 0', 'max_concurrency: 0', /^line 1: max_concurrency: must be identify buckets: an integer, 1 or more, got 0/],
   ])('refuses %s, naming the key, its line and what is allowed', (_name, line, message) => {
     const source = `${line}\n${minimal.replace(new RegExp(`^${line.split(':')[0]}:.*$`, 'm'), '')}`;

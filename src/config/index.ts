@@ -58,6 +58,15 @@ const webFields = v.strictObject({
   max_client_buffer: v.optional(count(1024, 'bytes'), 1 << 20),
 });
 
+const ALERT_EVENTS = ['cluster_failed', 'fleet_paused', 'sessions_low'];
+
+const alertFields = v.strictObject({
+  webhook: v.pipe(text('an http(s) URL'), v.url(must('an http(s) URL')), v.regex(/^https?:\/\//i, must('an http(s) URL'))),
+  format: v.optional(v.picklist(['discord', 'slack', 'json'], must('discord, slack or json')), 'discord'),
+  events: v.optional(list(nonEmpty('an action log event', 'an event name cannot be empty'), 'a list of action log events'), ALERT_EVENTS),
+  name: v.optional(nonEmpty('a name', 'must not be empty'), 'mewld'),
+});
+
 export const configSchema = v.strictObject({
   token: v.optional(text('the bot token, a string')),
   dir: v.optional(text('a directory under $HOME')),
@@ -98,6 +107,7 @@ export const configSchema = v.strictObject({
   log_level: v.optional(v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`)),
   restart: v.optional(restartFields, {}),
   web: v.optional(v.union([v.literal(false), webFields], must('false, or a mapping with host, port, token')), {}),
+  alerts: v.optional(alertFields),
 });
 
 export type Config = v.InferOutput<typeof configSchema>;

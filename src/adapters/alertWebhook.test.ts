@@ -1,0 +1,67 @@
+import { createServer, type Server } from 'node:http';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createAlertWebhook } from './alertWebhook.js';
+
+let server: Server | undefined;
+afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
+
+/** A webhook on a real HTTP server: answers each request with the next of `statuses` (then 204), keeps the bodies. */
+async function webhook(statuses: { status: number; headers?: Record<string, string> }[] = []) {
+  const bodies: Record<string, unknown>[] = [];
+  server = createServer((req, res) => {
+    let data = '';
+    req.on('data', (chunk) => (data += chunk));
+    req.on('end', () => {
+      bodies.push(JSON.parse(data) as Record<string, unknown>);
+      const answer = statuses.shift() ?? { status: 204 };
+      res.writeHead(answer.status, answer.headers).end();
+    });
+  });
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`, bodies };
+}
+
+const silent = pino({ level: 'silent' });
+const failed = (id: number) => ({ event: 'cluster_failed', id, why: 'too many restarts', ts: 1 });
+
+describe('alertWebhook', () => {
+  it('speaks Slack too', async () => {
+    const hook = await webhook();
+    const alerts = createAlertWebhook({ url: hook.url, format: 'slack', events: ['cluster_failed'], name: 'bot-a' }, silent, {
+      batchMs: 10,
+    });
+    alerts.notify(failed(3));
+    await alerts.close();
+    expect(hook.bodies).toEqual([{ text: '*bot-a*\ncluster 3 failed and stays down until an operator starts it: too many restarts' }]);
+  });
+
+  it("waits out Discord's rate limit once, then delivers", async () => {
+    const hook = await webhook([{ status: 429, headers: { 'retry-after': '0.2' } }]);
+    const alerts = createAlertWebhook({ url: hook.url, format: 'discord', events: ['cluster_failed'], name: 'mewld' }, silent, {
+      batchMs: 10,
+    });
+    const t0 = Date.now();
+    alerts.notify(failed(1));
+    await new Promise((r) => setTimeout(r, 20));
+    await alerts.close();
+    expect(hook.bodies).toHaveLength(2);
+    expect(hook.bodies[1]).toEqual(hook.bodies[0]);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(200);
+  });
+
+  it('keeps a burst within the 2,000 characters of a Discord message, and says how many more', async () => {
+    const hook = await webhook();
+    const alerts = createAlertWebhook({ url: hook.url, format: 'discord', events: ['cluster_failed'], name: 'mewld' }, silent, {
+      batchMs: 10,
+    });
+    for (let id = 0; id < 100; id++) alerts.notify(failed(id));
+    await alerts.close();
+    expect(hook.bodies).toHaveLength(1);
+    const content = hook.bodies[0]!.content as string;
+    expect(content.length).toBeLessThanOrEqual(2000);
+    const shown = content.split('\n').filter((l) => l.startsWith('cluster ')).length;
+    expect(content).toMatch(new RegExp(`\\n… and ${100 - shown} more$`));
+    expect(shown).toBeGreaterThan(10);
+  });
+});

@@ -1,0 +1,82 @@
+import { createServer, type Server } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { redisHarness } from '../helpers/harness.js';
+import { eventually } from '../helpers/supervisor.js';
+
+/** Alerts to a webhook: a local HTTP server stands in for Discord's (or anyone's) webhook. */
+
+const harness = redisHarness('alerts', { fixed_shard_count: 6, per_cluster: 2 });
+// Fleet protection off: a kill after the crash loop would pause restarts, and alert too.
+const crashLoop = { restart: { backoff_initial: 0.05, jitter: 0, max_restarts: 1, within: 60, fleet_crash_ratio: 1 } };
+
+let server: Server | undefined;
+afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
+
+/** A webhook that keeps every body it is sent, and answers with `status`. */
+async function webhook(status = 204) {
+  const bodies: Record<string, unknown>[] = [];
+  server = createServer((req, res) => {
+    let data = '';
+    req.on('data', (chunk) => (data += chunk));
+    req.on('end', () => {
+      bodies.push(JSON.parse(data) as Record<string, unknown>);
+      res.writeHead(status).end();
+    });
+  });
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/api/webhooks/1/secret`, bodies };
+}
+
+describe('alerts', () => {
+  it('a cluster that gives up is posted to the webhook as a Discord message, and nothing else by default', async () => {
+    const hook = await webhook();
+    const { s, status } = await harness.supervise(
+      { ...crashLoop, alerts: { webhook: hook.url } },
+      { FIXTURE_MODE_1: 'crash' },
+      { waitForLaunch: false },
+    );
+    await eventually(() => hook.bodies.length > 0, 15_000, 'an alert');
+    expect(hook.bodies).toEqual([
+      {
+        content: expect.stringMatching(/^\*\*mewld\*\*\ncluster 1 failed and stays down until an operator starts it: too many restarts/),
+        allowed_mentions: { parse: [] },
+      },
+    ]);
+    // The crashes before it (cluster_start_failed) and a kill after it (cluster_died) are not among the default events.
+    process.kill((await status(0)).pid!, 'SIGKILL');
+    await eventually(async () => (await status(0)).status === 'running', 10_000, 'cluster 0 back');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(hook.bodies).toHaveLength(1);
+    expect(s.logs.some((l) => String(l.msg).includes('/api/webhooks/1/secret'))).toBe(false);
+  });
+
+  it('the json format, with chosen events batched into one post and a name', async () => {
+    const hook = await webhook();
+    await harness.supervise(
+      { ...crashLoop, alerts: { webhook: hook.url, format: 'json', name: 'bot-a', events: ['cluster_start_failed', 'cluster_failed'] } },
+      { FIXTURE_MODE_1: 'crash' },
+      { waitForLaunch: false },
+    );
+    await eventually(() => hook.bodies.some((b) => JSON.stringify(b).includes('cluster_failed')), 15_000, 'the failed alert');
+    const alerts = hook.bodies.flatMap((b) => (b as { source: string; alerts: { event: string; text: string }[] }).alerts);
+    expect(hook.bodies.every((b) => b.source === 'bot-a')).toBe(true);
+    expect(alerts.map((a) => a.event)).toEqual(['cluster_start_failed', 'cluster_start_failed', 'cluster_failed']);
+    // The two start failures and the give-up come within a second: fewer posts than alerts.
+    expect(hook.bodies.length).toBeLessThan(3);
+    expect(alerts[0]).toMatchObject({
+      text: expect.stringMatching(/^cluster_start_failed: \{"id":1,/),
+      entry: { id: 1, reason: 'exited' },
+    });
+  });
+
+  it('a webhook that fails is logged, and the supervisor carries on', async () => {
+    const hook = await webhook(500);
+    const { s, statuses } = await harness.supervise(
+      { ...crashLoop, alerts: { webhook: hook.url } },
+      { FIXTURE_MODE_1: 'crash' },
+      { waitForLaunch: false },
+    );
+    await s.waitForLog((l) => l.msg === 'the alert webhook answered 500: 1 alert(s) not delivered', 15_000);
+    expect(Object.keys(await statuses())).toEqual(['0', '1', '2']);
+  });
+});
