@@ -50,6 +50,22 @@ describe('alertWebhook', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(200);
   });
 
+  it('a shutdown waits for a webhook that does not answer only as long as it was told', async () => {
+    server = createServer(() => {}); // takes the request, never answers
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`;
+    const alerts = createAlertWebhook({ url, format: 'discord', events: ['cluster_failed'], name: 'mewld' }, silent, {
+      batchMs: 10,
+      closeWaitMs: 300,
+    });
+    alerts.notify(failed(1));
+    const t0 = Date.now();
+    await alerts.close();
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    server.closeAllConnections();
+  });
+
   it('keeps a burst within the 2,000 characters of a Discord message, and says how many more', async () => {
     const hook = await webhook();
     const alerts = createAlertWebhook({ url: hook.url, format: 'discord', events: ['cluster_failed'], name: 'mewld' }, silent, {

@@ -21,7 +21,7 @@ export interface AlertSettings {
 export interface AlertWebhook {
   /** An action log entry: sent if its event is one of `events`. */
   notify(entry: Record<string, unknown>): void;
-  /** Sends what is pending, and waits for what is in flight. */
+  /** Sends what is pending, and waits a little for what is in flight. */
   close(): Promise<void>;
 }
 
@@ -65,7 +65,7 @@ export function describeAlert(entry: Record<string, unknown>): string {
 export function createAlertWebhook(
   settings: AlertSettings,
   logger: Logger,
-  { batchMs = 1000, timeoutMs = 10_000 }: { batchMs?: number; timeoutMs?: number } = {},
+  { batchMs = 1000, timeoutMs = 10_000, closeWaitMs = 2000 }: { batchMs?: number; timeoutMs?: number; closeWaitMs?: number } = {},
 ): AlertWebhook {
   const log = logger.child({ component: 'alerts' });
   const wanted = new Set(settings.events);
@@ -124,6 +124,9 @@ export function createAlertWebhook(
       pending.push(entry);
       timer ??= setTimeout(flush, batchMs);
     },
-    close: flush,
+    async close() {
+      // A shutdown waits for the last alerts, but not for long: the webhook may be what is down.
+      await Promise.race([flush(), new Promise((r) => setTimeout(r, closeWaitMs).unref())]);
+    },
   };
 }
