@@ -1,26 +1,17 @@
-import { createServer, type Server } from 'node:http';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startWebhook } from '../../tests/helpers/webhook.js';
 import { createAlertWebhook } from './alertWebhook.js';
 
-let server: Server | undefined;
-afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
-
-/** A webhook on a real HTTP server: answers each request with the next of `statuses` (then 204), keeps the bodies. */
-async function webhook(statuses: { status: number; headers?: Record<string, string> }[] = []) {
-  const bodies: Record<string, unknown>[] = [];
-  server = createServer((req, res) => {
-    let data = '';
-    req.on('data', (chunk) => (data += chunk));
-    req.on('end', () => {
-      bodies.push(JSON.parse(data) as Record<string, unknown>);
-      const answer = statuses.shift() ?? { status: 204 };
-      res.writeHead(answer.status, answer.headers).end();
-    });
-  });
-  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`, bodies };
-}
+const hooks: Awaited<ReturnType<typeof startWebhook>>[] = [];
+afterEach(async () => {
+  await Promise.all(hooks.splice(0).map((hook) => hook.close()));
+});
+const webhook = async (...args: Parameters<typeof startWebhook>) => {
+  const hook = await startWebhook(...args);
+  hooks.push(hook);
+  return hook;
+};
 
 const silent = pino({ level: 'silent' });
 const failed = (id: number) => ({ event: 'cluster_failed', id, why: 'too many restarts', ts: 1 });
@@ -51,9 +42,7 @@ describe('alertWebhook', () => {
   });
 
   it('a shutdown waits for a webhook that does not answer only as long as it was told', async () => {
-    server = createServer(() => {}); // takes the request, never answers
-    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`;
+    const { url } = await webhook([], { hang: true });
     const alerts = createAlertWebhook({ url, format: 'discord', events: ['cluster_failed'], name: 'mewld' }, silent, {
       batchMs: 10,
       closeWaitMs: 300,
@@ -63,7 +52,6 @@ describe('alertWebhook', () => {
     await alerts.close();
     expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
     expect(Date.now() - t0).toBeLessThan(2000);
-    server.closeAllConnections();
   });
 
   it('keeps a burst within the 2,000 characters of a Discord message, and says how many more', async () => {

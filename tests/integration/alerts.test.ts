@@ -1,7 +1,7 @@
-import { createServer, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { redisHarness } from '../helpers/harness.js';
 import { eventually } from '../helpers/supervisor.js';
+import { startWebhook } from '../helpers/webhook.js';
 
 /** Alerts to a webhook: a local HTTP server stands in for Discord's (or anyone's) webhook. */
 
@@ -9,23 +9,15 @@ const harness = redisHarness('alerts', { fixed_shard_count: 6, per_cluster: 2 })
 // Fleet protection off: a kill after the crash loop would pause restarts, and alert too.
 const crashLoop = { restart: { backoff_initial: 0.05, jitter: 0, max_restarts: 1, within: 60, fleet_crash_ratio: 1 } };
 
-let server: Server | undefined;
-afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
-
-/** A webhook that keeps every body it is sent, and answers with `status`. */
-async function webhook(status = 204) {
-  const bodies: Record<string, unknown>[] = [];
-  server = createServer((req, res) => {
-    let data = '';
-    req.on('data', (chunk) => (data += chunk));
-    req.on('end', () => {
-      bodies.push(JSON.parse(data) as Record<string, unknown>);
-      res.writeHead(status).end();
-    });
-  });
-  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/api/webhooks/1/secret`, bodies };
-}
+const hooks: Awaited<ReturnType<typeof startWebhook>>[] = [];
+afterEach(async () => {
+  await Promise.all(hooks.splice(0).map((hook) => hook.close()));
+});
+const webhook = async (status = 204) => {
+  const hook = await startWebhook([{ status }]);
+  hooks.push(hook);
+  return hook;
+};
 
 describe('alerts', () => {
   it('a cluster that gives up is posted to the webhook as a Discord message, and nothing else by default', async () => {
