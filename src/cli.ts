@@ -4,11 +4,16 @@ import { parseArgs } from 'node:util';
 import { createLogger } from './adapters/logger.js';
 import { ConfigError, LOG_LEVELS, loadConfig } from './config/index.js';
 import type { InspectorRelay } from './server/inspector.js';
+import { control, isControlCommand } from './control.js';
 import { startSupervisor } from './supervisor.js';
 
 const HELP = `mewld: a process supervisor for Discord bots split into shard clusters
 
-Usage: mewld [--config FILE]
+Usage: mewld [--config FILE]                 run the supervisor
+       mewld status [--config FILE]          every cluster of the running supervisor, as a table
+       mewld start|stop|restart ID [--config FILE]
+       mewld rolling-restart [--config FILE] operator commands to the running supervisor
+                                             (through its web API: needs web.token or MEWLD_WEB_TOKEN)
 
   -c, --config FILE   the config file (default: ./config.yaml); --cfg-file FILE, as the Go mewld took it, works too
   --inspect[=PORT]    serve a relay for the Stately inspector (default port 8080) and print its URL
@@ -36,9 +41,9 @@ function takeInspect(argv: string[]): { argv: string[]; inspect: number | undefi
 
 async function main(): Promise<number> {
   const { argv, inspect } = takeInspect(process.argv.slice(2));
-  let args;
+  let parsed;
   try {
-    args = parseArgs({
+    parsed = parseArgs({
       args: argv,
       options: {
         config: { type: 'string', short: 'c' },
@@ -47,9 +52,16 @@ async function main(): Promise<number> {
         version: { type: 'boolean', short: 'v' },
       },
       strict: true,
-    }).values;
+      allowPositionals: true,
+    });
   } catch (err) {
     process.stderr.write(`mewld: ${(err as Error).message}\n\n${HELP}\n`);
+    return 2;
+  }
+  const args = parsed.values;
+  const [command, ...rest] = parsed.positionals;
+  if (command !== undefined && !isControlCommand(command)) {
+    process.stderr.write(`mewld: unknown command '${command}'\n\n${HELP}\n`);
     return 2;
   }
   if (args.help) {
@@ -70,6 +82,10 @@ async function main(): Promise<number> {
       return 2;
     }
     throw err;
+  }
+
+  if (command !== undefined) {
+    return control(command, rest, loaded, { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) });
   }
 
   // LOG_LEVEL is how the Go version was told; the config key wins when both are set.

@@ -146,6 +146,8 @@ export function createApi(options: ApiOptions) {
 
   app.get('/api/gateway', (c) => c.json(options.live.gateway()));
 
+  app.get('/api/phase', (c) => c.json(options.live.phase()));
+
   if (options.upgradeWebSocket) {
     app.get(
       '/api/ws',

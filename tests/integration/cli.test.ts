@@ -1,9 +1,10 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { CLI, ROOT } from '../helpers/supervisor.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/redis.js';
+import { CLI, eventually, ROOT, runSupervisor, stopAll, type RunningSupervisor } from '../helpers/supervisor.js';
 
 function mewld(args: string[], configText?: string) {
   const dir = mkdtempSync(join(tmpdir(), 'mewld-cli-'));
@@ -63,5 +64,91 @@ describe('the mewld command', () => {
     );
     expect(result.stderr).toBe('');
     expect(JSON.parse(result.stdout)).toMatchObject({ module: expect.any(String), per_cluster: expect.any(Number) });
+  });
+});
+
+describe('operator commands to a running supervisor', () => {
+  const running: RunningSupervisor[] = [];
+  afterAll(() => stopAll(running));
+  const TOKEN = 'a-token-for-the-cli-tests';
+
+  /** The CLI, on the running supervisor's config, without blocking this process (it reads the supervisor's output). */
+  const command = (args: string[], env: Record<string, string> = {}) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, [CLI, ...args], { env: { ...process.env, MTOKEN: '', ...env }, timeout: 20_000 }, (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+
+  it('status prints every cluster; restart, stop and start act on one, with the refusals the API gives', async () => {
+    const s = runSupervisor({
+      module: 'client_cluster.mjs',
+      fixed_shard_count: 6,
+      per_cluster: 2,
+      names: ['Ayame', 'Botan', 'Chihiro'],
+      web: { port: await freePort(), token: TOKEN },
+    });
+    running.push(s);
+    await s.waitForEvents((e) => e.filter((x) => x.event === 'all_clusters_launched').length === 3);
+    const config = ['--config', s.configFile];
+
+    const status = await eventually(
+      async () => {
+        const r = await command(['status', ...config]);
+        return r.code === 0 && / 2\/2 /.test(r.stdout.split('\n')[3] ?? '') ? r : undefined;
+      },
+      10_000,
+      'a status with every cluster diagnosed',
+    );
+    const lines = status.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe('up · ipc bus up · 3 clusters · 6 shards');
+    expect(lines[1]).toMatch(/^ID +NAME +STATE +PID +UP FOR +RESTARTS +SHARDS UP +LATENCY$/);
+    expect(lines.slice(2).map((l) => l.split(/ +/).slice(0, 3))).toEqual([
+      ['0', 'Ayame', expect.stringMatching(/^(running|diagPending)$/)],
+      ['1', 'Botan', expect.stringMatching(/^(running|diagPending)$/)],
+      ['2', 'Chihiro', expect.stringMatching(/^(running|diagPending)$/)],
+    ]);
+    const pidOf1 = Number(lines[3]!.split(/ +/)[3]);
+    expect(s.clusterPids()).toContain(pidOf1);
+
+    expect(await command(['restart', '1', ...config])).toMatchObject({ code: 0, stdout: 'ok: restart: cluster 1\n' });
+    await s.waitForEvents((e) => e.filter((x) => x.event === 'start' && x.id === 1).length === 2);
+    expect(await command(['stop', '9', ...config])).toMatchObject({
+      code: 1,
+      stderr: 'mewld stop: no cluster with id 9 (ids are 0 to 2)\n',
+    });
+    expect(await command(['stop', ...config])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^mewld stop: which cluster\?/) });
+    expect(await command(['stop', '2', ...config])).toMatchObject({ code: 0 });
+    await eventually(async () => (await command(['status', ...config])).stdout.includes('stopped'), 10_000, 'cluster 2 stopped');
+    expect(await command(['stop', '2', ...config])).toMatchObject({ code: 1, stderr: 'mewld stop: cluster 2 is already stopped\n' });
+    expect(await command(['start', '2', ...config])).toMatchObject({ code: 0, stdout: 'ok: start: cluster 2\n' });
+
+    // A wrong token is refused as the API refuses it.
+    const wrong = await command(['status', ...config], { MEWLD_WEB_TOKEN: 'not-the-token-of-this-one' });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/^mewld status: unauthorized/);
+  });
+
+  it('says what is wrong when no supervisor answers, or when the config gives no way to reach one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mewld-cli-'));
+    const file = join(dir, 'config.yaml');
+    writeFileSync(
+      file,
+      `dir: bot\nmodule: c.js\nper_cluster: 1\nfixed_shard_count: 1\nweb:\n  port: ${await freePort()}\n  token: ${TOKEN}\n`,
+    );
+    const nobody = await command(['status', '--config', file]);
+    expect(nobody.code).toBe(1);
+    expect(nobody.stderr).toMatch(
+      /^mewld status: no supervisor answers at http:\/\/127\.0\.0\.1:\d+ .*is it running, with .*config\.yaml\?/,
+    );
+    writeFileSync(file, 'dir: bot\nmodule: c.js\nper_cluster: 1\nfixed_shard_count: 1\n');
+    expect(await command(['status', '--config', file])).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/needs the supervisor's token: set web\.token/),
+    });
+    expect(await command(['frobnicate', '--config', file])).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/^mewld: unknown command 'frobnicate'/),
+    });
   });
 });

@@ -49,6 +49,7 @@ describe('the HTTP API', () => {
       ['POST', '/api/rolling-restart'],
       ['GET', '/api/action-logs'],
       ['GET', '/api/gateway'],
+      ['GET', '/api/phase'],
       ['GET', '/metrics'],
     ];
     for (const [method, path] of routes) {
