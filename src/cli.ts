@@ -13,7 +13,7 @@ Usage: mewld [--config FILE]                 run the supervisor
        mewld status [--config FILE]          every cluster of the running supervisor, as a table
        mewld start|stop|restart ID [--config FILE]
        mewld rolling-restart [--config FILE] operator commands to the running supervisor
-                                             (through its web API: needs web.token or MEWLD_WEB_TOKEN)
+                                             (through its web API; from another account, with web.token)
 
   -c, --config FILE   the config file (default: ./config.yaml); --cfg-file FILE, as the Go mewld took it, works too
   --inspect[=PORT]    serve a relay for the Stately inspector (default port 8080) and print its URL

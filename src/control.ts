@@ -1,11 +1,13 @@
 import type { LoadedConfig } from './config/index.js';
 import type { ApiCluster, GatewayView, PhaseInfo } from './server/liveState.js';
+import { readWebAccess } from './webAccess.js';
 
 /**
  * `mewld status`, `mewld start|stop|restart ID`, `mewld rolling-restart`: an
  * operator's commands from a shell, sent to the running supervisor through
  * its HTTP API, with the same token and the same refusals as the dashboard.
- * The config says where the API listens and its token (or MEWLD_WEB_TOKEN).
+ * The supervisor leaves where its API listens and its token for them
+ * (webAccess.ts); web.token or MEWLD_WEB_TOKEN, when set, is the token.
  */
 
 export const CONTROL_COMMANDS = ['status', 'start', 'stop', 'restart', 'rolling-restart'] as const;
@@ -27,15 +29,20 @@ export async function control(command: ControlCommand, args: string[], loaded: L
     io.err(`mewld ${command}: the supervisor's web API is off in ${loaded.file} (web: false)\n`);
     return 2;
   }
-  if (web.token === undefined) {
-    io.err(`mewld ${command}: needs the supervisor's token: set web.token in ${loaded.file}, or MEWLD_WEB_TOKEN\n`);
-    return 2;
+  // The running supervisor's own word on where it listens (port 0) and its token (a random one), if it wrote it.
+  const running = readWebAccess(loaded.file);
+  const token = web.token ?? running?.token;
+  if (token === undefined) {
+    io.err(
+      `mewld ${command}: no supervisor of ${loaded.file} has left its address here, and the config has no token: is it running? (or set web.token, or MEWLD_WEB_TOKEN)\n`,
+    );
+    return 1;
   }
-  const base = `http://${connectHost(web.host)}:${web.port}`;
+  const base = running?.url.replace(/\/$/, '') ?? `http://${connectHost(web.host)}:${web.port}`;
   const call = async (method: 'GET' | 'POST', path: string) => {
     const res = await fetch(`${base}${path}`, {
       method,
-      headers: { authorization: `Bearer ${web.token}` },
+      headers: { authorization: `Bearer ${token}` },
       signal: AbortSignal.timeout(10_000),
     });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };

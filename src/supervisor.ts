@@ -7,6 +7,7 @@ import { machineLogger, type Logger } from './adapters/logger.js';
 import type { Bus } from './adapters/bus.js';
 import { createIpcBus } from './adapters/ipcBus.js';
 import { workDir, type LoadedConfig } from './config/index.js';
+import { writeWebAccess } from './webAccess.js';
 import { instanceMachine } from './machines/instanceMachine.js';
 import { orchestratorMachine, type OrchestratorInput, type OrchestratorOutput } from './machines/orchestratorMachine.js';
 import { createCommandBridge, type CommandBridge } from './server/commandBridge.js';
@@ -178,7 +179,20 @@ async function startWeb(
         ? `dashboard: ${server.url}?token=${token}`
         : `dashboard: ${server.url} (open it once with ?token=<web.token or MEWLD_WEB_TOKEN>)`,
     );
-    return server;
+    // For `mewld status` and the other operator commands on this config.
+    let forget = () => {};
+    try {
+      forget = writeWebAccess({ url: server.url, token, config: loaded.file });
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'could not write where the web API is for `mewld status`: give it web.token');
+    }
+    return {
+      ...server,
+      close: async () => {
+        forget();
+        await server.close();
+      },
+    };
   } catch (err) {
     logger.error(
       { err: (err as Error).message },

@@ -88,7 +88,8 @@ export function runSupervisor(config: Record<string, unknown>, env: Record<strin
   writeFileSync(configFile, stringify(full));
   const proc = spawn(process.execPath, [CLI, '--config', configFile, ...args], {
     cwd: dir,
-    env: { ...process.env, FIXTURE_LOG: eventsFile, MTOKEN: '', ...env },
+    // Where it leaves its web API's address (webAccess.ts): its own directory, not the user's.
+    env: { ...process.env, FIXTURE_LOG: eventsFile, MTOKEN: '', XDG_RUNTIME_DIR: dir, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Record<string, unknown>[] = [];

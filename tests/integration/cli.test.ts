@@ -1,5 +1,5 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -129,6 +129,25 @@ describe('operator commands to a running supervisor', () => {
     expect(wrong.stderr).toMatch(/^mewld status: unauthorized/);
   });
 
+  it('finds a supervisor with a random token and port by the file it leaves, which only its user can read, until it exits', async () => {
+    const s = runSupervisor({ module: 'client_cluster.mjs', fixed_shard_count: 2, per_cluster: 2, web: { port: 0 } });
+    await s.waitForEvents((e) => e.some((x) => x.event === 'all_clusters_launched'));
+    await s.web();
+    const env = { XDG_RUNTIME_DIR: s.dir };
+    const [file] = readdirSync(join(s.dir, 'mewld'));
+    expect(statSync(join(s.dir, 'mewld', file!)).mode & 0o777).toBe(0o600);
+    const status = await command(['status', '--config', s.configFile], env);
+    expect(status).toMatchObject({ code: 0, stdout: expect.stringMatching(/^(launching|up) · ipc bus up · 1 clusters · 2 shards\n/) });
+    s.kill('SIGTERM');
+    await s.exit;
+    expect(readdirSync(join(s.dir, 'mewld'))).toEqual([]);
+    const gone = await command(['status', '--config', s.configFile], env);
+    expect(gone).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/has left its address here, and the config has no token: is it running\?/),
+    });
+  });
+
   it('says what is wrong when no supervisor answers, or when the config gives no way to reach one', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mewld-cli-'));
     const file = join(dir, 'config.yaml');
@@ -136,15 +155,15 @@ describe('operator commands to a running supervisor', () => {
       file,
       `dir: bot\nmodule: c.js\nper_cluster: 1\nfixed_shard_count: 1\nweb:\n  port: ${await freePort()}\n  token: ${TOKEN}\n`,
     );
-    const nobody = await command(['status', '--config', file]);
+    const nobody = await command(['status', '--config', file], { XDG_RUNTIME_DIR: dir });
     expect(nobody.code).toBe(1);
     expect(nobody.stderr).toMatch(
       /^mewld status: no supervisor answers at http:\/\/127\.0\.0\.1:\d+ .*is it running, with .*config\.yaml\?/,
     );
     writeFileSync(file, 'dir: bot\nmodule: c.js\nper_cluster: 1\nfixed_shard_count: 1\n');
-    expect(await command(['status', '--config', file])).toMatchObject({
-      code: 2,
-      stderr: expect.stringMatching(/needs the supervisor's token: set web\.token/),
+    expect(await command(['status', '--config', file], { XDG_RUNTIME_DIR: dir })).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/no supervisor of .*config\.yaml has left its address here/),
     });
     expect(await command(['frobnicate', '--config', file])).toMatchObject({
       code: 2,
