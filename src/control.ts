@@ -1,4 +1,5 @@
 import type { LoadedConfig } from './config/index.js';
+import { healthSummary } from './protocol/index.js';
 import type { ApiCluster, GatewayView, PhaseInfo } from './server/liveState.js';
 import { readWebAccess } from './webAccess.js';
 
@@ -113,8 +114,7 @@ export function statusTable(phase: PhaseInfo, gateway: GatewayView, clusters: Ap
   ];
   if (gateway.session_starts_left !== null) head.push(`${gateway.session_starts_left} session starts left`);
   const rows = clusters.map((c) => {
-    const health = c.last_diag?.health ?? [];
-    const up = health.filter((h) => h.up);
+    const { shards_up, latency } = healthSummary(c.last_diag?.health ?? []);
     return [
       String(c.id),
       c.name,
@@ -122,8 +122,8 @@ export function statusTable(phase: PhaseInfo, gateway: GatewayView, clusters: Ap
       c.pid === null ? '-' : String(c.pid),
       c.up_at === null || c.pid === null ? '-' : duration(now - c.up_at),
       String(c.restarts),
-      c.last_diag ? `${up.length}/${c.shards.length}` : '-',
-      up.length === 0 ? '-' : `${Math.round(up.reduce((sum, h) => sum + h.latency, 0) / up.length)} ms`,
+      c.last_diag ? `${shards_up}/${c.shards.length}` : '-',
+      latency === null ? '-' : `${Math.round(latency)} ms`,
     ];
   });
   const table = [['ID', 'NAME', 'STATE', 'PID', 'UP FOR', 'RESTARTS', 'SHARDS UP', 'LATENCY'], ...rows];

@@ -8,6 +8,7 @@ import {
   diagRequestMessage,
   Encoded,
   GO_ZERO_TIME,
+  healthSummary,
   interpretInbound,
   parseInbound,
   plain,
@@ -229,17 +230,17 @@ function statusOf(v: ClusterView) {
     up_at: v.up_at === null ? null : Math.floor(v.up_at / 1000),
     last_exit: v.last_exit,
     // A summary: every cluster receives every reply on Redis, so statuses stays small (the HTTP API has each shard).
-    last_diag: v.last_diag ? { at: Math.floor(v.last_diag.at / 1000), ...healthSummary(v.last_diag.health) } : null,
+    last_diag: v.last_diag ? { at: Math.floor(v.last_diag.at / 1000), ...statusesHealth(v.last_diag.health) } : null,
     down_reason: v.down_reason,
     backoff_ms: v.backoff_ms,
     failed_reason: v.failed_reason,
   };
 }
 
-function healthSummary(health: readonly ShardHealth[]) {
-  const up = health.filter((h) => h.up);
-  const latency = up.length === 0 ? null : Math.round((up.reduce((sum, h) => sum + h.latency, 0) / up.length) * 10) / 10;
-  return { shards_up: up.length, shards: health.length, latency };
+/** The health summary, with the latency to a tenth of a millisecond, as statuses has always given it. */
+function statusesHealth(health: readonly ShardHealth[]) {
+  const summary = healthSummary(health);
+  return { ...summary, latency: summary.latency === null ? null : Math.round(summary.latency * 10) / 10 };
 }
 
 /** What a command's reply carries on the bus: "ok", a payload, or the reason it was refused. */

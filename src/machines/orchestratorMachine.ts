@@ -235,6 +235,9 @@ function tooFewSessions(context: OrchestratorContext, remaining: number | null, 
 /** Session starts a launch of these clusters uses: one per shard. */
 const shardsOf = (context: OrchestratorContext, ids: number[]) => ids.reduce((sum, id) => sum + context.clusters[id]!.shards.length, 0);
 
+/** Session starts the next wave would use. */
+const nextLaunchNeeds = (context: OrchestratorContext) => shardsOf(context, nextWave(context));
+
 /** For the startup log line: how the launch slot will be shared. */
 function launchesAtOnce(context: OrchestratorContext) {
   const buckets = identifyBuckets(context);
@@ -282,12 +285,12 @@ const orchestratorSetup = setup({
     },
     someoneQueued: ({ context }) => !queuedInTurn(context).next().done,
     // By the running count: ask Discord for a fresh one before launching.
-    sessionsRunningLow: ({ context }) => tooFewSessions(context, context.sessionsLeft, shardsOf(context, nextWave(context))),
+    sessionsRunningLow: ({ context }) => tooFewSessions(context, context.sessionsLeft, nextLaunchNeeds(context)),
     sessionsStillLow: ({ context, event }) =>
       tooFewSessions(
         context,
         (event as unknown as { output: GatewayInfo }).output.sessionStartLimit?.remaining ?? null,
-        shardsOf(context, nextWave(context)),
+        nextLaunchNeeds(context),
       ),
     noStartNextDelay: ({ context }) => context.input.startNextDelay <= 0,
     // Checked after every event (an eventless transition): nothing to count in the common case.
@@ -328,7 +331,7 @@ const orchestratorSetup = setup({
       }
     }),
     logSessionsLow: enqueueActions(({ context, enqueue }) => {
-      const needed = shardsOf(context, nextWave(context));
+      const needed = nextLaunchNeeds(context);
       const limit = context.gateway!.sessionStartLimit!;
       enqueue.sendTo('bus', {
         type: 'ACTION_LOG',

@@ -16,6 +16,13 @@ export interface ShardHealth {
   users: number;
 }
 
+/** A diagnostic answer in short: shards up, of how many, and their mean latency in ms (null with none up). */
+export function healthSummary(health: readonly ShardHealth[]) {
+  const up = health.filter((h) => h.up);
+  const latency = up.length === 0 ? null : up.reduce((sum, h) => sum + h.latency, 0) / up.length;
+  return { shards_up: up.length, shards: health.length, latency };
+}
+
 /** A message on the bus: one JSON object. */
 export interface BusMessage {
   scope?: string;

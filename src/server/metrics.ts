@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { instanceMachine, type InstanceState } from '../machines/instanceMachine.js';
+import { healthSummary } from '../protocol/index.js';
 import { PHASES, type ApiCluster, type LiveState } from './liveState.js';
 
 /**
@@ -84,7 +85,7 @@ export function createMetrics(live: LiveState): Metrics {
     },
   );
   gauge('mewld_cluster_shards_up', 'Shards up, as the last diagnostic answer said.', ['cluster'], (set) => {
-    for (const c of clusters()) if (c.last_diag) set({ cluster: String(c.id) }, c.last_diag.health.filter((h) => h.up).length);
+    for (const c of clusters()) if (c.last_diag) set({ cluster: String(c.id) }, healthSummary(c.last_diag.health).shards_up);
   });
   gauge(
     'mewld_cluster_latency_seconds',
@@ -92,8 +93,8 @@ export function createMetrics(live: LiveState): Metrics {
     ['cluster'],
     (set) => {
       for (const c of clusters()) {
-        const up = c.last_diag?.health.filter((h) => h.up) ?? [];
-        if (up.length > 0) set({ cluster: String(c.id) }, up.reduce((sum, h) => sum + h.latency, 0) / up.length / 1000);
+        const latency = c.last_diag ? healthSummary(c.last_diag.health).latency : null;
+        if (latency !== null) set({ cluster: String(c.id) }, latency / 1000);
       }
     },
   );
