@@ -20,7 +20,6 @@ export const isControlCommand = (word: string | undefined): word is ControlComma
 interface Io {
   out(text: string): void;
   err(text: string): void;
-  now?: () => number;
 }
 
 /** Runs one command; resolves with the exit code (0 done, 1 refused or unreachable, 2 used wrongly). */
@@ -63,7 +62,7 @@ export async function control(command: ControlCommand, args: string[], loaded: L
           phase.body as unknown as PhaseInfo,
           gateway.body as unknown as GatewayView,
           (clusters.body.clusters as ApiCluster[]) ?? [],
-          io.now?.() ?? Date.now(),
+          Date.now(),
         ),
       );
       return 0;

@@ -29,7 +29,7 @@ export interface AlertWebhook {
 const MAX_TEXT = 1900;
 
 /** One line an operator can act on. */
-export function describeAlert(entry: Record<string, unknown>): string {
+function describeAlert(entry: Record<string, unknown>): string {
   const e = entry as {
     event?: string;
     id?: number;
