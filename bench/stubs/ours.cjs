@@ -26,12 +26,13 @@ connectCluster({
       // After everyone launched: request/reply round trips to the supervisor.
       await new Promise((r) => cluster.onAllClustersLaunched(r));
       const times = [];
+      let reply;
       for (let i = 0; i < rounds; i++) {
         const t0 = now();
-        await cluster.request('statuses');
+        reply = await cluster.request('statuses');
         times.push(now() - t0);
       }
-      log({ event: 'roundtrips', id, times });
+      log({ event: 'roundtrips', id, times, reply_bytes: JSON.stringify(reply).length });
     }
   }, readyIn);
 });

@@ -205,18 +205,23 @@ export function busActor(
 }
 
 /** The `statuses` payload: a map keyed by cluster id; the Go fields first, then what this supervisor adds. */
-export function statusesPayload(views: readonly ClusterView[]): Map<string, unknown> {
-  const payload = new Map<string, unknown>();
-  for (const v of views) {
+export function statusesPayload(views: readonly ClusterView[]): Encoded {
+  const lines = views.map((v) => {
     let line = encodedStatus.get(v);
     if (!line) encodedStatus.set(v, (line = new Encoded(statusOf(v))));
-    payload.set(String(v.id), line);
+    return line;
+  });
+  // Asked again with no cluster changed since (a dashboard polling, a bot's status command): the same bytes.
+  if (lines.length !== lastStatuses.lines.length || lines.some((line, i) => line !== lastStatuses.lines[i])) {
+    const payload = new Map(views.map((v, i) => [String(v.id), lines[i]]));
+    lastStatuses = { lines, payload: new Encoded(payload) };
   }
-  return payload;
+  return lastStatuses.payload;
 }
 
 // A cluster's view only changes with its snapshot, so its line is encoded once per change, not once per request.
 const encodedStatus = new WeakMap<ClusterView, Encoded>();
+let lastStatuses: { lines: readonly Encoded[]; payload: Encoded } = { lines: [], payload: new Encoded(new Map()) };
 
 function statusOf(v: ClusterView) {
   return {

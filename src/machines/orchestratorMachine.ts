@@ -160,10 +160,13 @@ function instanceSnapshot(system: ActorSystem<any>, id: number): InstanceSnapsho
 }
 
 export function clusterViews(system: ActorSystem<any>, clusters: readonly ClusterSpec[]): ClusterView[] {
-  return clusters.flatMap((c) => {
+  // A loop, not flatMap: statuses and the web API ask for every cluster's view, and flatMap makes an array per cluster.
+  const views: ClusterView[] = [];
+  for (const c of clusters) {
     const snapshot = instanceSnapshot(system, c.id);
-    return snapshot ? [viewOf(snapshot)] : [];
-  });
+    if (snapshot) views.push(viewOf(snapshot));
+  }
+  return views;
 }
 
 const NOT_LAUNCHED: CommandResult = { ok: false, status: 'unavailable', reason: 'the clusters are not launched yet' };

@@ -223,7 +223,7 @@ export function interpretInbound(json: unknown): Inbound {
  * comparisons with the Go mewld hold.
  */
 export function goJson(value: unknown): string {
-  return encode(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return encode(value);
 }
 
 /**
@@ -237,18 +237,38 @@ export class Encoded {
   }
 }
 
+const GO_ESCAPED = /[<>&\u2028\u2029]/g;
+/** JSON.stringify's output with Go's escapes; those characters only occur inside JSON strings, so escaping each piece is escaping the whole. */
+const goStringify = (value: unknown) =>
+  (JSON.stringify(value) ?? 'null').replace(GO_ESCAPED, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
+// Pieces are joined with +, not Array#join: V8 links them instead of copying, so a
+// large part encoded ahead of time (a statuses payload) is copied once, when it is written.
 function encode(value: unknown): string {
   if (value instanceof Encoded) return value.json;
   // Without a Map inside, Go's encoding is JSON.stringify's (which is native and far faster).
-  if (!hasMap(value)) return JSON.stringify(value) ?? 'null';
+  if (!hasMap(value)) return goStringify(value);
   if (value instanceof Map) {
     const keys = [...value.keys()].map(String).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${encode(value.get(k) ?? value.get(Number(k)))}`).join(',')}}`;
+    return members(keys, (k) => value.get(k) ?? value.get(Number(k)));
   }
-  if (Array.isArray(value)) return `[${value.map((v) => encode(v)).join(',')}]`;
+  if (Array.isArray(value)) {
+    let json = '[';
+    value.forEach((item, i) => (json += (i > 0 ? ',' : '') + encode(item)));
+    return json + ']';
+  }
   // A struct with a map somewhere inside: its fields in order, undefined ones left out (as JSON.stringify does).
-  const entries = Object.entries(value as object).filter(([, v]) => v !== undefined);
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${encode(v)}`).join(',')}}`;
+  const struct = value as Record<string, unknown>;
+  return members(
+    Object.keys(struct).filter((k) => struct[k] !== undefined),
+    (k) => struct[k],
+  );
+}
+
+function members(keys: readonly string[], valueOf: (key: string) => unknown): string {
+  let json = '{';
+  keys.forEach((k, i) => (json += (i > 0 ? ',' : '') + goStringify(k) + ':' + encode(valueOf(k))));
+  return json + '}';
 }
 
 function hasMap(value: unknown): boolean {

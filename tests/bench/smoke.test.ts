@@ -30,6 +30,7 @@ describe('npm run bench', () => {
         'footprint floor: RSS',
         'bus round trip: p99',
         'bus round trip floor: p99',
+        'bus round trip floor, clusters up: p99',
         'actor scale: heap per actor',
         'actor scale: allocated per diagnostic',
         'XState floor: allocated per event',
@@ -68,5 +69,25 @@ describe('npm run bench', () => {
     // Each size's parents are larger than the last's by about the ballast (0, 10, 20, 50 MiB).
     expect(rss[6]! - rss[0]!).toBeGreaterThan(40);
     expect(rows.every((r) => Number(r[2]) > 0)).toBe(true);
+  });
+
+  it("bench/memory.mjs splits each supervisor's heap and allocations", { timeout: 60_000 }, () => {
+    const run = spawnSync(process.execPath, [join(ROOT, 'bench/memory.mjs'), '--clusters', '4', '--window', '2'], {
+      encoding: 'utf8',
+      timeout: 55_000,
+    });
+    expect(run.status, run.stderr).toBe(0);
+    const line = (side: string) => run.stdout.split('\n').find((l) => l.startsWith(`${side}: `)) ?? '';
+    const figures = (side: string) => {
+      const m = /new space ([\d.]+) MiB, old space ([\d.]+).*allocated (\d+) KiB\/s: by XState (\d+)%/.exec(line(side));
+      expect(m, line(side)).not.toBeNull();
+      return { oldSpace: Number(m![2]), allocated: Number(m![3]), xstate: Number(m![4]) };
+    };
+    const [ours, theirs] = [figures('ours'), figures('theirs')];
+    expect(ours.oldSpace).toBeGreaterThan(0);
+    expect(ours.allocated).toBeGreaterThan(0);
+    // Ours runs on XState and theirs does not: the split must tell them apart.
+    expect(ours.xstate).toBeGreaterThan(10);
+    expect(theirs.xstate).toBe(0);
   });
 });
