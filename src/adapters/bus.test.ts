@@ -59,6 +59,34 @@ describe('what the supervisor answers on the bus', () => {
     expect(payload['10'].started_at).toBe(-62135596800);
   });
 
+  it('statuses: asked again, the same answer; once a cluster changes, the new state', () => {
+    const views = [0, 1].map((id): ClusterView => ({
+      id,
+      name: `c${id}`,
+      shards: [id],
+      state: 'running',
+      active: true,
+      pid: 100 + id,
+      started_at: 1_700_000_000_000,
+      up_at: 1_700_000_000_000,
+      restarts: 0,
+      last_diag: null,
+      last_exit: null,
+      down_reason: null,
+      backoff_ms: null,
+      failed_reason: null,
+    }));
+    const statuses = (v: ClusterView[]) => JSON.parse(goJson(busOutput('statuses', { ok: true, value: v })));
+    expect(statuses(views)['1'].status).toBe('running');
+    expect(statuses(views)).toEqual(statuses([...views]));
+    // A cluster's view is a new object whenever its state changes.
+    const died: ClusterView[] = [views[0]!, { ...views[1]!, state: 'dead', active: false, pid: null, down_reason: 'exited' }];
+    expect(statuses(died)['1']).toMatchObject({ status: 'dead', active: false, pid: null, down_reason: 'exited' });
+    expect(statuses(died)['0'].status).toBe('running');
+    expect(statuses(views)['1'].status).toBe('running');
+    expect(Object.keys(statuses(views.slice(0, 1)))).toEqual(['0']);
+  });
+
   it('says why a command was refused', () => {
     expect(busOutput('start', { ok: false, status: 'conflict', reason: 'cluster 1 is already running' })).toBe(
       'cluster 1 is already running',

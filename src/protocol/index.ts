@@ -223,7 +223,24 @@ export function interpretInbound(json: unknown): Inbound {
  * comparisons with the Go mewld hold.
  */
 export function goJson(value: unknown): string {
-  return encode(value);
+  if (value instanceof Encoded) return value.json;
+  // Without a Map inside, Go's encoding is JSON.stringify's (which is native and far faster).
+  if (!hasMap(value)) return goStringify(value);
+  if (value instanceof Map) {
+    const keys = [...value.keys()].map(String).sort();
+    return members(keys, (k) => value.get(k) ?? value.get(Number(k)));
+  }
+  if (Array.isArray(value)) {
+    let json = '[';
+    value.forEach((item, i) => (json += (i > 0 ? ',' : '') + goJson(item)));
+    return json + ']';
+  }
+  // A struct with a map somewhere inside: its fields in order, undefined ones left out (as JSON.stringify does).
+  const struct = value as Record<string, unknown>;
+  return members(
+    Object.keys(struct).filter((k) => struct[k] !== undefined),
+    (k) => struct[k],
+  );
 }
 
 /**
@@ -244,30 +261,9 @@ const goStringify = (value: unknown) =>
 
 // Pieces are joined with +, not Array#join: V8 links them instead of copying, so a
 // large part encoded ahead of time (a statuses payload) is copied once, when it is written.
-function encode(value: unknown): string {
-  if (value instanceof Encoded) return value.json;
-  // Without a Map inside, Go's encoding is JSON.stringify's (which is native and far faster).
-  if (!hasMap(value)) return goStringify(value);
-  if (value instanceof Map) {
-    const keys = [...value.keys()].map(String).sort();
-    return members(keys, (k) => value.get(k) ?? value.get(Number(k)));
-  }
-  if (Array.isArray(value)) {
-    let json = '[';
-    value.forEach((item, i) => (json += (i > 0 ? ',' : '') + encode(item)));
-    return json + ']';
-  }
-  // A struct with a map somewhere inside: its fields in order, undefined ones left out (as JSON.stringify does).
-  const struct = value as Record<string, unknown>;
-  return members(
-    Object.keys(struct).filter((k) => struct[k] !== undefined),
-    (k) => struct[k],
-  );
-}
-
 function members(keys: readonly string[], valueOf: (key: string) => unknown): string {
   let json = '{';
-  keys.forEach((k, i) => (json += (i > 0 ? ',' : '') + goStringify(k) + ':' + encode(valueOf(k))));
+  keys.forEach((k, i) => (json += (i > 0 ? ',' : '') + goStringify(k) + ':' + goJson(valueOf(k))));
   return json + '}';
 }
 
