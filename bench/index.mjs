@@ -16,6 +16,7 @@ import {
   readyCount,
   ROOT,
   sleep,
+  startFootprintFleet,
   startIdle,
   startOurs,
   startRedis,
@@ -183,8 +184,7 @@ async function footprint() {
   const clusters = smoke ? 4 : 32;
   const idleMs = smoke ? 2000 : 30_000;
   const runs = await alternate(async (side) => {
-    const s = sides[side]({ clusters, readyMs: 100, heartbeat: 1000, config: { ping_interval: 1, ping_timeout: 5 } });
-    await allReady(s, clusters, 180_000);
+    const s = await startFootprintFleet(side, { clusters });
     await sleep(Number(args.warmup) * 1000);
     const before = procStats(s.pid);
     let maxRss = before.rssKiB;

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { procStats, readyCount, sleep, startOurs, startTheirs } from './lib.mjs';
+import { procStats, sleep, startFootprintFleet } from './lib.mjs';
 
 const { values: args } = parseArgs({ options: { warmup: { type: 'string', default: '2' } } });
 const CLUSTERS = 32;
@@ -14,16 +14,7 @@ const WINDOW_MS = 30_000;
 
 for (const side of ['ours', 'theirs']) {
   const stdout = join(tmpdir(), `mewld-bench-jit-${side}-${process.pid}.txt`);
-  const start = side === 'ours' ? startOurs : startTheirs;
-  const s = start({
-    clusters: CLUSTERS,
-    readyMs: 100,
-    heartbeat: 1000,
-    config: { ping_interval: 1, ping_timeout: 5 },
-    nodeArgs: ['--trace-opt'],
-    stdout,
-  });
-  await s.waitFor((e) => readyCount(e) === CLUSTERS, 180_000, `${CLUSTERS} clusters ready`);
+  const s = await startFootprintFleet(side, { clusters: CLUSTERS, nodeArgs: ['--trace-opt'], stdout });
   await sleep(Number(args.warmup) * 1000);
   const from = readFileSync(stdout, 'utf8').length;
   const before = procStats(s.pid);

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT, readyCount, sleep, startOurs, startTheirs } from './lib.mjs';
+import { ROOT, sleep, startFootprintFleet } from './lib.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -25,16 +25,11 @@ const MiB = (kib) => (kib / 1024).toFixed(1);
 
 for (const side of ['ours', 'theirs']) {
   const out = join(tmpdir(), `mewld-bench-memory-${side}-${process.pid}.json`);
-  const start = side === 'ours' ? startOurs : startTheirs;
-  const s = start({
+  const s = await startFootprintFleet(side, {
     clusters: CLUSTERS,
-    readyMs: 100,
-    heartbeat: 1000,
-    config: { ping_interval: 1, ping_timeout: 5 },
     nodeArgs: ['--import', join(ROOT, 'bench/stubs/memory-probe.mjs')],
     env: { MEMORY_PROBE_OUT: out },
   });
-  await s.waitFor((e) => readyCount(e) === CLUSTERS, 180_000, `${CLUSTERS} clusters ready`);
   await sleep(Number(args.warmup) * 1000);
   process.kill(s.pid, 'SIGUSR2');
   await sleep(WINDOW_MS);

@@ -3,25 +3,36 @@ import type { ClusterView } from '../machines/instanceMachine.js';
 import { goJson, replyMessage } from '../protocol/index.js';
 import { busOutput } from './bus.js';
 
+/** A cluster as the machines show it; running unless told otherwise. */
+const view = (id: number, also: Partial<ClusterView> = {}): ClusterView => ({
+  id,
+  name: `c${id}`,
+  shards: [id],
+  state: 'running',
+  active: true,
+  pid: 100 + id,
+  started_at: 1_700_000_000_000,
+  up_at: 1_700_000_000_000,
+  restarts: 0,
+  last_diag: null,
+  last_exit: null,
+  down_reason: null,
+  backoff_ms: null,
+  failed_reason: null,
+  ...also,
+});
+
 describe('what the supervisor answers on the bus', () => {
   it('statuses: the Go fields, keyed by cluster id as a string', () => {
-    const view: ClusterView = {
-      id: 2,
+    const gamma = view(2, {
       name: 'Gamma',
       shards: [4, 5],
-      state: 'running',
-      active: true,
       pid: 99,
       started_at: 1_700_000_000_500,
       up_at: 1_700_000_001_000,
       restarts: 1,
-      last_diag: null,
-      last_exit: null,
-      down_reason: null,
-      backoff_ms: null,
-      failed_reason: null,
-    };
-    const output = busOutput('statuses', { ok: true, value: [view] });
+    });
+    const output = busOutput('statuses', { ok: true, value: [gamma] });
     const bytes = goJson(replyMessage('X', output));
     expect(
       bytes.startsWith(
@@ -32,22 +43,9 @@ describe('what the supervisor answers on the bus', () => {
   });
 
   it("statuses: cluster ids sorted as strings, as Go sorts map keys, and Go's zero time for a cluster never started", () => {
-    const views = [0, 1, 2, 10, 11].map((id): ClusterView => ({
-      id,
-      name: 'n',
-      shards: [],
-      state: 'idle',
-      active: false,
-      pid: null,
-      started_at: null,
-      up_at: null,
-      restarts: 0,
-      last_diag: null,
-      last_exit: null,
-      down_reason: null,
-      backoff_ms: null,
-      failed_reason: null,
-    }));
+    const views = [0, 1, 2, 10, 11].map((id) =>
+      view(id, { name: 'n', shards: [], state: 'idle', active: false, pid: null, started_at: null, up_at: null }),
+    );
     const payload = JSON.parse(goJson(busOutput('statuses', { ok: true, value: views })));
     expect(goJson(busOutput('statuses', { ok: true, value: views })).match(/"(\d+)":\{/g)).toEqual([
       '"0":{',
@@ -60,27 +58,12 @@ describe('what the supervisor answers on the bus', () => {
   });
 
   it('statuses: asked again, the same answer; once a cluster changes, the new state', () => {
-    const views = [0, 1].map((id): ClusterView => ({
-      id,
-      name: `c${id}`,
-      shards: [id],
-      state: 'running',
-      active: true,
-      pid: 100 + id,
-      started_at: 1_700_000_000_000,
-      up_at: 1_700_000_000_000,
-      restarts: 0,
-      last_diag: null,
-      last_exit: null,
-      down_reason: null,
-      backoff_ms: null,
-      failed_reason: null,
-    }));
+    const views = [view(0), view(1)];
     const statuses = (v: ClusterView[]) => JSON.parse(goJson(busOutput('statuses', { ok: true, value: v })));
     expect(statuses(views)['1'].status).toBe('running');
     expect(statuses(views)).toEqual(statuses([...views]));
     // A cluster's view is a new object whenever its state changes.
-    const died: ClusterView[] = [views[0]!, { ...views[1]!, state: 'dead', active: false, pid: null, down_reason: 'exited' }];
+    const died = [views[0]!, view(1, { state: 'dead', active: false, pid: null, down_reason: 'exited' })];
     expect(statuses(died)['1']).toMatchObject({ status: 'dead', active: false, pid: null, down_reason: 'exited' });
     expect(statuses(died)['0'].status).toBe('running');
     expect(statuses(views)['1'].status).toBe('running');
