@@ -5,11 +5,11 @@
 // supervisor). V8 keeps its young generation (new space) small only while a
 // process allocates less than about 1 MB/s.
 //   node bench/memory.mjs [--warmup SECONDS] [--clusters N] [--window SECONDS]    (after npm run build)
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT, sleep, startFootprintFleet } from './lib.mjs';
+import { ROOT, sleep, startFootprintFleet, until } from './lib.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -34,7 +34,7 @@ for (const side of ['ours', 'theirs']) {
   process.kill(s.pid, 'SIGUSR2');
   await sleep(WINDOW_MS);
   process.kill(s.pid, 'SIGUSR2');
-  await sleep(2000);
+  await until(() => existsSync(out), 60_000, "the probe's figures");
   const m = JSON.parse(readFileSync(out, 'utf8'));
   await s.stop();
   const pct = (who) => `${Math.round(m.share[who] * 100)}%`;

@@ -4,7 +4,7 @@
 // MEMORY_PROBE_OUT, the heap's spaces as the process holds them then and what
 // was allocated meanwhile, by whose code allocated it (XState, other packages,
 // the supervisor's own, Node's). Not RSS: the profile's samples are the probe's own memory.
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { performance } from 'node:perf_hooks';
 import v8 from 'node:v8';
@@ -55,8 +55,10 @@ process.on('SIGUSR2', async () => {
   walk(profile.head, 'node');
   const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((s) => [s.space_name, KiB(s.physical_space_size)]));
   const { heapUsed } = process.memoryUsage();
+  // Whole or not at all: the bench reads the file as soon as it appears.
+  const out = process.env.MEMORY_PROBE_OUT;
   writeFileSync(
-    process.env.MEMORY_PROBE_OUT,
+    `${out}.part`,
     JSON.stringify({
       heapUsedKiB: KiB(heapUsed),
       newSpaceKiB: spaces.new_space,
@@ -70,4 +72,5 @@ process.on('SIGUSR2', async () => {
         .map(([where, bytes]) => ({ where, kiBPerSecond: KiB(bytes / seconds) })),
     }),
   );
+  renameSync(`${out}.part`, out);
 });
