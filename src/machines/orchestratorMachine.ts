@@ -235,6 +235,15 @@ function tooFewSessions(context: OrchestratorContext, remaining: number | null, 
   return remaining !== null && (remaining < context.input.minimumSafeSessions || remaining < needed);
 }
 
+/** The gateway actor's answer, in the transitions that take it (onDone). */
+const gatewayAnswer = (event: unknown) => (event as { output: GatewayInfo }).output;
+
+/** Why the gateway actor failed (onError). */
+function gatewayError(event: unknown): string {
+  const error = (event as { error?: unknown }).error;
+  return String((error as Error | undefined)?.message ?? error);
+}
+
 /** Session starts a launch of these clusters uses: one per shard. */
 const shardsOf = (context: OrchestratorContext, ids: number[]) => ids.reduce((sum, id) => sum + context.clusters[id]!.shards.length, 0);
 
@@ -283,18 +292,14 @@ const orchestratorSetup = setup({
     shardCountFixed: ({ context }) => context.input.fixedShardCount !== undefined,
     // The first launch needs a session start per shard.
     sessionsLow: ({ event, context }) => {
-      const answer = (event as unknown as { output: GatewayInfo }).output;
+      const answer = gatewayAnswer(event);
       return tooFewSessions(context, answer.sessionStartLimit?.remaining ?? null, answer.shards);
     },
     someoneQueued: ({ context }) => !queuedInTurn(context).next().done,
     // By the running count: ask Discord for a fresh one before launching.
     sessionsRunningLow: ({ context }) => tooFewSessions(context, context.sessionsLeft, nextLaunchNeeds(context)),
     sessionsStillLow: ({ context, event }) =>
-      tooFewSessions(
-        context,
-        (event as unknown as { output: GatewayInfo }).output.sessionStartLimit?.remaining ?? null,
-        nextLaunchNeeds(context),
-      ),
+      tooFewSessions(context, gatewayAnswer(event).sessionStartLimit?.remaining ?? null, nextLaunchNeeds(context)),
     noStartNextDelay: ({ context }) => context.input.startNextDelay <= 0,
     // Checked after every event (an eventless transition): nothing to count in the common case.
     fleetCrashing: ({ context }) => {
@@ -316,12 +321,12 @@ const orchestratorSetup = setup({
       gateway: { shards: context.input.fixedShardCount!, source: 'fixed_shard_count' as const, sessionStartLimit: null },
     })),
     useGatewayAnswer: assign(({ event }) => {
-      const gateway = (event as unknown as { output: GatewayInfo }).output;
+      const gateway = gatewayAnswer(event);
       return { gateway, sessionsLeft: gateway.sessionStartLimit?.remaining ?? null };
     }),
     /** A fresh count of session starts; the shard count stays what the clusters were built for. */
     useSessionCount: enqueueActions(({ context, event, enqueue }) => {
-      const answer = (event as unknown as { output: GatewayInfo }).output;
+      const answer = gatewayAnswer(event);
       const limit = answer.sessionStartLimit;
       enqueue.assign({ gateway: { ...context.gateway!, sessionStartLimit: limit }, sessionsLeft: limit?.remaining ?? null });
       if (answer.shards !== context.gateway!.shards) {
@@ -349,11 +354,11 @@ const orchestratorSetup = setup({
     }),
     launchUnchecked: log(({ event }) => ({
       level: 'warn',
-      msg: `could not ask Discord how many session starts are left (${String((event as { error?: Error }).error?.message ?? (event as { error?: unknown }).error)}): launching anyway`,
+      msg: `could not ask Discord how many session starts are left (${gatewayError(event)}): launching anyway`,
     })),
     failDiscovery: assign(({ event }) => ({
       exitCode: 1,
-      fatalError: `could not get the shard count from Discord: ${String((event as unknown as { error?: Error }).error?.message ?? (event as unknown as { error?: unknown }).error)}`,
+      fatalError: `could not get the shard count from Discord: ${gatewayError(event)}`,
     })),
     // Spawned inside one assign, not one spawnChild action per cluster: each of those copies the list of children (O(N²) for 10,000).
     spawnInstances: assign(({ context, spawn }) => {
@@ -378,11 +383,8 @@ const orchestratorSetup = setup({
     /** Gives the launch slot to the next wave: restarts first, then the first launch's order. */
     grantLaunchSlot: enqueueActions(({ context, enqueue }) => {
       const wave = nextWave(context);
-      let { requests, launchOrder } = context;
-      for (const id of wave) {
-        requests = requests.some((r) => r.id === id) ? requests.filter((r) => r.id !== id) : requests;
-        launchOrder = without(launchOrder, id);
-      }
+      const requests = context.requests.filter((r) => !wave.includes(r.id));
+      const launchOrder = context.launchOrder.filter((id) => !wave.includes(id));
       const sessionsLeft = context.sessionsLeft === null ? null : context.sessionsLeft - shardsOf(context, wave);
       enqueue.assign({ slot: { holders: wave, identified: false }, requests, launchOrder, sessionsLeft });
       for (const id of wave) enqueue.sendTo(instanceSystemId(id), { type: 'LAUNCH' });

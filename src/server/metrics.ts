@@ -21,9 +21,10 @@ export interface Metrics {
 
 export function createMetrics(live: LiveState): Metrics {
   const registry = new Registry();
-  // One list of clusters per scrape, for every series that reads it.
-  let scraped: ApiCluster[] | null = null;
-  const clusters = () => (scraped ??= live.clusters());
+  // One list of clusters per scrape, with each one's health summary, for every series that reads it.
+  let scraped: (ApiCluster & { health: ReturnType<typeof healthSummary> | null })[] | null = null;
+  const clusters = () =>
+    (scraped ??= live.clusters().map((c) => ({ ...c, health: c.last_diag ? healthSummary(c.last_diag.health) : null })));
   collectDefaultMetrics({ register: registry, prefix: 'mewld_' });
 
   /** A gauge whose series are all set afresh at each scrape. */
@@ -85,17 +86,14 @@ export function createMetrics(live: LiveState): Metrics {
     },
   );
   gauge('mewld_cluster_shards_up', 'Shards up, as the last diagnostic answer said.', ['cluster'], (set) => {
-    for (const c of clusters()) if (c.last_diag) set({ cluster: String(c.id) }, healthSummary(c.last_diag.health).shards_up);
+    for (const c of clusters()) if (c.health) set({ cluster: String(c.id) }, c.health.shards_up);
   });
   gauge(
     'mewld_cluster_latency_seconds',
     'The mean gateway latency of the shards up, as the last diagnostic answer said.',
     ['cluster'],
     (set) => {
-      for (const c of clusters()) {
-        const latency = c.last_diag ? healthSummary(c.last_diag.health).latency : null;
-        if (latency !== null) set({ cluster: String(c.id) }, latency / 1000);
-      }
+      for (const c of clusters()) if (c.health?.latency != null) set({ cluster: String(c.id) }, c.health.latency / 1000);
     },
   );
   gauge('mewld_cluster_guilds', 'Guilds, as the last diagnostic answer said.', ['cluster'], (set) => {
