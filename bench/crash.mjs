@@ -6,7 +6,7 @@
 //   node bench/crash.mjs [KILLS per round, default 12]    (after npm run build)
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { median, readLog, readyCount, ROOT, startOurs, startTheirs } from './lib.mjs';
+import { median, readLog, readyCount, ROOT, startSide } from './lib.mjs';
 
 const KILLS = Number(process.argv[2] ?? 12);
 const CLUSTERS = 4;
@@ -20,8 +20,7 @@ for (const order of [
 ]) {
   for (const side of order) {
     const hookLog = join(tmpdir(), `mewld-bench-crash-${side}-${process.pid}-${Date.now()}.jsonl`);
-    const start = side === 'ours' ? startOurs : startTheirs;
-    const s = start({ clusters: CLUSTERS, readyMs: 300, nodeArgs: ['--require', hook], env: { EXIT_HOOK_LOG: hookLog } });
+    const s = startSide(side, { clusters: CLUSTERS, readyMs: 300, nodeArgs: ['--require', hook], env: { EXIT_HOOK_LOG: hookLog } });
     await s.waitFor((e) => readyCount(e) === CLUSTERS, 60_000, `${CLUSTERS} clusters ready`);
     for (let k = 0; k < KILLS; k++) {
       const id = k % CLUSTERS;

@@ -18,9 +18,8 @@ import {
   sleep,
   startFootprintFleet,
   startIdle,
-  startOurs,
   startRedis,
-  startTheirs,
+  startSide,
   writeJson,
 } from './lib.mjs';
 
@@ -36,11 +35,6 @@ const { values: args } = parseArgs({
 const smoke = args.smoke;
 const TRIALS = smoke ? 1 : 3;
 const READY_MS = 300;
-
-const sides = {
-  ours: (o) => startOurs(o),
-  theirs: (o) => startTheirs(o),
-};
 
 /** Runs `trial(side)` for both supervisors, alternating, TRIALS times; collects what each returns. */
 async function alternate(trial) {
@@ -60,7 +54,7 @@ const allReady = (s, n, timeoutMs = 120_000) => s.waitFor((e) => readyCount(e) =
 async function launchReaction() {
   const clusters = smoke ? 3 : 8;
   const gaps = await alternate(async (side) => {
-    const s = sides[side]({ clusters, shardsPerCluster: 2, readyMs: READY_MS });
+    const s = startSide(side, { clusters, shardsPerCluster: 2, readyMs: READY_MS });
     const events = await allReady(s, clusters);
     const forks = s.forks();
     await s.stop();
@@ -85,7 +79,7 @@ async function crashRecovery() {
   const clusters = smoke ? 2 : 4;
   const kills = smoke ? 1 : 4;
   const runs = await alternate(async (side, trial) => {
-    const s = sides[side]({ clusters, readyMs: READY_MS });
+    const s = startSide(side, { clusters, readyMs: READY_MS });
     await allReady(s, clusters);
     const fork = [];
     const ready = [];
@@ -127,7 +121,7 @@ async function hangRecovery() {
   const clusters = 2;
   const heartbeat = smoke ? 200 : 1000;
   const runs = await alternate(async (side, trial) => {
-    const s = sides[side]({
+    const s = startSide(side, {
       clusters,
       readyMs: READY_MS,
       heartbeat,
@@ -246,7 +240,7 @@ async function roundTrip() {
   const redis = await startRedis();
   try {
     const runs = await alternate(async (side) => {
-      const s = sides[side]({
+      const s = startSide(side, {
         clusters,
         readyMs: 50,
         // Both check every cluster's liveness every 5 s while the requests run.

@@ -217,13 +217,15 @@ export function startTheirs({ clusters, shardsPerCluster = 1, readyMs = 300, hea
   return running('theirs', proc, logFile, forks);
 }
 
+/** Either supervisor with its stub clusters, by side: 'ours' or 'theirs'. */
+export const startSide = (side, options) => (side === 'ours' ? startOurs(options) : startTheirs(options));
+
 /**
  * The footprint scenario's fleet, for bench/index.mjs, jit.mjs and memory.mjs: `clusters` up, each
  * checked every second (ours diagnostics, theirs heartbeats); resolves once every one is ready.
  */
 export async function startFootprintFleet(side, { clusters, ...options }) {
-  const start = side === 'ours' ? startOurs : startTheirs;
-  const s = start({ clusters, readyMs: 100, heartbeat: 1000, config: { ping_interval: 1, ping_timeout: 5 }, ...options });
+  const s = startSide(side, { clusters, readyMs: 100, heartbeat: 1000, config: { ping_interval: 1, ping_timeout: 5 }, ...options });
   await s.waitFor((e) => readyCount(e) === clusters, 180_000, `${clusters} clusters ready`);
   return s;
 }
