@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterView } from '../machines/instanceMachine.js';
-import { goJson, replyMessage } from '../protocol/index.js';
+import { goJson, plain, replyMessage } from '../protocol/index.js';
 import { busOutput } from './bus.js';
 
 /** A cluster as the machines show it; running unless told otherwise. */
@@ -57,16 +57,20 @@ describe('what the supervisor answers on the bus', () => {
     expect(payload['10'].started_at).toBe(-62135596800);
   });
 
-  it('statuses: asked again, the same answer; once a cluster changes, the new state', () => {
+  it.each([
+    ['in Go JSON (Redis)', (output: unknown) => JSON.parse(goJson(output))],
+    ['as plain objects (IPC)', (output: unknown) => plain(output)],
+  ])('statuses %s: asked again, the same answer; once a cluster changes, the new state', (_, decode) => {
     const views = [view(0), view(1)];
-    const statuses = (v: ClusterView[]) => JSON.parse(goJson(busOutput('statuses', { ok: true, value: v })));
-    expect(statuses(views)['1'].status).toBe('running');
+    const statuses = (v: ClusterView[]) => decode(busOutput('statuses', { ok: true, value: v })) as Record<string, Record<string, unknown>>;
+    const statusOf = (v: ClusterView[], id: string) => statuses(v)[id]?.status;
+    expect(statusOf(views, '1')).toBe('running');
     expect(statuses(views)).toEqual(statuses([...views]));
     // A cluster's view is a new object whenever its state changes.
     const died = [views[0]!, view(1, { state: 'dead', active: false, pid: null, down_reason: 'exited' })];
     expect(statuses(died)['1']).toMatchObject({ status: 'dead', active: false, pid: null, down_reason: 'exited' });
-    expect(statuses(died)['0'].status).toBe('running');
-    expect(statuses(views)['1'].status).toBe('running');
+    expect(statusOf(died, '0')).toBe('running');
+    expect(statusOf(views, '1')).toBe('running');
     expect(Object.keys(statuses(views.slice(0, 1)))).toEqual(['0']);
   });
 

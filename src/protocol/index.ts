@@ -245,12 +245,17 @@ export function goJson(value: unknown): string {
 
 /**
  * A value whose Go JSON is worked out once, for the parts of a payload that
- * are sent again and again unchanged (a cluster's line in `statuses`).
+ * are sent again and again unchanged (a cluster's line in `statuses`). Its
+ * plain form, for the IPC bus, is worked out once too, on first use.
  */
 export class Encoded {
   readonly json: string;
+  #plain: { value: unknown } | undefined;
   constructor(readonly value: unknown) {
     this.json = goJson(value);
+  }
+  get plain(): unknown {
+    return (this.#plain ??= { value: plain(this.value) }).value;
   }
 }
 
@@ -310,7 +315,7 @@ export const GO_ZERO_TIME = -62135596800;
 /** The same value with Maps turned into plain objects, for transports that serialize by themselves (IPC). */
 export function plain(value: unknown): unknown {
   if (!hasMap(value)) return value;
-  if (value instanceof Encoded) return plain(value.value);
+  if (value instanceof Encoded) return value.plain;
   if (value instanceof Map) return Object.fromEntries([...value].map(([k, v]) => [String(k), plain(v)]));
   if (Array.isArray(value)) return value.map(plain);
   if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
