@@ -222,10 +222,16 @@ export const startSide = (side, options) => (side === 'ours' ? startOurs(options
 
 /**
  * The footprint scenario's fleet, for bench/index.mjs, jit.mjs and memory.mjs: `clusters` up, each
- * checked every second (ours diagnostics, theirs heartbeats); resolves once every one is ready.
+ * checked every second (ours diagnostics, every `pingInterval` s; theirs heartbeats); resolves once every one is ready.
  */
-export async function startFootprintFleet(side, { clusters, ...options }) {
-  const s = startSide(side, { clusters, readyMs: 100, heartbeat: 1000, config: { ping_interval: 1, ping_timeout: 5 }, ...options });
+export async function startFootprintFleet(side, { clusters, pingInterval = 1, ...options }) {
+  const s = startSide(side, {
+    clusters,
+    readyMs: 100,
+    heartbeat: 1000,
+    config: { ping_interval: pingInterval, ping_timeout: 5 },
+    ...options,
+  });
   await s.waitFor((e) => readyCount(e) === clusters, 180_000, `${clusters} clusters ready`);
   return s;
 }
