@@ -38,14 +38,18 @@ export function percentile(values, p) {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
-/** What a JSON-lines log (the stubs', bench/stubs/exit-hook.cjs's) recorded, in order. */
-export function readLog(file) {
+/** The whole lines of a file another process is writing: the last one may be half written. */
+function wholeLines(file) {
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
+  const text = readFileSync(file, 'utf8');
+  return text
+    .slice(0, text.lastIndexOf('\n') + 1)
     .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line));
+    .filter(Boolean);
 }
+
+/** What a JSON-lines log (the stubs', bench/stubs/exit-hook.cjs's) recorded, in order. */
+export const readLog = (file) => wholeLines(file).map((line) => JSON.parse(line));
 
 /** CPU seconds and resident memory of a process, from /proc. */
 export function procStats(pid) {
@@ -191,7 +195,7 @@ export function startOurs({ clusters, shardsPerCluster = 1, readyMs = 300, confi
   proc.stderr.on('data', (chunk) => appendFileSync(supervisorLog, chunk));
   // mewld logs each fork (forked_at, high resolution) as it starts a cluster process.
   const forks = () =>
-    (existsSync(supervisorLog) ? readFileSync(supervisorLog, 'utf8').split('\n') : [])
+    wholeLines(supervisorLog)
       .filter((line) => line.includes('"forked_at"'))
       .map((line) => JSON.parse(line))
       .map((l) => ({ id: l.cluster, at: l.forked_at }));

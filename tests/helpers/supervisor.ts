@@ -35,14 +35,15 @@ export interface RunningSupervisor {
   web(): Promise<{ base: string; token: string; auth: { authorization: string } }>;
 }
 
-/** What the fixture clusters recorded in a FIXTURE_LOG file, in order. */
+/** What the fixture clusters recorded in a FIXTURE_LOG file, in order: whole lines only, as one may be half written. */
 export function readEvents(file: string): FixtureEvent[] {
-  return existsSync(file)
-    ? readFileSync(file, 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as FixtureEvent)
-    : [];
+  if (!existsSync(file)) return [];
+  const text = readFileSync(file, 'utf8');
+  return text
+    .slice(0, text.lastIndexOf('\n') + 1)
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as FixtureEvent);
 }
 
 /** Polls `check` until it returns a truthy value, or fails with `what` after the timeout. */
