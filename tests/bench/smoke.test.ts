@@ -57,6 +57,16 @@ describe('npm run bench', () => {
     }
   });
 
+  it('bench/statuses.mjs times the statuses reply in both encodings', { timeout: 60_000 }, () => {
+    const run = spawnSync(process.execPath, [join(ROOT, 'bench/statuses.mjs'), '10'], { encoding: 'utf8', timeout: 55_000 });
+    expect(run.status, run.stderr).toBe(0);
+    for (const label of ['fleet unchanged', 'every cluster changed']) {
+      const line = run.stdout.split('\n').find((l) => l.startsWith(label)) ?? '';
+      const times = line.slice(label.length).trim().split(/\s+/).map(Number);
+      expect(times.length === 2 && times.every((v) => Number.isFinite(v) && v > 0), `${label}: ${line}`).toBe(true);
+    }
+  });
+
   it("bench/spawn.mjs times spawn() against the parent's size", { timeout: 60_000 }, () => {
     const run = spawnSync(process.execPath, [join(ROOT, 'bench/spawn.mjs'), '2'], { encoding: 'utf8', timeout: 55_000 });
     expect(run.status, run.stderr).toBe(0);
