@@ -1,21 +1,50 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { accessSync, closeSync, constants, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
-import { LineCounter, isMap, isScalar, parseDocument, type Node as YamlNode } from 'yaml';
+import { CST, Lexer, LineCounter, isMap, isScalar, parseDocument, type Node as YamlNode } from 'yaml';
 import * as v from 'valibot';
 
 /**
- * config.yaml: the Go mewld's keys with their meaning kept (SPEC §4), plus the
+ * config.yaml: the Go mewld's keys with their meaning kept (docs/configuration.md), plus the
  * keys this project adds. Every field says what it allows in its error text, so
  * that a refused config tells the operator what to write instead.
  */
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
-const show = (value: unknown) => (value === undefined ? 'nothing' : JSON.stringify(value));
+/**
+ * A URL with its user name and password hidden: errors and logs are read by
+ * more people than the config, and end up in bug reports.
+ */
+export function redact(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]*@/gi, '$1***@').replace(/^[^\s/?#@:]*:[^\s/?#@]*@/, '***@');
+}
+
+const show = (value: unknown) =>
+  value === undefined ? 'nothing' : JSON.stringify(value, (_key, item: unknown) => (typeof item === 'string' ? redact(item) : item));
+
+/**
+ * What kind of value was given, without the value: for the keys that hold a
+ * secret or may carry one (see secretPaths), whose errors must not repeat it.
+ */
+function kind(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'an empty value';
+  if (typeof value === 'string') {
+    // The scheme says why a URL was refused (ftp:// for an http(s) webhook) and is no secret.
+    const scheme = /^[a-z][a-z0-9+.-]{0,15}:\/\//i.exec(value)?.[0];
+    return `a string of ${value.length} characters${scheme ? ` starting with ${scheme}` : ''}`;
+  }
+  if (typeof value === 'number') return 'a number';
+  if (typeof value === 'boolean') return String(value);
+  if (Array.isArray(value)) return 'a list';
+  return typeof value === 'object' ? 'a mapping' : `a ${typeof value}`;
+}
 
 /** An error message that says what is allowed and what was given. */
 const must = (rule: string) => (issue: { input: unknown }) => `must be ${rule}, got ${show(issue.input)}`;
+/** The same for a secret: what kind of value was given, never the value. */
+const mustSecret = (rule: string) => (issue: { input: unknown }) => `must be ${rule}, got ${kind(issue.input)}`;
 
 function seconds(allowed: 'positive' | 'nonnegative') {
   const rule = allowed === 'positive' ? 'a number of seconds greater than 0' : 'a number of seconds, 0 or more';
@@ -31,44 +60,63 @@ function fraction(rule: string, above0 = false) {
   return v.pipe(v.number(must(rule)), above0 ? v.gtValue(0, must(rule)) : v.minValue(0, must(rule)), v.maxValue(1, must(rule)));
 }
 
-const text = (what: string) => v.string(must(what));
+const text = (what: string, message = must) => v.string(message(what));
 const nonEmpty = (what: string, empty: string) => v.pipe(text(what), v.minLength(1, empty));
 const flag = () => v.boolean(must('true or false'));
 const list = <T extends v.GenericSchema>(item: T, what: string) => v.array(item, must(what));
 
-const restartFields = v.strictObject({
-  backoff_initial: v.optional(seconds('nonnegative'), 1),
-  backoff_factor: v.optional(v.pipe(v.number(must('a number, 1 or more')), v.minValue(1, must('a number, 1 or more'))), 2),
-  backoff_max: v.optional(seconds('nonnegative'), 60),
-  jitter: v.optional(fraction('a fraction from 0 to 1'), 0.2),
-  reset_after: v.optional(seconds('positive'), 60),
-  max_restarts: v.optional(count(1, 'restarts'), 5),
-  within: v.optional(seconds('positive'), 60),
-  no_restart_exit_codes: v.optional(list(count(0, 'an exit code', 255), 'a list of exit codes'), []),
-  fleet_crash_ratio: v.optional(fraction('a fraction above 0, at most 1 (1 turns fleet protection off)', true), 0.5),
-  fleet_window: v.optional(seconds('positive'), 30),
-  fleet_pause: v.optional(seconds('positive'), 30),
-});
+const restartFields = v.strictObject(
+  {
+    backoff_initial: v.optional(seconds('nonnegative'), 1),
+    backoff_factor: v.optional(v.pipe(v.number(must('a number, 1 or more')), v.minValue(1, must('a number, 1 or more'))), 2),
+    backoff_max: v.optional(seconds('nonnegative'), 60),
+    jitter: v.optional(fraction('a fraction from 0 to 1'), 0.2),
+    reset_after: v.optional(seconds('positive'), 60),
+    max_restarts: v.optional(count(1, 'restarts'), 5),
+    within: v.optional(seconds('positive'), 60),
+    no_restart_exit_codes: v.optional(list(count(0, 'an exit code', 255), 'a list of exit codes'), []),
+    fleet_crash_ratio: v.optional(fraction('a fraction above 0, at most 1 (1 turns fleet protection off)', true), 0.5),
+    fleet_window: v.optional(seconds('positive'), 30),
+    fleet_pause: v.optional(seconds('positive'), 30),
+  },
+  must('a mapping of restart settings'),
+);
 
-const webFields = v.strictObject({
-  host: v.optional(text('a host name or address to listen on'), '127.0.0.1'),
-  port: v.optional(count(0, 'a TCP port (0 picks a free one)', 65535), 1293),
-  token: v.optional(v.pipe(text('the token of the web API'), v.minLength(16, 'must be at least 16 characters long'))),
-  /** A WebSocket client that falls this far behind is dropped (it reconnects). */
-  max_client_buffer: v.optional(count(1024, 'bytes'), 1 << 20),
-});
+const webFields = v.strictObject(
+  {
+    host: v.optional(text('a host name or address to listen on'), '127.0.0.1'),
+    port: v.optional(count(0, 'a TCP port (0 picks a free one)', 65535), 1293),
+    token: v.optional(
+      v.pipe(
+        text('the token of the web API', mustSecret),
+        v.minLength(16, (issue) => `must be at least 16 characters long, got ${kind(issue.input)}`),
+      ),
+    ),
+    /** A WebSocket client that falls this far behind is dropped (it reconnects). */
+    max_client_buffer: v.optional(count(1024, 'bytes'), 1 << 20),
+  },
+  mustSecret('false, or a mapping with host, port, token'),
+);
 
 const ALERT_EVENTS = ['cluster_failed', 'fleet_paused', 'sessions_low'];
 
-const alertFields = v.strictObject({
-  webhook: v.pipe(text('an http(s) URL'), v.url(must('an http(s) URL')), v.regex(/^https?:\/\//i, must('an http(s) URL'))),
-  format: v.optional(v.picklist(['discord', 'slack', 'json'], must('discord, slack or json')), 'discord'),
-  events: v.optional(list(nonEmpty('an action log event', 'an event name cannot be empty'), 'a list of action log events'), ALERT_EVENTS),
-  name: v.optional(nonEmpty('a name', 'must not be empty'), 'mewld'),
-});
+const alertFields = v.strictObject(
+  {
+    // A webhook URL carries its own token (Discord's and Slack's do, in the path).
+    webhook: v.pipe(
+      text('an http(s) URL', mustSecret),
+      v.url(mustSecret('an http(s) URL')),
+      v.regex(/^https?:\/\//i, mustSecret('an http(s) URL')),
+    ),
+    format: v.optional(v.picklist(['discord', 'slack', 'json'], must('discord, slack or json')), 'discord'),
+    events: v.optional(list(nonEmpty('an action log event', 'an event name cannot be empty'), 'a list of action log events'), ALERT_EVENTS),
+    name: v.optional(nonEmpty('a name', 'must not be empty'), 'mewld'),
+  },
+  mustSecret('a mapping with webhook, and optionally format, events, name'),
+);
 
 export const configSchema = v.strictObject({
-  token: v.optional(text('the bot token, a string')),
+  token: v.optional(text('the bot token, a string', mustSecret)),
   dir: v.optional(text('a directory under $HOME')),
   override_dir: v.optional(text('a directory path')),
   use_current_directory: v.optional(flag(), false),
@@ -80,13 +128,14 @@ export const configSchema = v.strictObject({
       v.check((names) => new Set(names).size === names.length, 'cluster names must be unique'),
     ),
   ),
-  redis: v.optional(text('a Redis address such as redis://127.0.0.1:6379 or 127.0.0.1:6379')),
+  // A Redis URL may hold a password (redis://:password@host).
+  redis: v.optional(text('a Redis address such as redis://127.0.0.1:6379 or 127.0.0.1:6379', mustSecret)),
   redis_channel: v.optional(nonEmpty('a channel name', 'must not be empty'), 'mewld'),
-  allowed_ids: v.optional(list(v.union([v.string(), v.number()]), 'a list of Discord user ids'), []),
-  oauth: v.optional(v.record(v.string(), v.unknown(), must('a mapping'))),
+  allowed_ids: v.optional(list(v.union([v.string(), v.number()], must('a Discord user id')), 'a list of Discord user ids'), []),
+  oauth: v.optional(v.record(v.string(), v.unknown(), mustSecret('a mapping'))), // it holds client_secret
   // The Go version's web UI and resharding switches: accepted so that its configs load, then ignored.
   use_custom_webui: v.optional(flag()),
-  experimental_features: v.optional(list(v.string(), 'a list of feature names')),
+  experimental_features: v.optional(list(text('a feature name'), 'a list of feature names')),
   reshard_all: v.optional(flag()),
   ping_interval: v.optional(seconds('positive'), 15),
   ping_timeout: v.optional(seconds('positive'), 10),
@@ -106,7 +155,11 @@ export const configSchema = v.strictObject({
   action_log_max: v.optional(count(1, 'entries'), 1000),
   log_level: v.optional(v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`)),
   restart: v.optional(restartFields, {}),
-  web: v.optional(v.union([v.literal(false), webFields], must('false, or a mapping with host, port, token')), {}),
+  // false, or the mapping: chosen by the value, so that a mistake inside the mapping is reported as itself.
+  web: v.optional(
+    v.lazy((input) => (input === false ? v.literal(false) : webFields)),
+    {},
+  ),
   alerts: v.optional(alertFields),
 });
 
@@ -134,75 +187,139 @@ export interface LoadedConfig {
   warnings: string[];
 }
 
+export interface ConfigOptions {
+  /**
+   * Whether to check, on this machine, what the launcher will run (the working
+   * directory, interp, module). True unless the config is read only to reach a
+   * running supervisor, perhaps from another account that cannot see its files.
+   */
+  checkLaunch?: boolean;
+}
+
+/** Far above any real config (a few kilobytes), far below what takes long to parse. */
+export const MAX_CONFIG_BYTES = 1 << 20;
+/**
+ * A config is three levels deep. The yaml parser recurses once a level: a few
+ * hundred overflow its stack, and a megabyte of `[` takes it seconds.
+ */
+const MAX_DEPTH = 64;
+/**
+ * Alias expansions allowed, as the yaml package counts them (uses times the
+ * aliases inside what they point to): plenty for a config, and a "billion
+ * laughs" document, whose aliases point to aliases, stops at once.
+ */
+const MAX_ALIASES = 100;
+const TOO_LARGE = 'is larger than 1 MiB; a config is a few kilobytes: is this the right file?';
+
+/** A problem found in a config, with the line it is on when it is on one. */
+interface Problem {
+  line?: number | undefined;
+  column?: number | undefined;
+  text: string;
+}
+
+/** Throws a ConfigError with the problems sorted by line (those of no line last), secrets hidden. */
+function refuse(file: string, problems: Problem[], secrets: string[] = []): never {
+  const sorted = [...problems].sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity) || (a.column ?? 0) - (b.column ?? 0));
+  throw new ConfigError(
+    file,
+    sorted.map(({ line, column, text }) => {
+      const where = line === undefined ? '' : `line ${line}${column === undefined ? '' : `, column ${column}`}: `;
+      return secrets.reduce((shown, secret) => shown.split(secret).join('***'), `${where}${text}`);
+    }),
+  );
+}
+
 /** Reads, parses and validates a config file; throws ConfigError with every problem found. */
-export function loadConfig(file: string, processEnv: NodeJS.ProcessEnv = process.env): LoadedConfig {
-  let source: string;
+export function loadConfig(file: string, processEnv: NodeJS.ProcessEnv = process.env, options: ConfigOptions = {}): LoadedConfig {
+  let source: string | undefined;
   try {
-    source = readFileSync(file, 'utf8');
+    source = readBounded(file, MAX_CONFIG_BYTES);
   } catch (err) {
     throw new ConfigError(file, [`cannot read the file: ${(err as Error).message}`]);
   }
-  return parseConfig(source, file, processEnv);
+  if (source === undefined) throw new ConfigError(file, [`the file ${TOO_LARGE}`]);
+  return parseConfig(source, file, processEnv, options);
 }
 
-export function parseConfig(source: string, file: string, processEnv: NodeJS.ProcessEnv = process.env): LoadedConfig {
+/**
+ * The text of a file, or undefined if it is longer than `max` bytes. Read in
+ * steps rather than trusting its size: a pipe or a device (/dev/zero) has none.
+ */
+function readBounded(file: string, max: number): string | undefined {
+  const fd = openSync(file, 'r');
+  try {
+    if (fstatSync(fd).size > max) return undefined;
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.alloc(64 * 1024);
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) return Buffer.concat(chunks).toString('utf8');
+      total += n;
+      if (total > max) return undefined;
+      chunks.push(chunk.subarray(0, n));
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function parseConfig(
+  source: string,
+  file: string,
+  processEnv: NodeJS.ProcessEnv = process.env,
+  options: ConfigOptions = {},
+): LoadedConfig {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(source, { lineCounter, prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      file,
-      doc.errors.map((e) => {
-        const pos = e.linePos?.[0];
-        const message = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-        return `${pos ? `line ${pos.line}, column ${pos.col}: ` : ''}YAML syntax error: ${message}`;
-      }),
-    );
-  }
-  const raw: unknown = doc.toJS() ?? {};
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new ConfigError(file, ['the file must be a mapping of keys to values (key: value)']);
-  }
+  const { doc, raw } = readDocument(source, file, lineCounter);
+  const secrets = secretValues(raw);
+  const lineOf = (path: PropertyKey[], isKey = false) => {
+    const node = nodeAt(doc.contents, path, isKey);
+    return node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
+  };
 
   const parsed = v.safeParse(configSchema, raw, { abortEarly: false });
   if (!parsed.success) {
-    const lineOf = (path: PropertyKey[], isKey: boolean) => {
-      const node = nodeAt(doc.contents, path, isKey);
-      return node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
-    };
-    const problems = parsed.issues.map((issue) => {
+    const problems = parsed.issues.map((issue): Problem => {
       const path = (issue.path ?? []).map((item) => item.key as PropertyKey);
       const name = path.join('.') || '(top level)';
       if (issue.type === 'strict_object' && issue.expected === 'never') {
-        const line = lineOf(path, true);
-        return `${line ? `line ${line}: ` : ''}${name}: unknown key; allowed keys are ${allowedKeys(path.slice(0, -1)).join(', ')}`;
+        return { line: lineOf(path, true), text: `${name}: unknown key; allowed keys are ${allowedKeys(path.slice(0, -1)).join(', ')}` };
       }
-      if (issue.type === 'strict_object') {
+      if (issue.type === 'strict_object' && issue.expected !== 'Object') {
         // A required key is missing: say what it would have allowed.
         const field = entriesAt(path.slice(0, -1))[String(path.at(-1))];
         const allowed = field ? v.safeParse(field, undefined).issues?.[0]?.message.replace(/, got nothing$/, '') : undefined;
-        return `${name}: is required${allowed ? ` (${allowed})` : ''}`;
+        return { text: `${name}: is required${allowed ? ` (${allowed})` : ''}` };
       }
-      const line = lineOf(path, false);
       const message = /got nothing$/.test(issue.message) ? `is required (${issue.message.replace(/, got nothing$/, '')})` : issue.message;
-      return `${line ? `line ${line}: ` : ''}${name}: ${message}`;
+      return { line: lineOf(path), text: `${name}: ${message}` };
     });
-    throw new ConfigError(file, problems);
+    refuse(file, problems, secrets);
   }
 
   const config = parsed.output;
   const warnings: string[] = [];
   const baseDir = dirname(resolve(file));
   const env: Record<string, string> = {};
-  const problems: string[] = [];
+  const problems: Problem[] = [];
   config.env.forEach((envFile, i) => {
+    const line = lineOf(['env', i]);
     // Relative to the config file; the Go version read them relative to its working directory, so that works too.
     const candidates = isAbsolute(envFile) ? [envFile] : [resolve(baseDir, envFile), resolve(envFile)];
     const path = candidates.find((c) => existsSync(c));
     if (path === undefined) {
-      problems.push(`env.${i}: the env file ${candidates[0]} does not exist`);
+      problems.push({ line, text: `env.${i}: the env file ${candidates[0]} does not exist` });
       return;
     }
-    Object.assign(env, parseEnv(readFileSync(path, 'utf8')));
+    try {
+      const text = readBounded(path, MAX_CONFIG_BYTES);
+      if (text === undefined) problems.push({ line, text: `env.${i}: the env file ${path} ${TOO_LARGE}` });
+      else Object.assign(env, parseEnv(text));
+    } catch (err) {
+      problems.push({ line, text: `env.${i}: cannot read the env file ${path}: ${(err as Error).message}` });
+    }
   });
 
   // An empty MTOKEN counts as unset, as an empty token would be refused by Discord anyway.
@@ -210,12 +327,14 @@ export function parseConfig(source: string, file: string, processEnv: NodeJS.Pro
   const token = processEnv.MTOKEN || env.MTOKEN || config.token;
   if (token !== undefined) config.token = token;
   if (config.fixed_shard_count === undefined && !config.token) {
-    problems.push('token: is required to ask Discord for the shard count (set token, or MTOKEN, or fixed_shard_count)');
+    problems.push({ text: 'token: is required to ask Discord for the shard count (set token, or MTOKEN, or fixed_shard_count)' });
   }
   if (config.override_dir === undefined && config.dir === undefined && !config.use_current_directory) {
-    problems.push('dir: is required (or set override_dir, or use_current_directory: true)');
+    problems.push({ text: 'dir: is required (or set override_dir, or use_current_directory: true)' });
+  } else if (options.checkLaunch !== false) {
+    problems.push(...launchProblems(config, env, processEnv, lineOf));
   }
-  if (problems.length > 0) throw new ConfigError(file, problems);
+  if (problems.length > 0) refuse(file, problems, secrets);
 
   if (config.oauth !== undefined) warnings.push('oauth is ignored: the web server uses token authentication');
   if (config.use_custom_webui !== undefined) warnings.push('use_custom_webui is ignored: see the web key');
@@ -228,6 +347,226 @@ export function parseConfig(source: string, file: string, processEnv: NodeJS.Pro
     );
   }
   return { config, env, file, warnings };
+}
+
+/**
+ * The YAML document and its plain value. Whatever goes wrong on the way is a
+ * ConfigError: an exception of the yaml package would end the CLI with a
+ * stack trace and exit code 1, as if the supervisor had a bug.
+ */
+function readDocument(source: string, file: string, lineCounter: LineCounter) {
+  // parseConfig is also called with text that did not come through loadConfig.
+  if (Buffer.byteLength(source, 'utf8') > MAX_CONFIG_BYTES) {
+    refuse(file, [{ text: `the document ${TOO_LARGE}` }]);
+  }
+  const deep = tooDeep(source);
+  if (deep !== undefined) refuse(file, [{ line: deep, text: `the document is nested more than ${MAX_DEPTH} levels deep` }]);
+  let doc: ReturnType<typeof parseDocument>;
+  try {
+    doc = parseDocument(source, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  } catch (err) {
+    refuse(file, [{ text: `cannot parse the YAML: ${(err as Error).message}` }]);
+  }
+  if (doc.errors.length > 0) {
+    refuse(
+      file,
+      doc.errors.map((e) => {
+        const pos = e.linePos?.[0];
+        const message = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+        return { line: pos?.line, column: pos?.col, text: `YAML syntax error: ${message}` };
+      }),
+    );
+  }
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: MAX_ALIASES }) ?? {};
+  } catch (err) {
+    const aliases = err instanceof ReferenceError && /alias count/i.test(err.message);
+    refuse(file, [
+      {
+        text: aliases
+          ? `the document expands aliases (*name) more than ${MAX_ALIASES} times, as a "billion laughs" attack does; write the values out instead`
+          : `cannot read the YAML document: ${(err as Error).message}`,
+      },
+    ]);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    refuse(file, [{ text: 'the file must be a mapping of keys to values (key: value)' }]);
+  }
+  return { doc, raw };
+}
+
+/**
+ * The first line on which the document is nested deeper than MAX_DEPTH, found
+ * with the yaml lexer (which knows quotes, comments and block scalars) before
+ * the parser spends seconds on it. Block levels are counted by indentation and
+ * by the `- ` and `? ` on a line, flow levels by brackets: a little more than
+ * the depth, never less.
+ */
+function tooDeep(source: string): number | undefined {
+  let line = 1;
+  let flow = 0;
+  let indicators = 0; // `- ` and `? ` on this line
+  let indent = 0;
+  let lineStart = true;
+  let scalar = false;
+  const levels: number[] = []; // the indentation of each open block level
+  for (const token of new Lexer().lex(source)) {
+    // The token after a scalar marker is the scalar's text, whatever it looks like.
+    const type = scalar ? 'scalar' : CST.tokenType(token);
+    scalar = token === CST.SCALAR;
+    if (scalar) continue;
+    if (type === 'newline') {
+      line++;
+      [indicators, indent, lineStart] = [0, 0, true];
+      continue;
+    }
+    if (type === 'space' && lineStart) indent = token.length;
+    if (type === 'space' || type === 'comment' || type === 'doc-mode' || type === 'byte-order-mark' || type === 'flow-error-end') continue;
+    if (lineStart && flow === 0) {
+      while (levels.length > 0 && levels.at(-1)! >= indent) levels.pop();
+      levels.push(indent);
+    }
+    lineStart = false;
+    if (type === 'doc-start') levels.length = flow = 0;
+    else if (type === 'flow-seq-start' || type === 'flow-map-start') flow++;
+    else if (type === 'flow-seq-end' || type === 'flow-map-end') flow = Math.max(0, flow - 1);
+    else if ((type === 'seq-item-ind' || type === 'explicit-key-ind') && flow === 0) indicators++;
+    if (levels.length + indicators + flow > MAX_DEPTH) return line;
+    line += token.split('\n').length - 1;
+  }
+  return undefined;
+}
+
+/**
+ * The secrets of a config as written, hidden from every problem as a last
+ * guard: the messages above say what kind of value a secret key was given,
+ * never the value, but valibot's own messages (a key added later without one)
+ * would show it. Short strings are left alone: they are no secret, and hiding
+ * them would garble the messages.
+ */
+function secretValues(raw: unknown): string[] {
+  const at = (path: string[]) =>
+    path.reduce<unknown>(
+      (node, key) => (node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined),
+      raw,
+    );
+  const found: string[] = [];
+  const collect = (value: unknown, depth: number) => {
+    if (typeof value === 'string' || typeof value === 'number') found.push(String(value));
+    else if (value !== null && typeof value === 'object' && depth < MAX_DEPTH)
+      for (const item of Object.values(value)) collect(item, depth + 1);
+  };
+  for (const path of secretPaths) collect(at(path), 0);
+  // web and alerts given as a string, perhaps the token or the webhook itself.
+  for (const key of ['web', 'alerts']) if (typeof at([key]) !== 'object') collect(at([key]), 0);
+  return found.filter((s) => s.length >= 8);
+}
+
+/** The keys that hold a secret, or may: a password in a Redis URL, an OAuth client secret. */
+const secretPaths = [['token'], ['web', 'token'], ['alerts', 'webhook'], ['redis'], ['oauth']];
+
+/**
+ * What the launcher will run (launchCommand and executable() in
+ * adapters/clusterProcess.ts), checked now, while the operator reads the
+ * answer: a missing module or a misspelt interp would otherwise start the
+ * supervisor, fail every launch and retry it every few seconds, with an ENOENT
+ * that names the interpreter rather than the missing file.
+ */
+function launchProblems(
+  config: Config,
+  env: Record<string, string>,
+  processEnv: NodeJS.ProcessEnv,
+  lineOf: (path: PropertyKey[]) => number | undefined,
+): Problem[] {
+  const dir = workDir(config, processEnv.HOME);
+  const dirKey = config.override_dir ? 'override_dir' : config.dir !== undefined ? 'dir' : 'use_current_directory';
+  const dirProblem = pathProblem(dir, 'directory');
+  // Nothing under a working directory that is not there can be found either.
+  if (dirProblem) return [{ line: lineOf([dirKey]), text: `${dirKey}: the working directory ${dir} ${dirProblem}` }];
+
+  // Clusters get the supervisor's environment over the env files' (supervisor.ts); execvp searches its default without a PATH.
+  const path = processEnv.PATH ?? env.PATH ?? '/usr/bin:/bin';
+  const moduleLine = lineOf(['module']);
+  // interp may carry flags ("node --enable-source-maps"): its first word is the program.
+  const program = config.interp?.trim().split(/\s+/)[0];
+  if (program) {
+    const problems: Problem[] = [];
+    const line = lineOf(['interp']);
+    if (program.includes('/')) {
+      const found = resolve(dir, program);
+      const problem = pathProblem(found, 'executable');
+      if (problem) problems.push({ line, text: `interp: ${program} (${found}) ${problem}` });
+    } else if (findInPath(program, path, dir) === undefined) {
+      problems.push({ line, text: `interp: ${program} is not a program found in PATH (${path})` });
+    }
+    const script = join(dir, config.module);
+    const problem = pathProblem(script, 'readable');
+    if (problem) problems.push({ line: moduleLine, text: `module: ${script} ${problem}` });
+    return problems;
+  }
+
+  // Without interp the module is the program: a path relative to the working directory, or a bare name looked up there, then in PATH.
+  const hint = /\.[cm]?js$/.test(config.module) ? ' (interp: node)' : /\.py$/.test(config.module) ? ' (interp: python3)' : '';
+  if (!isAbsolute(config.module) && !config.module.includes('/') && !existsSync(join(dir, config.module))) {
+    return findInPath(config.module, path, dir) === undefined
+      ? [
+          {
+            line: moduleLine,
+            text: `module: ${config.module} is neither in the working directory ${dir} nor a program found in PATH (${path}); a script needs interp${hint}`,
+          },
+        ]
+      : [];
+  }
+  const executablePath = isAbsolute(config.module) ? config.module : resolve(dir, config.module);
+  const problem = pathProblem(executablePath, 'executable');
+  if (!problem) return [];
+  return [
+    {
+      line: moduleLine,
+      text: `module: ${executablePath} ${problem}${problem === 'is not executable' ? `: set interp${hint}, or make it executable` : ''}`,
+    },
+  ];
+}
+
+/** What stops `path` from being used as `need`, in words; undefined if nothing does. */
+function pathProblem(path: string, need: 'directory' | 'readable' | 'executable'): string | undefined {
+  let stat;
+  try {
+    stat = statSync(path, { throwIfNoEntry: false });
+  } catch (err) {
+    // A file where a directory was expected on the way (ENOTDIR), a loop of links, a NUL in the name.
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOTDIR' ? 'does not exist' : `cannot be used (${code ?? (err as Error).message})`;
+  }
+  if (stat === undefined) return 'does not exist';
+  if (need === 'directory' && !stat.isDirectory()) return 'is not a directory';
+  if (need === 'executable' && !stat.isFile()) return 'is not a file';
+  const [mode, refusal] =
+    need === 'directory'
+      ? [constants.X_OK, 'cannot be entered (permission denied)']
+      : need === 'readable'
+        ? [constants.R_OK, 'cannot be read (permission denied)']
+        : [constants.X_OK, 'is not executable'];
+  try {
+    accessSync(path, mode);
+  } catch {
+    return refusal;
+  }
+  return undefined;
+}
+
+/**
+ * Where execvp would find the program `name` (a bare name) in `path`, an empty
+ * entry meaning `cwd`, as the launcher looks it up (findInPath in
+ * adapters/clusterProcess.ts); undefined if it is not there.
+ */
+function findInPath(name: string, path: string, cwd: string): string | undefined {
+  for (const dir of path.split(delimiter)) {
+    const candidate = resolve(cwd, dir, name);
+    if (pathProblem(candidate, 'executable') === undefined) return candidate;
+  }
+  return undefined;
 }
 
 function nodeAt(root: unknown, path: PropertyKey[], wantKey: boolean): YamlNode | undefined {
@@ -250,7 +589,11 @@ function nodeAt(root: unknown, path: PropertyKey[], wantKey: boolean): YamlNode 
 }
 
 function entriesAt(path: PropertyKey[]): Record<string, v.GenericSchema> {
-  const nested: Record<string, { entries: Record<string, v.GenericSchema> }> = { restart: restartFields, web: webFields };
+  const nested: Record<string, { entries: Record<string, v.GenericSchema> }> = {
+    restart: restartFields,
+    web: webFields,
+    alerts: alertFields,
+  };
   return path.length === 0 ? configSchema.entries : (nested[String(path[0])]?.entries ?? {});
 }
 
@@ -258,7 +601,7 @@ function allowedKeys(path: PropertyKey[]): string[] {
   return Object.keys(entriesAt(path));
 }
 
-/** The directory clusters run in (SPEC §2). */
+/** The directory clusters run in (docs/protocol.md, the cluster process). */
 export function workDir(config: Config, home = process.env.HOME ?? '/', cwd = process.cwd()): string {
   if (config.override_dir) return resolve(config.override_dir);
   return resolve(config.use_current_directory ? cwd : home, config.dir ?? '.');
