@@ -4,27 +4,15 @@
 
 const $ = (id) => document.getElementById(id);
 
-const STATE_GROUP = {
-  running: 'up',
-  diagPending: 'up',
-  idle: 'idle',
-  queued: 'starting',
-  starting: 'starting',
-  waitingLaunchNext: 'starting',
-  stopping: 'stopping',
-  restarting: 'stopping',
-  stopped: 'stopped',
-  dead: 'dead',
-  backoff: 'backoff',
-  failed: 'failed',
-};
 const STATE_LABEL = {
   running: 'running',
   diagPending: 'running',
+  diagOverdue: 'running',
   idle: 'idle',
   queued: 'queued',
   starting: 'starting',
   waitingLaunchNext: 'launching',
+  launchOverdue: 'launching',
   stopping: 'stopping',
   restarting: 'restarting',
   stopped: 'stopped',
@@ -104,7 +92,7 @@ function renderSummary() {
   let guilds = 0;
   const latencies = [];
   for (const c of model.clusters.values()) {
-    const group = STATE_GROUP[c.state] ?? 'idle';
+    const group = c.group;
     counts[group] = (counts[group] ?? 0) + 1;
     for (const h of c.last_diag?.health ?? []) guilds += h.guilds;
     const latency = latencyOf(c);
@@ -153,7 +141,7 @@ function tileFor(id) {
 function renderTile(c) {
   const tile = tileFor(c.id);
   tile.dataset.state = c.state;
-  tile.dataset.group = STATE_GROUP[c.state] ?? 'idle';
+  tile.dataset.group = c.group;
   tile.classList.toggle('selected', model.selected === c.id);
   tile.querySelector('.tile-id').textContent = `#${c.id}`;
   tile.querySelector('.tile-name').textContent = c.name;
@@ -177,7 +165,7 @@ function renderTile(c) {
 
 function renderTileTimes(c, tile = tiles.get(c.id)) {
   if (!tile) return;
-  const up = STATE_GROUP[c.state] === 'up' && c.up_at;
+  const up = c.up && c.up_at;
   tile.querySelector('.tile-uptime').textContent = up
     ? `up ${duration(Date.now() - c.up_at)}`
     : c.state === 'backoff' && c.backoff_ms
@@ -208,10 +196,10 @@ function renderDetail() {
     return;
   }
   panel.hidden = false;
-  panel.dataset.group = STATE_GROUP[c.state] ?? 'idle';
+  panel.dataset.group = c.group;
   $('detail-title').textContent = `#${c.id} ${c.name}`;
   $('detail-state').textContent = c.state;
-  $('detail-state').dataset.group = STATE_GROUP[c.state] ?? 'idle';
+  $('detail-state').dataset.group = c.group;
   $('detail-sub').textContent = shardRange(c.shards);
   const facts = $('detail-facts');
   facts.replaceChildren();
@@ -225,7 +213,7 @@ function renderDetail() {
   if (c.backoff_ms) fact(facts, 'backoff', duration(c.backoff_ms));
   if (c.failed_reason) fact(facts, 'failed', c.failed_reason);
 
-  for (const button of panel.querySelectorAll('[data-command]')) button.disabled = !allowed(button.dataset.command, c.state);
+  for (const button of panel.querySelectorAll('[data-command]')) button.disabled = !c.allowed.includes(button.dataset.command);
 
   const rows = $('detail-shards');
   const health = new Map((c.last_diag?.health ?? []).map((h) => [h.shard_id, h]));
@@ -248,22 +236,20 @@ function renderDetail() {
     ...[...c.transitions].reverse().map((t) => {
       const item = el('li');
       const badge = el('span', 'state-badge small', t.state);
-      badge.dataset.group = STATE_GROUP[t.state] ?? 'idle';
+      badge.dataset.group = t.group;
       item.append(badge, el('time', '', `${clock(t.at)} · ${ago(t.at)}`));
       return item;
     }),
   );
 }
 
-function allowed(command, state) {
-  const live = ['starting', 'waitingLaunchNext', 'running', 'diagPending'];
-  if (command === 'start') return ['idle', 'stopped', 'failed', 'backoff'].includes(state);
-  if (command === 'restart') return live.includes(state);
-  return state !== 'stopped' && state !== 'stopping';
-}
-
 function describeLog(entry) {
-  const { event, ts, ...rest } = entry;
+  const { event, ts, ...rest } = entry ?? {};
+  if (rest.truncated === true) {
+    // The supervisor sends a big entry (or one it cannot serialize) in short: the whole one is in GET /api/action-logs.
+    const size = typeof rest.bytes === 'number' ? `${rest.bytes.toLocaleString('en')} bytes` : 'not serializable';
+    return { event: event ?? 'entry', text: `(too big to show: ${size})`, at: typeof ts === 'number' ? ts / 1000 : null };
+  }
   const parts = Object.entries(rest)
     .filter(([, v]) => v !== null && v !== undefined && !(Array.isArray(v) && v.length === 0))
     .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`);
@@ -372,9 +358,11 @@ async function connect() {
     $('unauthorized').hidden = true;
   };
   ws.onmessage = (event) => apply(JSON.parse(event.data));
-  ws.onclose = async () => {
+  ws.onclose = async (event) => {
     if (socket !== ws) return;
     setLink('reconnecting');
+    // 1013 (try again later): the supervisor has as many live clients as it takes.
+    if (event.code === 1013 && event.reason) toast(event.reason, 'error');
     if (!opened) {
       // Refused at the upgrade: is it the token, or is the supervisor away?
       const probe = await fetch('/api/gateway').catch(() => null);

@@ -6,6 +6,9 @@ import { ConfigError, LOG_LEVELS, loadConfig } from './config/index.js';
 import type { InspectorRelay } from './server/inspector.js';
 import { control, isControlCommand } from './control.js';
 import { startSupervisor } from './supervisor.js';
+import { AlreadyRunning } from './adapters/runFiles.js';
+import { systemdUnit } from './systemd.js';
+import { fileURLToPath } from 'node:url';
 
 const HELP = `mewld: a process supervisor for Discord bots split into shard clusters
 
@@ -14,14 +17,16 @@ Usage: mewld [--config FILE]                 run the supervisor
        mewld start|stop|restart ID [--config FILE]
        mewld rolling-restart [--config FILE] operator commands to the running supervisor
                                              (through its web API; from another account, with web.token)
+       mewld systemd [--config FILE]         print a systemd unit that runs the supervisor on this config
 
   -c, --config FILE   the config file (default: ./config.yaml); --cfg-file FILE, as the Go mewld took it, works too
-  --inspect[=PORT]    serve a relay for the Stately inspector (default port 8080) and print its URL
+  --inspect[=PORT]    serve a relay for the Stately inspector (default port 8080) and print its URL (with its token)
   -h, --help          show this help
   -v, --version       show the version
 
 Signals: SIGINT or SIGTERM stops every cluster and exits 0; a second one kills them at once.
-Exit codes: 0 after a shutdown, 1 after restartproc or a fatal error, 2 for a bad config.`;
+Exit codes: 0 after a shutdown, 1 after restartproc, a fatal error or when another supervisor runs
+this config or bus, 2 for a bad config.`;
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -60,7 +65,7 @@ async function main(): Promise<number> {
   }
   const args = parsed.values;
   const [command, ...rest] = parsed.positionals;
-  if (command !== undefined && !isControlCommand(command)) {
+  if (command !== undefined && command !== 'systemd' && !isControlCommand(command)) {
     process.stderr.write(`mewld: unknown command '${command}'\n\n${HELP}\n`);
     return 2;
   }
@@ -75,7 +80,8 @@ async function main(): Promise<number> {
 
   let loaded;
   try {
-    loaded = loadConfig(args.config ?? args['cfg-file'] ?? 'config.yaml');
+    // The cluster program is checked only by the run that launches it: `mewld status` may be run from another account.
+    loaded = loadConfig(args.config ?? args['cfg-file'] ?? 'config.yaml', process.env, { checkLaunch: command === undefined });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`mewld: ${err.message}\n`);
@@ -84,6 +90,10 @@ async function main(): Promise<number> {
     throw err;
   }
 
+  if (command === 'systemd') {
+    process.stdout.write(systemdUnit(loaded, { node: process.execPath, cli: fileURLToPath(import.meta.url) }));
+    return 0;
+  }
   if (command !== undefined) {
     return control(command, rest, loaded, { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) });
   }
@@ -107,7 +117,16 @@ async function main(): Promise<number> {
     }
   }
 
-  const supervisor = await startSupervisor(loaded, logger, { inspector });
+  let supervisor;
+  try {
+    supervisor = await startSupervisor(loaded, logger, { inspector });
+  } catch (err) {
+    if (!(err instanceof AlreadyRunning)) throw err;
+    await inspector?.close();
+    logger.error({ holder: err.holder }, err.message);
+    logger.flush?.();
+    return 1;
+  }
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;

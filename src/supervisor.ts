@@ -6,7 +6,8 @@ import { fetchGateway } from './adapters/discordGateway.js';
 import { machineLogger, type Logger } from './adapters/logger.js';
 import type { Bus } from './adapters/bus.js';
 import { createIpcBus } from './adapters/ipcBus.js';
-import { workDir, type LoadedConfig } from './config/index.js';
+import { claimRun, sessionFile } from './adapters/runFiles.js';
+import { redact, workDir, type LoadedConfig } from './config/index.js';
 import { writeWebAccess } from './webAccess.js';
 import { instanceMachine } from './machines/instanceMachine.js';
 import { orchestratorMachine, type OrchestratorInput, type OrchestratorOutput } from './machines/orchestratorMachine.js';
@@ -17,8 +18,8 @@ import type { WebServer } from './server/node.js';
 
 const ms = (seconds: number) => Math.round(seconds * 1000);
 
-/** The orchestrator's input, from the config: seconds become milliseconds. */
-export function orchestratorInput(loaded: LoadedConfig): OrchestratorInput {
+/** The orchestrator's input, from the config: seconds become milliseconds. `runId` names this run (nonces start with it). */
+export function orchestratorInput(loaded: LoadedConfig, runId = randomBytes(6).toString('hex')): OrchestratorInput {
   const { config } = loaded;
   const r = config.restart;
   return {
@@ -46,7 +47,7 @@ export function orchestratorInput(loaded: LoadedConfig): OrchestratorInput {
       noRestartExitCodes: r.no_restart_exit_codes,
     },
     fleet: { crashRatio: r.fleet_crash_ratio, window: ms(r.fleet_window), pause: ms(r.fleet_pause) },
-    nonceSalt: randomBytes(4).toString('hex'),
+    nonceSalt: runId,
     seed: randomBytes(4).readInt32LE(),
   };
 }
@@ -74,15 +75,25 @@ export interface SupervisorOptions {
  */
 export async function startSupervisor(loaded: LoadedConfig, logger: Logger, options: SupervisorOptions = {}): Promise<Supervisor> {
   const { config } = loaded;
+  const runId = randomBytes(6).toString('hex');
+  // One supervisor per config (throws AlreadyRunning), and nothing of an earlier run of it left running: never two processes on one shard set.
+  const claim = claimRun(loaded.file, runId);
+  const leftovers = await claim.endLeftovers(ms(config.kill_timeout));
+  if (leftovers.length > 0) {
+    logger.warn(
+      { leftovers },
+      `ended ${leftovers.length} cluster processes that an earlier run of this config left running (clusters ${[...new Set(leftovers.map((l) => l.cluster))].join(', ')}), before launching any`,
+    );
+  }
   // Redis when the config names one (the Go version's bus); otherwise the embedded one.
   const bus =
     config.redis !== undefined
       ? (await import('./adapters/redisBus.js')).createRedisBus(
-          { url: config.redis, channel: config.redis_channel, actionLogMax: config.action_log_max },
+          { url: config.redis, channel: config.redis_channel, actionLogMax: config.action_log_max, runId },
           logger,
         )
       : createIpcBus({ channel: config.redis_channel, actionLogMax: config.action_log_max }, logger);
-  logger.info(bus.kind === 'redis' ? `bus: Redis at ${config.redis}, channel ${config.redis_channel}` : 'bus: embedded (IPC)');
+  logger.info(bus.kind === 'redis' ? `bus: Redis at ${redact(config.redis!)}, channel ${config.redis_channel}` : 'bus: embedded (IPC)');
   const clusterProcess = spawnCluster(
     {
       workDir: workDir(config),
@@ -91,7 +102,9 @@ export async function startSupervisor(loaded: LoadedConfig, logger: Logger, opti
       // As godotenv did for the Go version: the env files never override what is already set.
       env: { ...loaded.env, ...process.env },
       token: config.token ?? '',
+      runId,
       bus,
+      registry: claim.registry,
     },
     logger,
   );
@@ -118,16 +131,17 @@ export async function startSupervisor(loaded: LoadedConfig, logger: Logger, opti
     options.inspector ? (e: InspectionEvent) => options.inspector!.inspect.next?.(e) : undefined,
   ].filter((w): w is (e: InspectionEvent) => void => w !== undefined);
   const actor = createActor(machine, {
-    input: orchestratorInput(loaded),
+    input: orchestratorInput(loaded, runId),
     logger: machineLogger(logger),
     ...(watchers.length > 0 && { inspect: (event: InspectionEvent) => watchers.forEach((watch) => watch(event)) }),
   });
   actor.start();
-  const web = startWeb(loaded, { live, commands, bus }, logger);
+  const web = startWeb(loaded, { live, commands, bus, runDir: claim.dir }, logger);
   const finish = async () => {
     await (await web)?.close();
     await alerts?.close();
     await bus.close();
+    claim.release();
   };
   const done = toPromise(actor).then(
     async (output) => {
@@ -147,7 +161,7 @@ export async function startSupervisor(loaded: LoadedConfig, logger: Logger, opti
 /** The HTTP API and dashboard; a port already taken is logged, and the supervisor goes on without them. */
 async function startWeb(
   loaded: LoadedConfig,
-  deps: { live: LiveState; commands: CommandBridge; bus: Bus },
+  deps: { live: LiveState; commands: CommandBridge; bus: Bus; runDir: string },
   logger: Logger,
 ): Promise<WebServer | null> {
   const web = loaded.config.web;
@@ -170,6 +184,7 @@ async function startWeb(
         commands: deps.commands,
         actionLogs: (limit) => deps.bus.actionLogs(limit),
         maxClientBuffer: web.max_client_buffer,
+        sessions: sessionFile(deps.runDir),
         log: logger.child({ component: 'web' }),
       },
     );

@@ -1,13 +1,12 @@
-import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { runDirectory } from './adapters/runFiles.js';
 
 /**
  * Where a running supervisor's web API is, and its token, in a file only its
  * user can read (as Jupyter keeps its servers' tokens): so that `mewld status`
  * finds the supervisor of a config even with a random token or `port: 0`.
- * In $XDG_RUNTIME_DIR/mewld, else ~/.mewld; one file per config file.
+ * In the config's run directory (adapters/runFiles.ts), beside the run's claim.
  */
 
 export interface WebAccess {
@@ -17,11 +16,7 @@ export interface WebAccess {
   config: string;
 }
 
-function accessFile(configFile: string, env: NodeJS.ProcessEnv = process.env): string {
-  const dir = env.XDG_RUNTIME_DIR ? join(env.XDG_RUNTIME_DIR, 'mewld') : join(homedir(), '.mewld');
-  const key = createHash('sha256').update(resolve(configFile)).digest('hex').slice(0, 16);
-  return join(dir, `${key}.json`);
-}
+const accessFile = (configFile: string, env: NodeJS.ProcessEnv = process.env) => join(runDirectory(configFile, env), 'web.json');
 
 /** Written once the web server listens; returns a function that removes it. */
 export function writeWebAccess(access: Omit<WebAccess, 'pid'>): () => void {

@@ -109,8 +109,8 @@ describe.each(implementations)('the %s bus', (_name, makeBus) => {
   it("sends a diagnostic to its cluster only, and routes the answer by nonce to that cluster's Instance actor", async () => {
     const t = setUp(3);
     await t.allReady();
-    t.send({ type: 'DIAG_REQUEST', id: 1, nonce: 'nonce-one' });
-    t.send({ type: 'DIAG_REQUEST', id: 2, nonce: 'nonce-two' });
+    t.send({ type: 'DIAG_REQUEST', id: 1, nonce: 'nonce-one', launch: 1 });
+    t.send({ type: 'DIAG_REQUEST', id: 2, nonce: 'nonce-two', launch: 1 });
     const one = await t.waitForReport((r) => r.type === 'DIAG_ANSWER' && r.nonce === 'nonce-one', 'the answer of cluster 1');
     const two = await t.waitForReport((r) => r.type === 'DIAG_ANSWER' && r.nonce === 'nonce-two', 'the answer of cluster 2');
     expect(one).toMatchObject({ to: 1, health: [{ shard_id: 2, up: true, latency: 22, guilds: 5, users: 50 }, { shard_id: 3 }] });
@@ -124,6 +124,17 @@ describe.each(implementations)('the %s bus', (_name, makeBus) => {
     ).toEqual([1, 2]);
   });
 
+  it('CATCH_UP: answered once everything that had arrived is read, so a deadline judges the cluster, not a backlog', async () => {
+    const t = setUp(1, { CLIENT_READY_REPEAT: '2000' });
+    await t.recorded('ready_repeated', 1);
+    // 2,001 launch_next are in the pipe or on the server: every one is read before the barrier's answer.
+    t.send({ type: 'CATCH_UP', id: 0, token: 'deadline-1' });
+    const caughtUp = await t.waitForReport((r) => r.type === 'CAUGHT_UP', 'CAUGHT_UP');
+    expect(caughtUp).toMatchObject({ to: 0, token: 'deadline-1' });
+    const at = t.reports.indexOf(caughtUp);
+    expect(t.reports.slice(0, at).filter((r) => r.type === 'BUS.LAUNCH_NEXT')).toHaveLength(2001);
+  });
+
   it('stays up when a cluster dies mid-request, and serves the others', async () => {
     const t = setUp(2, { CLIENT_REQUEST_1: 'restart' });
     await t.allReady();
@@ -131,8 +142,8 @@ describe.each(implementations)('the %s bus', (_name, makeBus) => {
     t.processes[1]!.kill('SIGKILL');
     await new Promise((resolve) => t.processes[1]!.once('exit', resolve));
     t.send({ type: 'REPLY', action: 'restart', commandId: asked.commandId, result: { ok: true } });
-    t.send({ type: 'DIAG_REQUEST', id: 1, nonce: 'to-the-dead' });
-    t.send({ type: 'DIAG_REQUEST', id: 0, nonce: 'to-the-living' });
+    t.send({ type: 'DIAG_REQUEST', id: 1, nonce: 'to-the-dead', launch: 1 });
+    t.send({ type: 'DIAG_REQUEST', id: 0, nonce: 'to-the-living', launch: 1 });
     expect(await t.waitForReport((r) => r.type === 'DIAG_ANSWER' && r.nonce === 'to-the-living', 'the answer of cluster 0')).toMatchObject({
       to: 0,
     });

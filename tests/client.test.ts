@@ -33,7 +33,7 @@ describe('mewld/client', () => {
       kind === 'ipc'
         ? ipcBus
         : {
-            clusterEnv: { MEWLD_BUS: 'redis', MEWLD_REDIS_URL: harness.redis.url, MEWLD_CHANNEL: `lonely-${process.pid}` },
+            clusterEnv: () => ({ MEWLD_BUS: 'redis', MEWLD_REDIS_URL: harness.redis.url, MEWLD_CHANNEL: `lonely-${process.pid}` }),
             ipc: false,
             attach() {},
           };

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
+import { StringDecoder } from 'node:string_decoder';
 import { fromCallback } from 'xstate';
 import type { ProcessCommand, ProcessEvent, ProcessInput } from '../machines/instanceMachine.js';
 import type { Bus } from './bus.js';
@@ -16,9 +16,22 @@ export interface LaunchSettings {
   /** The supervisor's environment plus the `env` files. */
   env: NodeJS.ProcessEnv;
   token: string;
+  /** This run of the supervisor (MEWLD_RUN_ID): a cluster that hears from another run knows it was replaced. */
+  runId?: string;
   /** The bus the clusters talk on: its environment, and whether they get an IPC channel. */
   bus: Pick<Bus, 'clusterEnv' | 'ipc' | 'attach'>;
+  /** Where each cluster process is written down, so that a later run can end what this one leaves behind. */
+  registry?: ProcessRegistry;
 }
+
+/** What the process adapter tells the registry of cluster processes (src/adapters/runFiles.ts). */
+export interface ProcessRegistry {
+  started(clusterId: number, pid: number): void;
+  exited(clusterId: number, pid: number): void;
+}
+
+/** Variables of the supervisor's own that are secrets or concern it alone: never passed to a cluster. */
+const SUPERVISOR_ONLY = ['MEWLD_WEB_TOKEN'];
 
 export interface LaunchCommand {
   file: string;
@@ -51,8 +64,9 @@ export function launchCommand(settings: LaunchSettings, input: ProcessInput): La
     args,
     cwd: settings.workDir,
     env: {
-      ...settings.env,
-      ...settings.bus.clusterEnv,
+      ...withoutSupervisorOnly(settings.env),
+      ...settings.bus.clusterEnv(cluster.id),
+      ...(settings.runId !== undefined && { MEWLD_RUN_ID: settings.runId }),
       MTOKEN: settings.token,
       MEWLD_CLUSTER_ID: String(cluster.id),
       MEWLD_CLUSTER_NAME: cluster.name,
@@ -61,6 +75,13 @@ export function launchCommand(settings: LaunchSettings, input: ProcessInput): La
       MEWLD_CLUSTER_COUNT: String(clusterCount),
     },
   };
+}
+
+function withoutSupervisorOnly(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  if (!SUPERVISOR_ONLY.some((name) => name in env)) return env;
+  const copy = { ...env };
+  for (const name of SUPERVISOR_ONLY) delete copy[name];
+  return copy;
 }
 
 /**
@@ -95,6 +116,47 @@ function findInPath(name: string, path: string | undefined, cwd: string): string
 }
 
 const TAIL_LINES = 20;
+/** A line a cluster prints is cut at this many characters: a cluster that never prints a newline must not fill the supervisor's memory. */
+export const MAX_LINE = 16 * 1024;
+/** The last lines kept for `cluster_failed` are cut shorter, so that the entry stays small. */
+const TAIL_LINE_MAX = 500;
+
+/**
+ * Splits a stream into lines, each cut at `max` characters (the rest of a
+ * longer line is dropped, and the line says so). readline has no such bound:
+ * a cluster printing a gigabyte without a newline killed the supervisor with
+ * `RangeError: Invalid string length`.
+ */
+export function boundedLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void, max = MAX_LINE) {
+  const decoder = new StringDecoder('utf8');
+  let pending = '';
+  let dropped = 0;
+  const flush = (line: string) => {
+    onLine(dropped > 0 ? `${line}… (${dropped} more characters not shown)` : line);
+    dropped = 0;
+  };
+  const take = (text: string) => {
+    let start = 0;
+    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
+      const piece = text.slice(start, nl);
+      const room = max - pending.length;
+      if (piece.length > room) dropped += piece.length - Math.max(room, 0);
+      flush((pending + piece.slice(0, Math.max(room, 0))).replace(/\r$/, ''));
+      pending = '';
+      start = nl + 1;
+    }
+    const rest = text.slice(start);
+    const room = max - pending.length;
+    if (rest.length > room) dropped += rest.length - Math.max(room, 0);
+    pending += rest.slice(0, Math.max(room, 0));
+  };
+  stream.on('data', (chunk: Buffer) => take(decoder.write(chunk)));
+  stream.on('end', () => {
+    take(decoder.end());
+    if (pending.length > 0 || dropped > 0) flush(pending);
+    pending = '';
+  });
+}
 
 /**
  * The cluster process adapter: one actor per cluster, for the cluster's whole
@@ -138,8 +200,8 @@ export function spawnCluster(settings: LaunchSettings, logger: Logger) {
 
     const capture = (stream: NodeJS.ReadableStream | null, name: 'stdout' | 'stderr') => {
       if (!stream) return;
-      createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
-        tail.push(line);
+      boundedLines(stream, (line) => {
+        tail.push(line.length > TAIL_LINE_MAX ? `${line.slice(0, TAIL_LINE_MAX)}…` : line);
         if (tail.length > TAIL_LINES) tail.shift();
         log[name === 'stderr' ? 'warn' : 'info']({ stream: name }, line);
       });
@@ -177,6 +239,7 @@ export function spawnCluster(settings: LaunchSettings, logger: Logger) {
       if (proc.pid === undefined) return; // 'error' follows
       const pid = proc.pid;
       child = proc;
+      settings.registry?.started(input.cluster.id, pid);
       settings.bus.attach(input.cluster.id, proc);
       capture(proc.stdout, 'stdout');
       capture(proc.stderr, 'stderr');
@@ -185,6 +248,7 @@ export function spawnCluster(settings: LaunchSettings, logger: Logger) {
         // Leave nothing of the group behind: a replacement will run the same shards.
         signalGroup(pid, 'SIGKILL');
         child = null;
+        settings.registry?.exited(input.cluster.id, pid);
         log.info({ code, signal, exited_at: exitedAt }, `cluster process ${pid} exited (${signal ? `signal ${signal}` : `code ${code}`})`);
         report({ type: 'PROCESS.EXITED', code, signal, at: Date.now(), lastLines: [...tail] });
         if (reapPending) {

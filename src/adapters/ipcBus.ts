@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { plain } from '../protocol/index.js';
-import { busActor, listeners, type Bus, type Transport } from './bus.js';
+import { busActor, listeners, type Bus, type Sender, type Transport } from './bus.js';
 import type { Logger } from './logger.js';
 
 export interface IpcBusOptions {
@@ -20,7 +20,9 @@ export interface IpcBusOptions {
 export function createIpcBus(options: IpcBusOptions, logger: Logger): Bus {
   const log = logger.child({ component: 'ipc' });
   const channels = new Map<number, ChildProcess>();
-  const receivers = new Set<(message: unknown, from: number) => void>();
+  const receivers = new Set<(message: unknown, from: Sender) => void>();
+  /** Messages received so far: a barrier waits for an event-loop turn in which none came. */
+  let received = 0;
   const actionLog: Record<string, unknown>[] = [];
   const actionLogListeners = listeners<Record<string, unknown>>();
 
@@ -56,18 +58,33 @@ export function createIpcBus(options: IpcBusOptions, logger: Logger): Bus {
       actionLog.push(plain(entry) as Record<string, unknown>);
       if (actionLog.length > options.actionLogMax) actionLog.splice(0, actionLog.length - options.actionLogMax);
     },
+    // Each cluster's messages wait in its pipe until the event loop reads them: what was sent
+    // before now has been read once a whole turn of the loop passes with no message at all.
+    barrier: () =>
+      new Promise<void>((resolve) => {
+        let seen = received;
+        const check = () => {
+          if (received === seen) return resolve();
+          seen = received;
+          setImmediate(check);
+        };
+        setImmediate(check);
+      }),
   };
 
   return {
     kind: 'ipc',
     actor: busActor(transport, log, { onActionLog: actionLogListeners.notify }),
     onActionLog: actionLogListeners.subscribe,
-    clusterEnv: { MEWLD_BUS: 'ipc', MEWLD_CHANNEL: options.channel },
+    clusterEnv: () => ({ MEWLD_BUS: 'ipc', MEWLD_CHANNEL: options.channel }),
     ipc: true,
     attach(clusterId, child) {
       channels.set(clusterId, child);
+      // Its own channel: whatever comes on it is this cluster's, proven.
+      const from = { id: clusterId, proven: true };
       child.on('message', (message: unknown) => {
-        for (const receiver of receivers) receiver(message, clusterId);
+        received++;
+        for (const receiver of receivers) receiver(message, from);
       });
       const detach = () => {
         if (channels.get(clusterId) === child) channels.delete(clusterId);

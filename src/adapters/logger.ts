@@ -53,3 +53,37 @@ export function machineLogger(logger: Logger): (...args: unknown[]) => void {
     }
   };
 }
+
+/**
+ * A warning that a flood could repeat (100,000 bad messages on the bus):
+ * at most `burst` lines of one kind per `intervalMs`, then, when the interval
+ * ends, one line that says how many more there were. Kinds are a fixed set
+ * named by the caller.
+ */
+export function limitedWarnings(logger: Logger, { burst = 5, intervalMs = 10_000 } = {}) {
+  const windows = new Map<string, { logged: number; suppressed: number }>();
+  return (kind: string, fields: object, message: string) => {
+    let window = windows.get(kind);
+    if (!window) {
+      windows.set(kind, (window = { logged: 0, suppressed: 0 }));
+      const opened = window;
+      setTimeout(() => {
+        windows.delete(kind);
+        if (opened.suppressed > 0) {
+          logger.warn(
+            { kind, suppressed: opened.suppressed },
+            `${opened.suppressed} more warnings like "${message}" in the last ${intervalMs / 1000} s were not logged`,
+          );
+        }
+      }, intervalMs).unref();
+    }
+    if (window.logged < burst) {
+      window.logged++;
+      logger.warn({ kind, ...fields }, message);
+    } else {
+      window.suppressed++;
+    }
+  };
+}
+
+export type LimitedWarnings = ReturnType<typeof limitedWarnings>;

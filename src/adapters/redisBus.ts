@@ -1,7 +1,10 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { Redis, type RedisOptions } from 'ioredis';
-import { actionLogKey, clusterChannel, decodeMessage, goJson, launcherChannel } from '../protocol/index.js';
+import { actionLogKey, clusterChannel, clusterKey, decodeMessage, goJson, launcherChannel, withinDepth } from '../protocol/index.js';
 import { busActor, listeners, type Bus, type Transport } from './bus.js';
-import type { Logger } from './logger.js';
+import { limitedWarnings, type Logger } from './logger.js';
+import { processInfo } from './runFiles.js';
 
 export interface RedisBusOptions {
   /** redis://host:port/db, rediss://..., host:port (as the Go config wrote it) or a unix socket path. */
@@ -9,6 +12,8 @@ export interface RedisBusOptions {
   channel: string;
   actionLogMax: number;
   maxMessageBytes?: number;
+  /** This run of the supervisor: names its private barrier channel. */
+  runId?: string;
 }
 
 /** Reads the config's `redis` value the way the Go version did (host:port) and as URLs. */
@@ -59,33 +64,59 @@ export function createRedisBus(options: RedisBusOptions, logger: Logger): Bus {
   const sub = connect('subscriber');
   const pub = connect('publisher');
   const key = actionLogKey(options.channel);
-  const direct = { launcher: launcherChannel(options.channel), clusters: new Set<number>() };
+  const launcher = launcherChannel(options.channel);
+  // The supervisor's own: it publishes a marker here and knows it has read everything before it when the marker comes back.
+  const barrierChannel = `${options.channel}/barrier/${options.runId ?? randomBytes(8).toString('hex')}`;
+  let barrierSeq = 0;
+  const barriers = new Map<number, () => void>();
+  // Never leaves this process but in cluster processes' environments: each cluster's key is derived from it.
+  const runSecret = randomBytes(32).toString('hex');
   const actionLogListeners = listeners<Record<string, unknown>>();
+  const warn = limitedWarnings(log);
+  const claim = busClaim(pub, options.channel, options.runId ?? randomBytes(8).toString('hex'));
 
   const transport: Transport = {
-    listen(onMessage, onStatus) {
-      // Up once subscribed and able to publish (a diagnostic sent before that would lose its
-      // answer); down when either connection is lost.
+    listen(onMessage, onStatus, onRefused) {
+      // Up once subscribed, able to publish (a diagnostic sent before that would lose its
+      // answer) and holding the bus (no other supervisor runs it); down when either connection is lost.
       let subscribed = false;
+      let claimed = false;
       const report = () => {
-        if (subscribed && pub.status === 'ready') onStatus(true);
+        if (subscribed && pub.status === 'ready' && claimed) onStatus(true);
       };
+      const stopClaim = claim.hold(
+        () => {
+          claimed = true;
+          report();
+        },
+        (reason) => {
+          claimed = false;
+          onRefused(reason);
+        },
+        (err) => warn('claim', {}, `could not renew the claim on the bus: ${err.message}`),
+      );
       const lost = () => onStatus(false);
       const message = (channel: string, raw: string) => {
         if (channel === options.channel) {
           onMessage(raw, undefined);
-        } else if (channel === direct.launcher) {
-          // From a cluster on a direct channel: it says who it is, and gets its answers on its own channel.
+        } else if (channel === launcher) {
+          // From a cluster on mewld/client: it says who it is (`from`), which only a proof can confirm.
           const decoded = decodeMessage(raw, options.maxMessageBytes);
           if (!decoded.ok) return onMessage(raw, undefined); // the protocol's parsing rejects it, saying why
           const from = (decoded.json as { from?: unknown } | null)?.from;
-          const sender = Number.isInteger(from) && (from as number) >= 0 ? (from as number) : undefined;
-          if (sender !== undefined) direct.clusters.add(sender);
+          const sender = Number.isInteger(from) && (from as number) >= 0 ? { id: from as number, proven: false } : undefined;
           onMessage(decoded.json, sender);
+        } else if (channel === barrierChannel) {
+          const seq = Number(raw);
+          for (const [n, resolve] of barriers) {
+            if (n > seq) break;
+            barriers.delete(n);
+            resolve();
+          }
         }
       };
       const ready = () =>
-        void sub.subscribe(options.channel, direct.launcher).then(
+        void sub.subscribe(options.channel, launcher, barrierChannel).then(
           () => {
             subscribed = true;
             report();
@@ -103,6 +134,7 @@ export function createRedisBus(options: RedisBusOptions, logger: Logger): Bus {
       pub.on('close', lost);
       if (sub.status === 'ready') ready();
       return () => {
+        stopClaim();
         sub.off('message', message);
         sub.off('ready', ready);
         sub.off('close', close);
@@ -113,11 +145,22 @@ export function createRedisBus(options: RedisBusOptions, logger: Logger): Bus {
     send(message, recipient) {
       // To one cluster: on its own channel when it listens there, else on the shared one (it filters).
       const to =
-        'to' in recipient && recipient.to !== 'all' && direct.clusters.has(recipient.to)
+        'to' in recipient && recipient.to !== 'all' && recipient.ownChannel
           ? clusterChannel(options.channel, recipient.to)
           : options.channel;
       pub.publish(to, goJson(message)).catch((err: Error) => log.error({ err: err.message }, 'could not publish'));
     },
+    // Redis hands a subscriber its messages in the order it took them, whatever the channel: a
+    // marker published now comes back after every message published before it.
+    barrier: () =>
+      new Promise<void>((resolve, reject) => {
+        const seq = ++barrierSeq;
+        barriers.set(seq, resolve);
+        pub.publish(barrierChannel, String(seq)).catch((err: Error) => {
+          barriers.delete(seq);
+          reject(err);
+        });
+      }),
     writeActionLog(entry) {
       pub
         .multi()
@@ -130,26 +173,144 @@ export function createRedisBus(options: RedisBusOptions, logger: Logger): Bus {
 
   return {
     kind: 'redis',
-    actor: busActor(transport, log, { ...options, onActionLog: actionLogListeners.notify }),
+    actor: busActor(transport, log, {
+      ...options,
+      onActionLog: actionLogListeners.notify,
+      clusterKey: (id) => clusterKey(runSecret, id),
+    }),
     onActionLog: actionLogListeners.subscribe,
-    clusterEnv: { MEWLD_BUS: 'redis', MEWLD_REDIS_URL: redisUrlForClusters(options.url), MEWLD_CHANNEL: options.channel },
+    clusterEnv: (id) => ({
+      MEWLD_BUS: 'redis',
+      MEWLD_REDIS_URL: redisUrlForClusters(options.url),
+      MEWLD_CHANNEL: options.channel,
+      MEWLD_CLUSTER_KEY: clusterKey(runSecret, id),
+    }),
     ipc: false,
     attach() {},
     async actionLogs(limit = options.actionLogMax) {
-      const rows = await pub.lrange(key, -limit, -1);
-      return rows.flatMap((row) => {
-        try {
-          return [JSON.parse(row) as Record<string, unknown>];
-        } catch {
-          return [];
-        }
+      let rows: string[];
+      try {
+        rows = await pub.lrange(key, -limit, -1);
+      } catch (err) {
+        warn('action_log_read', { key }, `could not read the action log ${key}: ${(err as Error).message}`);
+        return [];
+      }
+      // Anyone on the server may have written there: what is not an entry, or is nested too deep to show, is left out.
+      let skipped = 0;
+      const entries = rows.flatMap((row) => {
+        const decoded = decodeMessage(row, options.maxMessageBytes);
+        if (
+          decoded.ok &&
+          typeof decoded.json === 'object' &&
+          decoded.json !== null &&
+          !Array.isArray(decoded.json) &&
+          withinDepth(decoded.json)
+        )
+          return [decoded.json as Record<string, unknown>];
+        skipped++;
+        return [];
       });
+      if (skipped > 0) warn('action_log_entry', { key, skipped }, `left out ${skipped} entries of ${key} that are not action log entries`);
+      return entries;
     },
     async close() {
+      await claim.release().catch(() => {});
       sub.disconnect();
       // QUIT after what is queued, but do not hang on a Redis that is gone.
       await Promise.race([pub.quit().catch(() => {}), new Promise((r) => setTimeout(r, 1000).unref())]);
       pub.disconnect();
     },
   };
+}
+
+/** How long a claim on the bus lasts unless renewed (a third of it): a supervisor killed on another machine frees the bus after this. */
+export const CLAIM_TTL_MS = 15_000;
+
+// Renews (or gives up) the claim only while it is still this run's.
+const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
+const TAKE_OVER = `if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 else return 0 end`;
+const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+
+interface ClaimHolder {
+  host: string;
+  pid: number;
+  startTime: number;
+  runId: string;
+}
+
+/**
+ * One supervisor per bus (Redis server and channel), whatever its config file
+ * and machine: two would launch every cluster twice. `<channel>/supervisor`
+ * holds the run that has the bus, with a TTL it renews. A claim left by a
+ * supervisor of this machine that is gone (killed) is taken over at once;
+ * one from another machine once it expires.
+ */
+function busClaim(redis: Redis, channel: string, runId: string) {
+  const key = `${channel}/supervisor`;
+  const me: ClaimHolder = { host: hostname(), pid: process.pid, startTime: processInfo(process.pid)?.startTime ?? 0, runId };
+  const value = JSON.stringify(me);
+
+  const describe = (raw: string | null) => {
+    const other = parseHolder(raw);
+    return other ? `pid ${other.pid} on ${other.host} (run ${other.runId})` : `an unknown holder (${String(raw).slice(0, 80)})`;
+  };
+  /** true: ours; otherwise why not. */
+  const take = async (): Promise<true | string> => {
+    if ((await redis.set(key, value, 'PX', CLAIM_TTL_MS, 'NX')) === 'OK') return true;
+    const current = await redis.get(key);
+    if (current === value) return true;
+    if (current === null) return take();
+    const other = parseHolder(current);
+    const gone = other !== undefined && other.host === me.host && processInfo(other.pid)?.startTime !== other.startTime;
+    if (gone && (await redis.eval(TAKE_OVER, 1, key, current, value, CLAIM_TTL_MS)) === 1) return true;
+    return `another supervisor runs the bus ${channel} on this Redis: ${describe(current)}; stop it first (two would run every shard twice)`;
+  };
+
+  return {
+    /** Takes the claim and keeps it: `onHeld` once it is this run's, `onRefused` when it is another's. */
+    hold(onHeld: () => void, onRefused: (reason: string) => void, onError: (err: Error) => void) {
+      let held = false;
+      let stopped = false;
+      const attempt = async () => {
+        try {
+          if (held) {
+            if ((await redis.eval(RENEW, 1, key, value, CLAIM_TTL_MS)) === 1) return;
+            held = false; // expired (Redis restarted, or this process was frozen): take it again, if no one else has
+          }
+          const result = await take();
+          if (stopped) return;
+          if (result === true) {
+            held = true;
+            onHeld();
+          } else {
+            stopped = true;
+            clearInterval(timer);
+            onRefused(result);
+          }
+        } catch (err) {
+          onError(err as Error);
+        }
+      };
+      const timer = setInterval(() => void attempt(), CLAIM_TTL_MS / 3);
+      timer.unref();
+      const ready = () => void attempt();
+      redis.on('ready', ready);
+      if (redis.status === 'ready') ready();
+      return () => {
+        stopped = true;
+        clearInterval(timer);
+        redis.off('ready', ready);
+      };
+    },
+    release: () => redis.eval(RELEASE, 1, key, value),
+  };
+}
+
+function parseHolder(raw: string | null): ClaimHolder | undefined {
+  try {
+    const holder = JSON.parse(raw ?? '') as ClaimHolder;
+    return typeof holder?.pid === 'number' && typeof holder.host === 'string' ? holder : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -49,11 +49,11 @@ export interface ClusterOptions {
    */
   orphanTimeout?: number;
   /**
-   * Called before the process exits because the supervisor is gone, and on
-   * SIGTERM/SIGINT (the supervisor's stop) when given: close your Discord
-   * connections here. Bounded by shutdownTimeout.
+   * Called before the process exits because the supervisor is gone or was
+   * replaced by another run, and on SIGTERM/SIGINT (the supervisor's stop)
+   * when given: close your Discord connections here. Bounded by shutdownTimeout.
    */
-  shutdown?: (reason: 'orphaned' | 'signal') => void | Promise<void>;
+  shutdown?: (reason: LeaveReason) => void | Promise<void>;
   shutdownTimeout?: number;
   /** Redis address when MEWLD_REDIS_URL is not set (as under the Go mewld). */
   redisUrl?: string;
@@ -61,6 +61,13 @@ export interface ClusterOptions {
   env?: NodeJS.ProcessEnv;
   argv?: string[];
 }
+
+/**
+ * Why a cluster leaves by itself: its supervisor is gone (`orphaned`), another
+ * run of the supervisor has taken over its shards (`replaced`), or it was
+ * asked to stop (`signal`).
+ */
+export type LeaveReason = 'orphaned' | 'replaced' | 'signal';
 
 export class RequestTimeoutError extends Error {
   override name = 'RequestTimeoutError';
@@ -131,6 +138,9 @@ export async function connectCluster(options: ClusterOptions = {}): Promise<Clus
   const env = options.env ?? process.env;
   const info = clusterInfo(env, options.argv ?? process.argv);
   const requestTimeout = options.requestTimeout ?? 10_000;
+  // Set by mewld (not by the Go version): which run of the supervisor started this process, and this cluster's key for proving its answers.
+  const runId = env.MEWLD_RUN_ID || undefined;
+  const key = env.MEWLD_CLUSTER_KEY || undefined;
   const pending = new Map<string | number, { resolve(output: unknown): void; timer: NodeJS.Timeout }>();
   const handlers = new Map<string, Set<Handler>>();
   const launchedHandlers = new Set<() => void>();
@@ -152,11 +162,17 @@ export async function connectCluster(options: ClusterOptions = {}): Promise<Clus
     switch (inbound.kind) {
       case 'diag':
         if (inbound.id !== info.id) return;
+        // Another run of the supervisor asks for this cluster: it has replaced the run that started
+        // this process, and launches its own process for these shards. Two would run them twice.
+        if (runId !== undefined && !inbound.nonce.startsWith(`${runId}-`)) {
+          void leave('replaced', 'another run of the supervisor has taken over this cluster');
+          return;
+        }
         armOrphanTimer();
         void Promise.resolve()
           .then(() => options.health?.() ?? defaultHealth(info.shards))
           .then(
-            (health) => transport.send(diagAnswerMessage(inbound.nonce, health)),
+            (health) => transport.send(diagAnswerMessage(inbound.nonce, health, key)),
             (err: unknown) => console.error(`mewld/client: health() failed: ${(err as Error).message}`),
           );
         return;
@@ -177,7 +193,7 @@ export async function connectCluster(options: ClusterOptions = {}): Promise<Clus
     }
   };
 
-  const leave = async (reason: 'orphaned' | 'signal', why: string) => {
+  const leave = async (reason: LeaveReason, why: string) => {
     if (closed) return;
     console.error(`mewld/client: cluster ${info.id} is leaving: ${why}`);
     const done = Promise.resolve(options.shutdown?.(reason)).catch((err: unknown) =>

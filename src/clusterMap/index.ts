@@ -6,7 +6,7 @@ export interface ClusterSpec {
 }
 
 /**
- * Splits shards 0..shardCount-1 into consecutive chunks of `perCluster` (SPEC §1.2).
+ * Splits shards 0..shardCount-1 into consecutive chunks of `perCluster` (docs/architecture.md, clusters and shards).
  * Names come from `names`; past its end they are generated from it ("Alpha",
  * "Beta", then "Alpha 2", "Beta 2", ...) so a cluster keeps its name across
  * restarts of the supervisor as long as the config does not change.

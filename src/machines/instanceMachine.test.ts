@@ -3,6 +3,7 @@ import { SimulatedClock } from 'xstate';
 import { getShortestPaths } from 'xstate/graph';
 import { advance, fakeProcesses, underParent } from '../../tests/helpers/machines.js';
 import {
+  INSTANCE_GROUPS,
   backoffDelay,
   instanceMachine,
   refusal,
@@ -413,10 +414,24 @@ describe('instanceMachine', () => {
     expect(refusal('start', t.snap())).toBeNull();
   });
 
+  it('each state has exactly one group tag, which every view shows: one source for what a state means', () => {
+    for (const [name, node] of Object.entries(instanceMachine.root.states)) {
+      const groups = node.tags.filter((tag) => (INSTANCE_GROUPS as readonly string[]).includes(tag));
+      expect(groups, name).toHaveLength(1);
+    }
+    const t = start();
+    t.launch();
+    expect(viewOf(t.snap())).toMatchObject({ state: 'running', group: 'up', up: true, allowed: ['stop', 'restart'] });
+    t.send({ type: 'STOP' });
+    expect(viewOf(t.snap())).toMatchObject({ state: 'stopped', group: 'stopped', up: false, allowed: ['start'] });
+  });
+
   it('every state is reachable', () => {
     // Reports to the parent are left out: the graph walks the machine alone.
     const silent = Object.fromEntries(
-      ['requestLaunchSlot', 'reportUp', 'reportDown', 'reportStopped', 'reportFailed', 'requestDiag'].map((a) => [a, () => {}]),
+      ['requestLaunchSlot', 'reportUp', 'reportDown', 'reportStopped', 'reportStoppedAgain', 'reportFailed', 'requestDiag', 'catchUp'].map(
+        (a) => [a, () => {}],
+      ),
     );
     const paths = getShortestPaths(instanceMachine.provide({ actions: silent }), {
       input: { cluster: { id: 0, name: 'A', shards: [0] }, shardCount: 1, clusterCount: 1, timing, restart, nonceSalt: 's', seed: 1 },
@@ -432,6 +447,10 @@ describe('instanceMachine', () => {
         { type: 'PROCESS.EXITED', code: 78, signal: null, at: 0 },
         { type: 'PROCESS.REAPED', at: 0 },
         { type: 'xstate.after.pingInterval.instance.running' } as never,
+        { type: 'xstate.after.pingTimeout.instance.diagPending' } as never,
+        { type: 'CAUGHT_UP', token: 's-0-1' },
+        { type: 'CAUGHT_UP', token: 'launch-1' },
+        { type: 'xstate.after.launchTimeout.instance.waitingLaunchNext' } as never,
       ],
       serializeState: (s) => JSON.stringify([s.value, s.context.lastExit?.code, s.context.stopRequested]),
       limit: 2000,

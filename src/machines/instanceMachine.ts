@@ -1,11 +1,22 @@
-import { assign, fromCallback, log, sendParent, sendTo, setup, type ActorSystem, type AnyActorRef, type SnapshotFrom } from 'xstate';
+import {
+  assign,
+  enqueueActions,
+  fromCallback,
+  log,
+  sendParent,
+  sendTo,
+  setup,
+  type ActorSystem,
+  type AnyActorRef,
+  type SnapshotFrom,
+} from 'xstate';
 import type { ClusterSpec } from '../clusterMap/index.js';
-import type { ShardHealth } from '../protocol/index.js';
+import { sanitizeHealth, type ShardHealth } from '../protocol/index.js';
 
 export type { ShardHealth };
 
 /**
- * One cluster's life (SPEC §2a). The machine never touches a process, a socket
+ * One cluster's life (README, "How a cluster lives"; docs/architecture.md). The machine never touches a process, a socket
  * or the clock: it sends commands to its `process` child (an adapter) and to
  * its parent, and it reads time only from XState delays and from the `at`
  * stamps that adapters put on the events they send.
@@ -33,7 +44,7 @@ export interface RestartPolicy {
   noRestartExitCodes: number[];
 }
 
-/** What the `process` adapter needs to launch the cluster (SPEC §2). */
+/** What the `process` adapter needs to launch the cluster (docs/protocol.md, the cluster process). */
 export interface ProcessInput {
   cluster: ClusterSpec;
   shardCount: number;
@@ -85,10 +96,26 @@ export type InstanceCommand =
   | { type: 'KILL' }
   | { type: 'LAUNCH_NEXT'; at: number }
   | { type: 'DIAG_ANSWER'; nonce: string; health: ShardHealth[]; at: number }
+  /** The bus has read everything that had arrived when CATCH_UP `token` was asked: what the cluster was waiting for is not in it. */
+  | { type: 'CAUGHT_UP'; token: string }
   | { type: 'BUS_DOWN' }
   | { type: 'BUS_UP' };
 
 export type InstanceEvent = InstanceCommand | ProcessEvent;
+
+/**
+ * What operators are shown a cluster doing: each state has exactly one of
+ * these as a tag. `up`: it said launch_next and serves its shards.
+ */
+export const INSTANCE_GROUPS = ['idle', 'starting', 'up', 'stopping', 'dead', 'backoff', 'failed', 'stopped'] as const;
+export type InstanceGroup = (typeof INSTANCE_GROUPS)[number];
+
+/**
+ * What a state means, said once, on the state: every view (metrics, the live
+ * stream and the dashboard, refusals, the orchestrator's "is the bot whole")
+ * asks the tags. A group (above), and `alive`: a process of the cluster may exist.
+ */
+export type InstanceTag = InstanceGroup | 'alive';
 
 /** The systemId (and child id) of cluster `id`'s Instance actor: how the orchestrator and the bus address it. */
 export const instanceSystemId = (id: number) => `cluster-${id}`;
@@ -96,8 +123,19 @@ export const instanceSystemId = (id: number) => `cluster-${id}`;
 /** Cluster `id`'s Instance actor in `system`, if there is one. */
 export const instanceActor = (system: ActorSystem<any>, id: number) => system.get(instanceSystemId(id)) as AnyActorRef | undefined;
 
-/** What an instance asks of the bus (systemId "bus"). */
-export type DiagRequest = { type: 'DIAG_REQUEST'; id: number; nonce: string };
+/**
+ * What an instance asks of the bus (systemId "bus"). `launch` numbers the
+ * cluster's processes: what the bus learnt about one (that it answers on its
+ * own channel) does not carry over to the next.
+ */
+export type DiagRequest =
+  | { type: 'DIAG_REQUEST'; id: number; nonce: string; launch: number }
+  /**
+   * A deadline has passed without what the cluster owed (a diagnostic's
+   * answer, its launch_next): read everything that has arrived so far (the
+   * supervisor, not the cluster, may be behind), then answer CAUGHT_UP.
+   */
+  | { type: 'CATCH_UP'; id: number; token: string };
 
 /** What an instance tells its parent. */
 export type InstanceReport =
@@ -155,6 +193,13 @@ export interface InstanceContext {
 
 const RECENT_EXITS = 5;
 
+/**
+ * How long a cluster whose ping_timeout has passed waits at most for the bus
+ * to catch up before it is judged anyway: a bound on a bus that never
+ * confirms, not a part of the normal path (it confirms within milliseconds).
+ */
+export const OVERDUE_LIMIT_MS = 60_000;
+
 /** mulberry32: a tiny deterministic PRNG so that jitter keeps the machine pure. */
 function nextRandom(seed: number): [number, number] {
   let t = (seed + 0x6d2b79f5) | 0;
@@ -177,6 +222,7 @@ const instanceSetup = setup({
     context: {} as InstanceContext,
     events: {} as InstanceEvent,
     input: {} as InstanceInput,
+    tags: {} as InstanceTag,
   },
   actors: {
     // Replaced by the real adapter (spawnCluster) or a test double through provide().
@@ -189,6 +235,7 @@ const instanceSetup = setup({
     pingTimeout: ({ context }) => context.input.timing.pingTimeout,
     launchTimeout: ({ context }) => context.input.timing.launchTimeout,
     killTimeout: ({ context }) => context.input.timing.killTimeout,
+    overdueLimit: OVERDUE_LIMIT_MS,
     backoff: ({ context }) => context.restarts.backoffMs,
   },
   guards: {
@@ -196,6 +243,9 @@ const instanceSetup = setup({
     busDown: ({ context }) => !context.busUp,
     noBackoff: ({ context }) => context.restarts.backoffMs <= 0,
     nonceMatches: ({ context, event }) => event.type === 'DIAG_ANSWER' && event.nonce === context.diag.nonce,
+    // What the bus caught up on is this deadline's, not an earlier one's.
+    caughtUpOnDiag: ({ context, event }) => event.type === 'CAUGHT_UP' && event.token === context.diag.nonce,
+    caughtUpOnLaunch: ({ context, event }) => event.type === 'CAUGHT_UP' && event.token === launchToken(context),
     stopRequested: ({ context }) => context.stopRequested,
     exitSaysDoNotRestart: ({ context }) =>
       context.downReason === 'exited' &&
@@ -237,9 +287,21 @@ const instanceSetup = setup({
     recordSpawnFailure: assign(({ event }) => (event.type === 'PROCESS.SPAWN_FAILED' ? { pid: null, spawnError: event.error } : {})),
     markDown: assign((_, params: { reason: DownReason }) => ({ downReason: params.reason })),
     recordUp: assign(({ event }) => ({ upAt: event.type === 'LAUNCH_NEXT' ? event.at : null })),
-    recordDiag: assign(({ context, event }) =>
-      event.type === 'DIAG_ANSWER' ? { diag: { ...context.diag, nonce: null, last: { at: event.at, health: event.health } } } : {},
-    ),
+    recordDiag: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'DIAG_ANSWER') return;
+      // Held to the cluster's own shards: a cluster cannot report 11,500 shards, or an infinite guild count, for a 2-shard cluster.
+      const { health, dropped } = sanitizeHealth(event.health, context.input.cluster.shards);
+      enqueue.assign({ diag: { ...context.diag, nonce: null, last: { at: event.at, health } } });
+      if (dropped > 0) {
+        enqueue(
+          log(() => ({
+            level: 'warn',
+            cluster: context.input.cluster.id,
+            msg: `left out ${dropped} entries of a diagnostic answer that are not for this cluster's shards (${context.input.cluster.shards.join(', ')}), or repeat one`,
+          })),
+        );
+      }
+    }),
     newNonce: assign(({ context: { input, diag } }) => ({
       reconnecting: false,
       diag: { seq: diag.seq + 1, nonce: `${input.nonceSalt}-${input.cluster.id}-${diag.seq + 1}`, last: diag.last },
@@ -294,8 +356,17 @@ const instanceSetup = setup({
     // Straight to the bus (systemId "bus"): diagnostics are the busiest traffic, and the orchestrator need not see them.
     requestDiag: sendTo(
       ({ system }) => system.get('bus'),
-      ({ context }) => ({ type: 'DIAG_REQUEST', id: context.input.cluster.id, nonce: context.diag.nonce! }),
+      ({ context }) => ({ type: 'DIAG_REQUEST', id: context.input.cluster.id, nonce: context.diag.nonce!, launch: context.launches }),
     ),
+    catchUp: sendTo(
+      ({ system }) => system.get('bus'),
+      ({ context }, params: { on: 'diag' | 'launch' }) => ({
+        type: 'CATCH_UP',
+        id: context.input.cluster.id,
+        token: params.on === 'diag' ? context.diag.nonce! : launchToken(context),
+      }),
+    ),
+    reportStoppedAgain: sendParent(({ context }) => ({ type: 'CLUSTER.STOPPED', id: context.input.cluster.id })),
     warnIgnored: log(({ context, event }) => ({
       level: 'warn',
       cluster: context.input.cluster.id,
@@ -303,6 +374,9 @@ const instanceSetup = setup({
     })),
   },
 });
+
+/** What a launch's CATCH_UP is known by: its process's number, so that a late CAUGHT_UP of an earlier launch is told apart. */
+const launchToken = (context: Pick<InstanceContext, 'launches'>) => `launch-${context.launches}`;
 
 /**
  * Diagnostics run on one clock shared by every cluster, as the Go version's
@@ -327,10 +401,19 @@ const whileAlive = {
   RESTART: 'restarting',
 } as const;
 
+/** While a diagnostic awaits its answer (in time or overdue). */
+const awaitingAnswer = {
+  DIAG_ANSWER: [{ guard: 'nonceMatches', target: 'running', actions: 'recordDiag' }, { actions: 'warnIgnored' }],
+  // No deadline runs while the bus is down: the silence is the bus's, not the cluster's.
+  BUS_DOWN: { target: 'running', actions: ['forgetNonce', { type: 'setBusUp', params: { up: false } }] },
+  ...whileAlive,
+} as const;
+
 /** SIGTERM, SIGKILL after kill_timeout (or at once on KILL), then `then` once the process is gone. */
 function terminating(then: 'stopped' | 'queued', description: string, also: { STOP?: 'stopping' } = {}) {
   return instanceSetup.createStateConfig({
     description,
+    tags: ['stopping', 'alive'],
     entry: 'terminate',
     after: { killTimeout: { actions: 'kill' } },
     on: {
@@ -373,10 +456,12 @@ export const instanceMachine = instanceSetup.createMachine({
     BUS_UP: { actions: { type: 'setBusUp', params: { up: true } } },
     LAUNCH_NEXT: { actions: 'warnIgnored' },
     DIAG_ANSWER: { actions: 'warnIgnored' },
+    CAUGHT_UP: {},
   },
   initial: 'idle',
   states: {
     idle: {
+      tags: ['idle'],
       on: {
         LAUNCH: 'starting',
         START: 'queued',
@@ -384,6 +469,7 @@ export const instanceMachine = instanceSetup.createMachine({
       },
     },
     queued: {
+      tags: ['starting'],
       description: 'Waiting for the orchestrator to hand out the launch slot.',
       entry: 'requestLaunchSlot',
       exit: 'clearAutomatic',
@@ -393,6 +479,7 @@ export const instanceMachine = instanceSetup.createMachine({
       },
     },
     starting: {
+      tags: ['starting', 'alive'],
       entry: ['countLaunch', 'spawn'],
       on: {
         'PROCESS.SPAWNED': { target: 'waitingLaunchNext', actions: 'recordSpawn' },
@@ -404,9 +491,10 @@ export const instanceMachine = instanceSetup.createMachine({
       },
     },
     waitingLaunchNext: {
+      tags: ['starting', 'alive'],
       after: {
         launchTimeout: [
-          { guard: 'busUp', target: 'dead', actions: { type: 'markDown', params: { reason: 'launch_timeout' } } },
+          { guard: 'busUp', target: 'launchOverdue' },
           // The launch_next may be lost in the outage: wait a full launch_timeout again.
           { target: 'waitingLaunchNext', reenter: true },
         ],
@@ -417,7 +505,22 @@ export const instanceMachine = instanceSetup.createMachine({
         ...whileAlive,
       },
     },
+    launchOverdue: {
+      tags: ['starting', 'alive'],
+      description:
+        'launch_timeout has passed: as for a diagnostic, the bus first reads what arrived before now, then the cluster is judged.',
+      entry: { type: 'catchUp', params: { on: 'launch' } },
+      after: { overdueLimit: { target: 'dead', actions: { type: 'markDown', params: { reason: 'launch_timeout' } } } },
+      on: {
+        LAUNCH_NEXT: { target: 'running', actions: ['recordUp', 'reportUp'] },
+        CAUGHT_UP: { guard: 'caughtUpOnLaunch', target: 'dead', actions: { type: 'markDown', params: { reason: 'launch_timeout' } } },
+        // The launch_next may be lost in the outage: a full launch_timeout again once the bus is back.
+        BUS_DOWN: { target: 'waitingLaunchNext', actions: { type: 'setBusUp', params: { up: false } } },
+        ...whileAlive,
+      },
+    },
     running: {
+      tags: ['up', 'alive'],
       after: {
         pingInterval: [
           { guard: 'busUp', target: 'diagPending' },
@@ -431,26 +534,35 @@ export const instanceMachine = instanceSetup.createMachine({
       },
     },
     diagPending: {
+      tags: ['up', 'alive'],
       entry: ['newNonce', 'requestDiag'],
-      after: {
-        pingTimeout: { target: 'dead', actions: { type: 'markDown', params: { reason: 'ping_timeout' } } },
-      },
+      after: { pingTimeout: 'diagOverdue' },
+      on: awaitingAnswer,
+    },
+    diagOverdue: {
+      tags: ['up', 'alive'],
+      description:
+        'ping_timeout has passed. The answer may be waiting unread behind a backlog (the supervisor is behind, not the cluster): the bus reads what arrived before now, then the cluster is judged.',
+      entry: { type: 'catchUp', params: { on: 'diag' } },
+      after: { overdueLimit: { target: 'dead', actions: { type: 'markDown', params: { reason: 'ping_timeout' } } } },
       on: {
-        DIAG_ANSWER: [{ guard: 'nonceMatches', target: 'running', actions: 'recordDiag' }, { actions: 'warnIgnored' }],
-        // No deadline runs while the bus is down: the silence is the bus's, not the cluster's.
-        BUS_DOWN: { target: 'running', actions: ['forgetNonce', { type: 'setBusUp', params: { up: false } }] },
-        ...whileAlive,
+        ...awaitingAnswer,
+        CAUGHT_UP: { guard: 'caughtUpOnDiag', target: 'dead', actions: { type: 'markDown', params: { reason: 'ping_timeout' } } },
       },
     },
     stopping: terminating('stopped', 'An operator stop: no automatic restart follows.'),
     restarting: terminating('queued', 'Stop then start: queues for a launch slot once the process is gone.', { STOP: 'stopping' }),
     stopped: {
+      tags: ['stopped'],
       entry: 'reportStopped',
       on: {
         START: { target: 'queued', actions: 'clearFailure' },
+        // Asked again (a shutdown stops every cluster, and waits to hear from each): it says so again.
+        STOP: { actions: 'reportStoppedAgain' },
       },
     },
     dead: {
+      tags: ['dead', 'alive'],
       description: 'The cluster is down; it leaves this state only once its process is gone.',
       entry: ['reap', 'reportDown'],
       on: {
@@ -473,6 +585,7 @@ export const instanceMachine = instanceSetup.createMachine({
       },
     },
     backoff: {
+      tags: ['backoff'],
       description: 'Waiting before an automatic restart; the delay grows with each quick failure.',
       always: { guard: 'noBackoff', target: 'queued', actions: 'markAutomatic' },
       after: { backoff: { target: 'queued', actions: 'markAutomatic' } },
@@ -482,6 +595,7 @@ export const instanceMachine = instanceSetup.createMachine({
       },
     },
     failed: {
+      tags: ['failed'],
       description: 'Restarting cannot help or was tried too often: stays down until an operator start.',
       entry: 'reportFailed',
       on: {
@@ -495,17 +609,6 @@ export const instanceMachine = instanceSetup.createMachine({
 export type InstanceSnapshot = SnapshotFrom<typeof instanceMachine>;
 export type InstanceState = Extract<InstanceSnapshot['value'], string>;
 
-/** States in which a cluster process may exist. */
-export const PROCESS_STATES: readonly InstanceState[] = [
-  'starting',
-  'waitingLaunchNext',
-  'running',
-  'diagPending',
-  'stopping',
-  'restarting',
-  'dead',
-];
-
 /**
  * What operators see of a cluster: the bus's statuses, the HTTP API and the
  * live stream all show this. Field names as on the wire; times are unix ms.
@@ -515,6 +618,12 @@ export interface ClusterView {
   name: string;
   shards: number[];
   state: InstanceState;
+  /** What the state means to an operator (its group tag). */
+  group: InstanceGroup;
+  /** Up and serving its shards (the `up` group). */
+  up: boolean;
+  /** The operator commands this state allows now: the others are refused, saying why (refusal). */
+  allowed: OperatorCommand[];
   active: boolean;
   pid: number | null;
   started_at: number | null;
@@ -545,6 +654,9 @@ function computeView(snapshot: InstanceSnapshot): ClusterView {
     name: cluster.name,
     shards: cluster.shards,
     state,
+    group: INSTANCE_GROUPS.find((g) => snapshot.hasTag(g))!,
+    up: snapshot.hasTag('up'),
+    allowed: allowedCommands(snapshot),
     active: c.pid !== null,
     pid: c.pid,
     started_at: c.startedAt,
@@ -558,8 +670,23 @@ function computeView(snapshot: InstanceSnapshot): ClusterView {
   };
 }
 
+export const OPERATOR_COMMANDS = ['start', 'stop', 'restart'] as const;
+export type OperatorCommand = (typeof OPERATOR_COMMANDS)[number];
+
+// One array per combination, shared: views are compared field by field, by reference.
+const allowedLists = new Map<string, OperatorCommand[]>();
+
+/** The commands refusal() lets through in this state. */
+function allowedCommands(snapshot: InstanceSnapshot): OperatorCommand[] {
+  const allowed = OPERATOR_COMMANDS.filter((command) => refusal(command, snapshot) === null);
+  const key = allowed.join();
+  let shared = allowedLists.get(key);
+  if (!shared) allowedLists.set(key, (shared = allowed));
+  return shared;
+}
+
 /** Why an operator command cannot be carried out in this state, or null when it can. */
-export function refusal(command: 'start' | 'stop' | 'restart', snapshot: InstanceSnapshot): string | null {
+export function refusal(command: OperatorCommand, snapshot: InstanceSnapshot): string | null {
   const state = snapshot.value as InstanceState;
   const who = `cluster ${snapshot.context.input.cluster.id}`;
   switch (command) {
@@ -571,7 +698,7 @@ export function refusal(command: 'start' | 'stop' | 'restart', snapshot: Instanc
     case 'stop':
       return state === 'stopped' ? `${who} is already stopped` : state === 'stopping' ? `${who} is already stopping` : null;
     case 'restart':
-      if (['starting', 'waitingLaunchNext', 'running', 'diagPending'].includes(state)) return null;
+      if (snapshot.hasTag('alive') && state !== 'dead' && state !== 'stopping' && state !== 'restarting') return null;
       return `${who} is not running (${state}); use start`;
   }
 }

@@ -97,7 +97,13 @@ export interface Reply {
  * status, the first one as soon as it is known; nothing is launched before the
  * first BUS.UP.
  */
-export type BusEvent = Command | { type: 'BUS.LAUNCH_NEXT'; id: number; at: number } | { type: 'BUS.DOWN' } | { type: 'BUS.UP' };
+export type BusEvent =
+  | Command
+  | { type: 'BUS.LAUNCH_NEXT'; id: number; at: number }
+  | { type: 'BUS.DOWN' }
+  | { type: 'BUS.UP' }
+  /** Another supervisor runs this bot on this bus: launch nothing, or stop what runs. */
+  | { type: 'BUS.REFUSED'; reason: string };
 
 export interface ActionLogEntry {
   event: string;
@@ -168,6 +174,9 @@ export function clusterViews(system: ActorSystem<any>, clusters: readonly Cluste
   }
   return views;
 }
+
+/** How long a SIGKILLed process may take to be seen gone before a shutdown stops waiting for it. */
+const KILL_GRACE_MS = 1000;
 
 const NOT_LAUNCHED: CommandResult = { ok: false, status: 'unavailable', reason: 'the clusters are not launched yet' };
 const SHUTTING_DOWN: CommandResult = { ok: false, status: 'unavailable', reason: 'the supervisor is shutting down' };
@@ -287,6 +296,9 @@ const orchestratorSetup = setup({
     sessionsReset: ({ context }) => context.gateway?.sessionStartLimit?.resetAfter ?? 0,
     fleetWindow: ({ context }) => context.input.fleet.window,
     fleetPause: ({ context }) => fleetPauseMs(context.input.fleet, context.pauses),
+    // Every cluster has had kill_timeout after its SIGTERM, and a second after its SIGKILL.
+    shutdownDeadline: ({ context }) => context.input.timing.killTimeout + KILL_GRACE_MS,
+    killDeadline: KILL_GRACE_MS,
   },
   guards: {
     shardCountFixed: ({ context }) => context.input.fixedShardCount !== undefined,
@@ -359,6 +371,11 @@ const orchestratorSetup = setup({
     failDiscovery: assign(({ event }) => ({
       exitCode: 1,
       fatalError: `could not get the shard count from Discord: ${gatewayError(event)}`,
+    })),
+    refuseBus: assign(({ event }) => ({ exitCode: 1, fatalError: event.type === 'BUS.REFUSED' ? event.reason : 'the bus was refused' })),
+    logShutdownForced: log(({ context }) => ({
+      level: 'error',
+      msg: `clusters ${context.awaitingStop.join(', ')} did not stop in time: killing what is left of them and exiting`,
     })),
     // Spawned inside one assign, not one spawnChild action per cluster: each of those copies the list of children (O(N²) for 10,000).
     spawnInstances: assign(({ context, spawn }) => {
@@ -479,7 +496,7 @@ const orchestratorSetup = setup({
       );
     }),
     announceAllLaunched: enqueueActions(({ context, system, enqueue }) => {
-      const down = clusterViews(system, context.clusters).filter((v) => v.state !== 'running' && v.state !== 'diagPending');
+      const down = clusterViews(system, context.clusters).filter((v) => !v.up);
       enqueue.sendTo('bus', { type: 'ANNOUNCE', action: 'all_clusters_launched' });
       enqueue.sendTo('bus', { type: 'ACTION_LOG', entry: { event: 'all_clusters_launched', not_up: down.map((v) => v.id) } });
       enqueue(
@@ -492,7 +509,7 @@ const orchestratorSetup = setup({
     /** As the Go version did after every later launch_next: tell the clusters when the bot is whole again. */
     announceIfAllUp: enqueueActions(({ context, system, enqueue }) => {
       const views = clusterViews(system, context.clusters);
-      if (views.every((v) => ['running', 'diagPending', 'stopped', 'failed'].includes(v.state))) {
+      if (views.every((v) => v.up || v.state === 'stopped' || v.state === 'failed')) {
         enqueue.sendTo('bus', { type: 'ANNOUNCE', action: 'all_clusters_launched' });
         enqueue.assign({ pauses: 0 });
       }
@@ -552,14 +569,19 @@ const orchestratorSetup = setup({
       }),
     ),
     beginShutdown: enqueueActions(({ context, event, enqueue }) => {
-      const exitCode = event.type === 'command.restartproc' ? 1 : 0;
-      enqueue.assign({ exitCode, awaitingStop: context.clusters.map((c) => c.id) });
-      enqueue.sendTo('bus', { type: 'ACTION_LOG', entry: { event: exitCode === 0 ? 'shutdown' : 'restartproc' } });
+      const refused = event.type === 'BUS.REFUSED' ? event.reason : null;
+      const exitCode = event.type === 'command.restartproc' || refused !== null ? 1 : 0;
+      enqueue.assign({ exitCode, awaitingStop: context.clusters.map((c) => c.id), fatalError: refused });
+      enqueue.sendTo('bus', {
+        type: 'ACTION_LOG',
+        entry: refused !== null ? { event: 'bus_refused', reason: refused } : { event: exitCode === 0 ? 'shutdown' : 'restartproc' },
+      });
       enqueue(
-        log(() => ({
-          level: 'info',
-          msg: `${exitCode === 0 ? 'shutting down' : 'restarting the supervisor (exit 1)'}: stopping every cluster`,
-        })),
+        log(() =>
+          refused !== null
+            ? { level: 'error', msg: `${refused}: stopping every cluster (exit 1)` }
+            : { level: 'info', msg: `${exitCode === 0 ? 'shutting down' : 'restarting the supervisor (exit 1)'}: stopping every cluster` },
+        ),
       );
       // Reverse launch order: the last cluster up is the first one down.
       for (const c of [...context.clusters].reverse()) enqueue.sendTo(instanceSystemId(c.id), { type: 'STOP' });
@@ -628,6 +650,7 @@ export const orchestratorMachine = orchestratorSetup.createMachine({
     'command.num_processes': { actions: 'replyNumProcesses' },
     'command.shutdown': { target: '.shuttingDown', actions: [{ type: 'reply', params: { ok: true } }, 'beginShutdown'] },
     'command.restartproc': { target: '.shuttingDown', actions: [{ type: 'reply', params: { ok: true } }, 'beginShutdown'] },
+    'BUS.REFUSED': { target: '.shuttingDown', actions: 'beginShutdown' },
     'BUS.LAUNCH_NEXT': { actions: 'forwardLaunchNext' },
     'BUS.DOWN': {
       actions: [{ type: 'setBusUp', params: { up: false } }, log(() => ({ level: 'error', msg: 'the bus is down: diagnostics paused' }))],
@@ -653,6 +676,7 @@ export const orchestratorMachine = orchestratorSetup.createMachine({
           ],
         },
         'BUS.UP': { actions: [{ type: 'setBusUp', params: { up: true } }, log(() => ({ level: 'info', msg: 'the bus is up' }))] },
+        'BUS.REFUSED': { target: '#orchestrator.fatal', actions: 'refuseBus' },
       },
       states: {
         choosing: {
@@ -831,11 +855,30 @@ export const orchestratorMachine = orchestratorSetup.createMachine({
       },
     },
     shuttingDown: {
-      description: 'Every cluster gets SIGTERM (last launched first), then SIGKILL after kill_timeout.',
+      description:
+        'Every cluster gets SIGTERM (last launched first), then SIGKILL after kill_timeout; a second request kills at once. Bounded: whatever has not stopped a second after its SIGKILL is left to the process adapters, which kill it as the supervisor ends.',
       always: { guard: 'allStopped', target: 'exited' },
+      initial: 'stopping',
+      states: {
+        stopping: {
+          after: { shutdownDeadline: 'forced' },
+          on: {
+            'command.shutdown': { target: 'killing', actions: [{ type: 'reply', params: { ok: true } }, 'killEverything'] },
+            'command.restartproc': { target: 'killing', actions: [{ type: 'reply', params: { ok: true } }, 'killEverything'] },
+          },
+        },
+        killing: {
+          after: { killDeadline: 'forced' },
+        },
+        forced: {
+          entry: 'logShutdownForced',
+          always: '#orchestrator.exited',
+        },
+      },
       on: {
-        'command.shutdown': { actions: [{ type: 'reply', params: { ok: true } }, 'killEverything'] },
-        'command.restartproc': { actions: [{ type: 'reply', params: { ok: true } }, 'killEverything'] },
+        'command.shutdown': { actions: { type: 'reply', params: { ok: true } } },
+        'command.restartproc': { actions: { type: 'reply', params: { ok: true } } },
+        'BUS.REFUSED': {},
         'command.start': { actions: { type: 'reply', params: SHUTTING_DOWN } },
         'command.stop': { actions: { type: 'reply', params: SHUTTING_DOWN } },
         'command.restart': { actions: { type: 'reply', params: SHUTTING_DOWN } },

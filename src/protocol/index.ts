@@ -1,7 +1,8 @@
+import { createHmac } from 'node:crypto';
 import * as v from 'valibot';
 
 /**
- * The mewld bus protocol (SPEC §3), as pure functions: what a message on the
+ * The mewld bus protocol (docs/protocol.md), as pure functions: what a message on the
  * channel means, and the exact bytes the Go mewld publishes, so that clusters
  * written for it work unchanged. The supervisor's buses and the cluster
  * client library both use this module; it depends on neither.
@@ -16,11 +17,48 @@ export interface ShardHealth {
   users: number;
 }
 
-/** A diagnostic answer in short: shards up, of how many, and their mean latency in ms (null with none up). */
+/**
+ * A diagnostic answer in short: shards up, of how many, and the mean latency
+ * in ms of the shards up whose latency is known (a negative latency means
+ * unknown, as the client library reports it); null when none is known.
+ */
 export function healthSummary(health: readonly ShardHealth[]) {
-  const up = health.filter((h) => h.up);
-  const latency = up.length === 0 ? null : up.reduce((sum, h) => sum + h.latency, 0) / up.length;
-  return { shards_up: up.length, shards: health.length, latency };
+  let up = 0;
+  let known = 0;
+  let sum = 0;
+  for (const h of health) {
+    if (!h.up) continue;
+    up++;
+    if (h.latency >= 0) {
+      known++;
+      sum += h.latency;
+    }
+  }
+  return { shards_up: up, shards: health.length, latency: known === 0 ? null : sum / known };
+}
+
+/** Figures past these are not a shard's: a cluster that reports them is wrong, and they would poison every total. */
+const MAX_LATENCY_MS = 3_600_000;
+const MAX_COUNT = 1e12;
+
+/**
+ * A diagnostic answer held to the cluster it is from: only entries for the
+ * cluster's own shards, one per shard (the first), and figures that can be
+ * true (a latency from 0 to an hour, else unknown: -1; guilds and users whole
+ * and not negative, else 0). `dropped` counts the entries left out.
+ */
+export function sanitizeHealth(health: readonly ShardHealth[], shards: readonly number[]): { health: ShardHealth[]; dropped: number } {
+  const own = new Set(shards);
+  const seen = new Set<number>();
+  const kept: ShardHealth[] = [];
+  for (const h of health) {
+    if (!own.has(h.shard_id) || seen.has(h.shard_id)) continue;
+    seen.add(h.shard_id);
+    const latency = Number.isFinite(h.latency) && h.latency >= 0 && h.latency <= MAX_LATENCY_MS ? h.latency : -1;
+    const count = (n: number) => (Number.isInteger(n) && n >= 0 && n <= MAX_COUNT ? n : 0);
+    kept.push({ shard_id: h.shard_id, up: h.up, latency, guilds: count(h.guilds), users: count(h.users) });
+  }
+  return { health: kept, dropped: health.length - kept.length };
 }
 
 /** A message on the bus: one JSON object. */
@@ -62,7 +100,8 @@ export type Inbound =
   | { kind: 'command'; action: CommandAction; id?: number; commandId?: string | number }
   | { kind: 'launch_next'; id: number; commandId?: string | number }
   | { kind: 'action_log'; data: Record<string, unknown>; commandId?: string | number }
-  | { kind: 'diag'; nonce: string; health: ShardHealth[] };
+  /** `proof`: diagProof of the nonce, from a cluster that has its key (MEWLD_CLUSTER_KEY). */
+  | { kind: 'diag'; nonce: string; health: ShardHealth[]; proof?: string };
 
 const idRule = (issue: { input: unknown }) => `args.id must be a cluster id (a non-negative integer), got ${show(issue.input)}`;
 const clusterId = v.pipe(v.number(idRule), v.integer(idRule), v.minValue(0, idRule));
@@ -129,14 +168,66 @@ export function replyCommandId(raw: string): string | undefined {
 /** The largest message the supervisor reads, by default. */
 export const MAX_MESSAGE_BYTES = 1 << 20;
 
-/** The JSON of one message off the channel, or why it cannot be read: too big, or not JSON. */
+/**
+ * The deepest nesting of arrays and objects the supervisor reads. The Go
+ * version's messages are three levels deep at most; recursive code (a JSON
+ * encoder, a logger) given 5,000 levels overflows the stack, so deeper input is
+ * refused where it enters, once, instead of guarded everywhere it goes.
+ */
+export const MAX_DEPTH = 32;
+
+/**
+ * Whether `value` nests arrays and objects at most `max` deep; iterative, so
+ * that it cannot overflow the stack itself. Visits each value once, and stops
+ * at the first one too deep.
+ */
+export function withinDepth(value: unknown, max = MAX_DEPTH): boolean {
+  if (value === null || typeof value !== 'object') return true;
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!;
+    if (depth > max) return false;
+    if (Array.isArray(item)) {
+      for (const child of item) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    } else if (item instanceof Map) {
+      for (const child of item.values()) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    } else {
+      for (const key in item as Record<string, unknown>) {
+        const child = (item as Record<string, unknown>)[key];
+        if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+      }
+    }
+  }
+  return true;
+}
+
+const TOO_DEEP = `nested more than ${MAX_DEPTH} levels deep`;
+
+/** The JSON of one message off the channel, or why it cannot be read: too big, not JSON, or too deep. */
 export function decodeMessage(raw: string, maxBytes = MAX_MESSAGE_BYTES): { ok: true; json: unknown } | { ok: false; reason: string } {
-  const bytes = Buffer.byteLength(raw);
+  // A string's length is at most its UTF-8 size: only long ones need counting.
+  const bytes = raw.length * 3 <= maxBytes ? raw.length : Buffer.byteLength(raw);
   if (bytes > maxBytes) return { ok: false, reason: `message of ${bytes} bytes exceeds the limit of ${maxBytes}` };
+  let json: unknown;
   try {
-    return { ok: true, json: JSON.parse(raw) };
+    json = JSON.parse(raw);
   } catch (err) {
     return { ok: false, reason: `not JSON: ${(err as Error).message}` };
+  }
+  return withinDepth(json) ? { ok: true, json } : { ok: false, reason: TOO_DEEP };
+}
+
+/**
+ * At most `max` characters of a message, for a log line: never throws, whatever
+ * the message (too deep for JSON.stringify, a cycle, a BigInt).
+ */
+export function sampleOf(message: unknown, max = 200): string {
+  if (typeof message === 'string') return message.slice(0, max);
+  if (!withinDepth(message)) return `(${TOO_DEEP})`;
+  try {
+    return String(JSON.stringify(message)).slice(0, max);
+  } catch (err) {
+    return `(cannot be shown: ${(err as Error).message})`;
   }
 }
 
@@ -152,6 +243,8 @@ export function parseInbound(raw: string, maxBytes = MAX_MESSAGE_BYTES): Inbound
 export function interpretInbound(json: unknown): Inbound {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) return { kind: 'invalid', reason: 'not a JSON object' };
   const message = json as Record<string, unknown>;
+  // Off an IPC channel nothing was decoded by decodeMessage: the depth is checked here, before anything relays or logs it.
+  if (!withinDepth(message)) return { kind: 'invalid', reason: TOO_DEEP };
   // Diagnostic requests have no scope; replies and bot messages are for clusters.
   if (message.scope !== 'launcher') return { kind: 'ignored' };
 
@@ -209,7 +302,9 @@ export function interpretInbound(json: unknown): Inbound {
       }
       const answer = v.safeParse(diagPayload, output);
       if (!answer.success) return { kind: 'invalid', reason: `diag: ${firstIssue(answer.issues)}` };
-      return { kind: 'diag', ...answer.output };
+      return typeof message.proof === 'string'
+        ? { kind: 'diag', ...answer.output, proof: message.proof }
+        : { kind: 'diag', ...answer.output };
     }
     default:
       return withId({ kind: 'invalid', reason: `unknown action ${show(action)}; known actions: ${LAUNCHER_ACTIONS.join(', ')}` });
@@ -351,9 +446,51 @@ export function launchNextMessage(id: number): BusMessage {
   return { scope: 'launcher', action: 'launch_next', args: { id } };
 }
 
-/** A diagnostic answer as Go clusters write it: output is a JSON string of {Nonce, Data}. */
-export function diagAnswerMessage(nonce: string, health: readonly ShardHealth[]): BusMessage {
-  return { scope: 'launcher', action: 'diag', output: JSON.stringify({ Nonce: nonce, Data: health }) };
+/**
+ * A diagnostic answer as Go clusters write it: output is a JSON string of
+ * {Nonce, Data}. With the cluster's key, `proof` says it is this cluster's.
+ */
+export function diagAnswerMessage(nonce: string, health: readonly ShardHealth[], key?: string): BusMessage {
+  const message: BusMessage = { scope: 'launcher', action: 'diag', output: JSON.stringify({ Nonce: nonce, Data: health }) };
+  if (key !== undefined) message.proof = diagProof(key, nonce);
+  return message;
+}
+
+/**
+ * Proof that a diagnostic answer comes from the cluster it is for, on Redis,
+ * where anyone on the server may publish anything: the supervisor gives each
+ * cluster process a key of its own (MEWLD_CLUSTER_KEY, derived from a secret of
+ * the run), and an answer carries an HMAC of its nonce under that key. The key
+ * itself never travels on the bus. Clusters written for the Go version send no
+ * proof, and are judged by their nonce alone, as the Go version judged them.
+ */
+export const diagProof = (key: string, nonce: string) => createHmac('sha256', key).update(nonce).digest('hex').slice(0, 32);
+
+/** Cluster `id`'s key under the run's secret. */
+export const clusterKey = (runSecret: string, id: number) => createHmac('sha256', runSecret).update(`cluster:${id}`).digest('hex');
+
+/**
+ * The largest action log entry kept, as JSON. The orchestrator's own entries
+ * are far smaller (a failed cluster's last lines are cut to fit); a cluster's
+ * entry over it is kept in a short form, so that a cluster cannot fill Redis,
+ * the dashboard or the live stream with one.
+ */
+export const MAX_ACTION_LOG_BYTES = 16 * 1024;
+
+/** `entry` if it fits, else its short form: its event, `truncated` and how large it was. */
+export function boundActionLogEntry(entry: Record<string, unknown>): Record<string, unknown> {
+  const json = withinDepth(entry) ? safeStringify(entry) : undefined;
+  if (json !== undefined && json.length <= MAX_ACTION_LOG_BYTES) return entry;
+  const event = typeof entry.event === 'string' ? entry.event.slice(0, 100) : 'unknown';
+  return { event, truncated: true, bytes: json?.length ?? null };
+}
+
+function safeStringify(value: unknown): string | undefined {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return undefined;
+  }
 }
 
 export function commandMessage(action: string, args: Record<string, unknown> | undefined, commandId: string): BusMessage {

@@ -1,11 +1,11 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
-import { getCookie, setCookie } from 'hono/cookie';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { secureHeaders } from 'hono/secure-headers';
 import type { UpgradeWebSocket, WSContext } from 'hono/ws';
 import type { CommandResult } from '../machines/orchestratorMachine.js';
 import type { CommandBridge } from './commandBridge.js';
-import type { LiveMessage, LiveState } from './liveState.js';
+import { entryJson, shortEntry, type LiveMessage, type LiveState } from './liveState.js';
 
 /**
  * The HTTP API, on web-standard Hono: the routes, the token, the headers.
@@ -31,16 +31,82 @@ export interface ApiOptions {
   metrics?: { contentType: string; render(): Promise<string> };
   /** A WebSocket client with more than this many bytes unsent is dropped (it reconnects). */
   maxClientBuffer: number;
+  /** At most this many /api/ws clients at once (default 256); more are refused. */
+  maxClients?: number;
+  /** Where the dashboard's sessions are kept across runs; in memory only without it. */
+  sessions?: SessionStore;
+  /** The port the server listens on, for the session cookie's name; known once it listens (default: the request's). */
+  port?: () => number;
+  now?: () => number;
   log?: { warn(fields: object, message: string): void };
 }
 
-export const TOKEN_COOKIE = 'mewld_token';
+/**
+ * The dashboard's session cookie: a random id, never the token. Browsers send
+ * a host's cookies to all its ports, so the name has the port: another service
+ * on this host gets no token from it, and two supervisors keep their own.
+ */
+export const sessionCookie = (port: number | string) => `mewld_session_${port}`;
+/** The cookie of earlier versions, which held the token itself: cleared when the dashboard is opened. */
+const OLD_TOKEN_COOKIE = 'mewld_token';
+export const SESSION_MS = 7 * 24 * 3600 * 1000;
+export const SESSIONS_KEPT = 1000;
+export const MAX_CLIENTS = 256;
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
 /** Compares tokens in constant time (whatever their lengths). */
 export function sameToken(given: string | undefined, expected: string): boolean {
   return given !== undefined && timingSafeEqual(digest(given), digest(expected));
+}
+
+/** Where sessions outlive a run of the supervisor: an open dashboard reconnects by itself after a restart. */
+export interface SessionStore {
+  load(): [key: string, expires: number][];
+  save(entries: [key: string, expires: number][]): void;
+}
+
+/**
+ * The dashboard's sessions: they end after SESSION_MS, as the oldest of too
+ * many, or when the token changes; kept in `store` when there is one.
+ */
+function createSessions(now: () => number, token: string, store?: SessionStore) {
+  // Keyed by a hash of the id and the token: how long a lookup takes tells nothing about the ids, what is
+  // stored cannot be used as a cookie, and a new token ends every session of the old one.
+  const key = (id: string) => digest(`${id}\0${token}`).toString('base64url');
+  const expiries = new Map<string, number>((store?.load() ?? []).filter(([, expires]) => expires > now()).sort(([, a], [, b]) => a - b));
+  const save = () => store?.save([...expiries]);
+  return {
+    open(): string {
+      // Every session lives as long: the first ones in the map are the first to expire, and the oldest.
+      for (const [k, expires] of expiries) {
+        if (expires > now() && expiries.size < SESSIONS_KEPT) break;
+        expiries.delete(k);
+      }
+      const id = randomBytes(32).toString('base64url');
+      expiries.set(key(id), now() + SESSION_MS);
+      save();
+      return id;
+    },
+    valid(id: string | undefined): boolean {
+      if (id === undefined) return false;
+      const k = key(id);
+      const expires = expiries.get(k);
+      if (expires === undefined) return false;
+      if (expires > now()) return true;
+      expiries.delete(k);
+      return false;
+    },
+    end(id: string | undefined) {
+      if (id !== undefined && expiries.delete(key(id))) save();
+    },
+  };
+}
+
+/** Whether a request comes from a page of this origin, by what browsers say (and pages cannot forge). */
+function fromThisOrigin(c: Context): boolean {
+  // Sec-Fetch-Site too: behind a proxy that ends TLS, Origin is https:// and the request's own URL http://.
+  return c.req.header('sec-fetch-site') === 'same-origin' || c.req.header('origin') === new URL(c.req.url).origin;
 }
 
 const STATUS: Record<Exclude<CommandResult, { ok: true }>['status'], 404 | 409 | 503> = {
@@ -60,6 +126,9 @@ function clusterId(raw: string): number | null {
 
 export function createApi(options: ApiOptions) {
   const app = new Hono();
+  const now = options.now ?? Date.now;
+  const sessions = createSessions(now, options.token, options.sessions);
+  const cookieName = (c: Context) => sessionCookie(options.port?.() ?? new URL(c.req.url).port);
 
   app.use(
     '*',
@@ -80,13 +149,22 @@ export function createApi(options: ApiOptions) {
 
   app.get('/ping', (c) => c.text('pong'));
 
-  // The dashboard. Opened with ?token=..., it trades the token for a cookie and
-  // drops it from the address bar (and from history and Referer headers).
+  // The dashboard. Opened with ?token=..., it trades the token for a session cookie
+  // and drops it from the address bar (and from history and Referer headers).
   app.get('/', (c) => {
     const token = c.req.query('token');
     if (token !== undefined) {
       if (!sameToken(token, options.token)) return c.text("This token is not the supervisor's: use the URL mewld printed at start.", 401);
-      setCookie(c, TOKEN_COOKIE, token, { httpOnly: true, sameSite: 'Strict', path: '/' });
+      const name = cookieName(c);
+      sessions.end(getCookie(c, name));
+      setCookie(c, name, sessions.open(), {
+        httpOnly: true,
+        sameSite: 'Strict',
+        path: '/',
+        maxAge: SESSION_MS / 1000,
+        secure: new URL(c.req.url).protocol === 'https:',
+      });
+      if (getCookie(c, OLD_TOKEN_COOKIE) !== undefined) deleteCookie(c, OLD_TOKEN_COOKIE, { path: '/' });
       return c.redirect('/', 303);
     }
     const page = options.assets['/']!;
@@ -100,17 +178,23 @@ export function createApi(options: ApiOptions) {
     const header = c.req.header('authorization');
     const bearer = header?.startsWith('Bearer ') ? header.slice('Bearer '.length) : undefined;
     if (sameToken(bearer, options.token)) return next();
-    if (sameToken(getCookie(c, TOKEN_COOKIE), options.token)) {
+    if (sessions.valid(getCookie(c, cookieName(c)))) {
       // The cookie is SameSite=Strict already; a state change must also come from this origin.
       const unsafe = c.req.method !== 'GET' && c.req.method !== 'HEAD';
-      const origin = c.req.header('origin');
-      if (unsafe && c.req.header('sec-fetch-site') !== 'same-origin' && origin !== new URL(c.req.url).origin) {
-        return c.json({ ok: false, error: 'cross-origin request refused' }, 403);
-      }
+      if (unsafe && !fromThisOrigin(c)) return c.json({ ok: false, error: 'cross-origin request refused' }, 403);
       return next();
     }
     return c.json({ ok: false, error: 'unauthorized: send Authorization: Bearer <token>, or open the URL mewld printed at start' }, 401);
   };
+  // A page elsewhere can open a WebSocket here, and the browser sends it the session
+  // cookie (SameSite does not stop a same-site page on another port). Browsers always
+  // send Origin with the upgrade: a foreign one is refused, before any credential counts.
+  // Clients that are not browsers send none, and authenticate with the token.
+  app.use('/api/ws', async (c, next) => {
+    if (c.req.header('origin') !== undefined && !fromThisOrigin(c))
+      return c.json({ ok: false, error: 'cross-origin WebSocket refused' }, 403);
+    return next();
+  });
   app.use('/api/*', requireToken);
 
   const { metrics } = options;
@@ -141,7 +225,16 @@ export function createApi(options: ApiOptions) {
 
   app.get('/api/action-logs', async (c) => {
     const limit = Math.min(Math.max(Number(c.req.query('limit') ?? 100) || 100, 1), 10_000);
-    return c.json({ entries: await options.actionLogs(limit) });
+    let entries: unknown[];
+    try {
+      entries = await options.actionLogs(limit);
+    } catch (err) {
+      return c.json({ ok: false, error: `the bus did not answer: ${(err as Error).message}` }, 503);
+    }
+    // Entries come from the clusters: one nested too deep (or with a BigInt) would make
+    // c.json throw for all of them. Each is serialized alone, and such a one shortened.
+    const json = entries.map((entry) => entryJson(entry) ?? JSON.stringify(shortEntry(entry, null)));
+    return c.body(`{"entries":[${json.join(',')}]}`, 200, { 'content-type': 'application/json' });
   });
 
   app.get('/api/gateway', (c) => c.json(options.live.gateway()));
@@ -149,8 +242,20 @@ export function createApi(options: ApiOptions) {
   app.get('/api/phase', (c) => c.json(options.live.phase()));
 
   if (options.upgradeWebSocket) {
+    const maxClients = options.maxClients ?? MAX_CLIENTS;
+    let clients = 0;
+    const full = `too many live clients (${maxClients}): try again later`;
+    // Every client gets the same message object: serialized once for all of them.
+    const serialized = new WeakMap<LiveMessage, string>();
+    const serialize = (message: LiveMessage) => {
+      let json = serialized.get(message);
+      if (json === undefined) serialized.set(message, (json = JSON.stringify(message)));
+      return json;
+    };
     app.get(
       '/api/ws',
+      // Each client costs a snapshot and a subscription: refused while full (the upgrade has no body: the status says it).
+      async (c, next) => (clients >= maxClients ? c.json({ ok: false, error: full }, 503, { 'retry-after': '5' }) : next()),
       options.upgradeWebSocket(() => {
         let unsubscribe: (() => void) | undefined;
         let dropped = false;
@@ -167,10 +272,24 @@ export function createApi(options: ApiOptions) {
             ws.raw.terminate();
             return;
           }
-          ws.send(JSON.stringify(message));
+          let json: string;
+          try {
+            json = serialize(message);
+          } catch (err) {
+            // Not for want of trying (the live state bounds what it sends): a gap in seq, and the client asks for a snapshot.
+            options.log?.warn({ err: (err as Error).message, type: message.type }, 'a live message could not be serialized');
+            return;
+          }
+          ws.send(json);
         };
         return {
           onOpen(_event, ws) {
+            // Counted when open, closed when over: upgrades under way all passed the check above at once.
+            if (++clients > maxClients) {
+              dropped = true;
+              ws.close(1013, full);
+              return;
+            }
             send(ws, options.live.snapshot());
             unsubscribe = options.live.subscribe((message) => send(ws, message));
           },
@@ -179,6 +298,7 @@ export function createApi(options: ApiOptions) {
             if (typeof event.data === 'string' && event.data.includes('"snapshot"')) send(ws, options.live.snapshot());
           },
           onClose() {
+            clients--;
             unsubscribe?.();
           },
         };
@@ -187,5 +307,10 @@ export function createApi(options: ApiOptions) {
   }
 
   app.notFound((c) => c.json({ ok: false, error: `no route ${c.req.method} ${c.req.path}` }, 404));
+  // A handler that throws all the same: an answer the dashboard and the CLI can show, and a line in the log.
+  app.onError((err, c) => {
+    options.log?.warn({ err: err.message, path: c.req.path }, `${c.req.method} ${c.req.path} failed`);
+    return c.json({ ok: false, error: 'internal error (see the supervisor log)' }, 500);
+  });
   return app;
 }

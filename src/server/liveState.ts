@@ -1,5 +1,12 @@
 import type { AnyActorRef, InspectionEvent } from 'xstate';
-import { viewOf, type ClusterView, type InstanceSnapshot, type InstanceState, type ShardHealth } from '../machines/instanceMachine.js';
+import {
+  viewOf,
+  type ClusterView,
+  type InstanceGroup,
+  type InstanceSnapshot,
+  type InstanceState,
+  type ShardHealth,
+} from '../machines/instanceMachine.js';
 import { identifyBuckets, type GatewayInfo, type OrchestratorSnapshot } from '../machines/orchestratorMachine.js';
 
 /**
@@ -14,8 +21,14 @@ import { identifyBuckets, type GatewayInfo, type OrchestratorSnapshot } from '..
  * recent state changes, oldest first (without the running ⇄ diagPending
  * cycle of every diagnostic).
  */
+export interface Transition {
+  state: InstanceState;
+  group: InstanceGroup;
+  at: number;
+}
+
 export interface ApiCluster extends ClusterView {
-  transitions: { state: InstanceState; at: number }[];
+  transitions: Transition[];
 }
 
 export const PHASES = [
@@ -58,6 +71,48 @@ type Unsequenced<T> = T extends { seq: number } ? Omit<T, 'seq'> : never;
 
 const TRANSITIONS_KEPT = 20;
 const ACTION_LOGS_KEPT = 200;
+/** An action log entry kept for the live stream is at most this much JSON; a bigger one is kept in short. */
+export const ENTRY_BYTES = 4 * 1024;
+/** The action log of a snapshot is at most this much JSON (the newest entries): every client gets one when it connects. */
+export const SNAPSHOT_LOG_BYTES = 256 * 1024;
+
+type Entry = Record<string, unknown>;
+
+/**
+ * An entry's JSON, or undefined when it has none. Entries come from the
+ * clusters through the bus: one may be nested too deep for JSON.stringify
+ * (a RangeError), or hold what JSON cannot (a BigInt, a cycle).
+ */
+export function entryJson(entry: unknown): string | undefined {
+  try {
+    const json = JSON.stringify(entry);
+    return typeof json === 'string' ? json : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What stands in for an entry too big to pass on, or that cannot be serialized (bytes: null): its event and time. */
+export function shortEntry(entry: unknown, bytes: number | null): Entry {
+  const { event, ts } = (typeof entry === 'object' && entry !== null ? entry : {}) as Entry;
+  return {
+    ...(typeof event === 'string' && { event: event.slice(0, 200) }),
+    ...(typeof ts === 'number' && Number.isFinite(ts) && { ts }),
+    truncated: true,
+    bytes,
+  };
+}
+
+/** The entry as the live state keeps it, and the size of its JSON. */
+function bounded(entry: Entry): { entry: Entry; bytes: number } {
+  const json = entryJson(entry);
+  const bytes = json === undefined ? null : Buffer.byteLength(json);
+  // What is not an object (a Redis row of "null") would break the dashboard, which reads entry.event.
+  const plain = typeof entry === 'object' && entry !== null && !Array.isArray(entry);
+  if (plain && bytes !== null && bytes <= ENTRY_BYTES) return { entry, bytes };
+  const short = shortEntry(entry, bytes);
+  return { entry: short, bytes: Buffer.byteLength(JSON.stringify(short)) };
+}
 
 export function phaseOf(snapshot: OrchestratorSnapshot): Phase {
   if (snapshot.status !== 'active') return 'stopped';
@@ -81,8 +136,9 @@ const isPingCycle = (from: InstanceState | undefined, to: InstanceState) =>
 export function createLiveState(options: { busKind: string; now?: () => number }) {
   const now = options.now ?? Date.now;
   const views = new Map<number, ClusterView>();
-  const transitions = new Map<number, { state: InstanceState; at: number }[]>();
-  const actionLogs: Record<string, unknown>[] = [];
+  const transitions = new Map<number, Transition[]>();
+  // Each with the size of its JSON, to bound the snapshot without serializing it again.
+  const actionLogs: { entry: Entry; bytes: number }[] = [];
   const listeners = new Set<(message: LiveMessage) => void>();
   let root: OrchestratorSnapshot | undefined;
   let phase: PhaseInfo = { phase: 'discovering', bus: { kind: options.busKind, up: true } };
@@ -104,7 +160,7 @@ export function createLiveState(options: { busKind: string; now?: () => number }
     views.set(view.id, view);
     if (before?.state !== view.state && !isPingCycle(before?.state, view.state)) {
       const history = transitions.get(view.id) ?? [];
-      history.push({ state: view.state, at: now() });
+      history.push({ state: view.state, group: view.group, at: now() });
       if (history.length > TRANSITIONS_KEPT) history.shift();
       transitions.set(view.id, history);
     }
@@ -157,31 +213,39 @@ export function createLiveState(options: { busKind: string; now?: () => number }
     },
     /** A new action log entry (from the bus). */
     actionLog(entry: Record<string, unknown>) {
-      actionLogs.push(entry);
+      const kept = bounded(entry);
+      actionLogs.push(kept);
       if (actionLogs.length > ACTION_LOGS_KEPT) actionLogs.shift();
-      emit({ type: 'action_log', entry });
+      emit({ type: 'action_log', entry: kept.entry });
     },
     /** Entries written before the web server started (read back from the bus). */
     seedActionLogs(entries: Record<string, unknown>[]) {
       // Entries that arrived live meanwhile are in both lists.
-      const firstLive = actionLogs[0]?.ts as number | undefined;
-      const older = firstLive === undefined ? entries : entries.filter((e) => (e.ts as number) < firstLive);
-      actionLogs.unshift(...older.slice(-ACTION_LOGS_KEPT));
+      const firstLive = actionLogs[0]?.entry.ts as number | undefined;
+      const older = firstLive === undefined ? entries : entries.filter((e) => ((e as Entry | null)?.ts as number) < firstLive);
+      actionLogs.unshift(...older.slice(-ACTION_LOGS_KEPT).map(bounded));
       actionLogs.splice(0, Math.max(0, actionLogs.length - ACTION_LOGS_KEPT));
     },
     clusters: () => [...views.keys()].sort((a, b) => a - b).map((id) => cluster(id)!),
     cluster,
     phase: () => phase,
     gateway: gatewayView,
-    /** The whole state, numbered like the messages that follow it. */
+    /** The whole state, numbered like the messages that follow it; of the action log, the newest entries up to SNAPSHOT_LOG_BYTES. */
     snapshot(): LiveMessage {
+      const logs: Entry[] = [];
+      let bytes = 0;
+      for (let i = actionLogs.length - 1; i >= 0; i--) {
+        bytes += actionLogs[i]!.bytes + 1;
+        if (bytes > SNAPSHOT_LOG_BYTES) break;
+        logs.push(actionLogs[i]!.entry);
+      }
       return {
         type: 'snapshot',
         seq,
         ...phase,
         clusters: this.clusters(),
         gateway: gatewayView(),
-        action_logs: [...actionLogs],
+        action_logs: logs.reverse(),
       };
     },
     subscribe(listener: (message: LiveMessage) => void) {

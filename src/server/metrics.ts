@@ -12,7 +12,6 @@ import { PHASES, type ApiCluster, type LiveState } from './liveState.js';
  */
 
 const STATES = Object.keys(instanceMachine.states) as InstanceState[];
-const UP: ReadonlySet<InstanceState> = new Set(['running', 'diagPending']);
 
 export interface Metrics {
   contentType: string;
@@ -72,7 +71,7 @@ export function createMetrics(live: LiveState): Metrics {
     for (const c of clusters()) set({ cluster: String(c.id), name: c.name, shards: c.shards.join(',') }, 1);
   });
   gauge('mewld_cluster_up', 'Whether the cluster is up (running, or answering a diagnostic).', ['cluster'], (set) => {
-    for (const c of clusters()) set({ cluster: String(c.id) }, UP.has(c.state) ? 1 : 0);
+    for (const c of clusters()) set({ cluster: String(c.id) }, c.up ? 1 : 0);
   });
   gauge('mewld_cluster_start_time_seconds', "When the cluster's process started, in unix seconds.", ['cluster'], (set) => {
     for (const c of clusters()) if (c.started_at !== null) set({ cluster: String(c.id) }, c.started_at / 1000);

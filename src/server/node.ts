@@ -26,20 +26,23 @@ export interface WebServer {
 /** Serves the API on Node: @hono/node-server, with `ws` for the WebSocket upgrades, and prom-client's metrics. */
 export async function startWebServer(
   listen: { host: string; port: number },
-  options: Omit<ApiOptions, 'assets' | 'upgradeWebSocket'> & { assets?: Record<string, Asset> },
+  options: Omit<ApiOptions, 'assets' | 'upgradeWebSocket' | 'port'> & { assets?: Record<string, Asset> },
 ): Promise<WebServer> {
+  // With port 0, known once the server listens (before any request).
+  let port = listen.port;
   const app = createApi({
     ...options,
     assets: options.assets ?? loadDashboard(),
     metrics: createMetrics(options.live),
     upgradeWebSocket: upgradeWebSocket as unknown as UpgradeWebSocket<{ bufferedAmount: number; terminate(): void }>,
+    port: () => port,
   });
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   const server: ServerType = await new Promise((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: listen.host, port: listen.port, websocket: { server: wss } }, () => resolve(s));
     s.once('error', reject);
   });
-  const { port } = server.address() as AddressInfo;
+  port = (server.address() as AddressInfo).port;
   const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
   return {
     url: `http://${host}:${port}/`,

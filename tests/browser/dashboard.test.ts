@@ -180,7 +180,8 @@ describe('the dashboard', () => {
     await first.exit;
     await other.waitForFunction(() => document.querySelector('#link')?.getAttribute('data-link') === 'reconnecting');
 
-    const second = runSupervisor(config);
+    // The same config started again (its file, its run directory): the dashboard's session outlives the run.
+    const second = runSupervisor(config, {}, [], { dir: first.dir });
     running.push(second);
     await second.web();
     await other.waitForFunction(() => document.querySelector('#link')?.getAttribute('data-link') === 'live', undefined, {

@@ -80,14 +80,27 @@ export function fakeProcesses(clock: SimulatedClock): FakeProcesses {
   return { logic, commands, spawns, signals, alive, exit, stubborn, unspawnable, unkillable };
 }
 
+/** An Instance actor's systemId, as the orchestrator gives it, so that the bus can reach it. */
+const childSystemId = (input: unknown) => {
+  const id = (input as { cluster?: { id?: unknown } } | undefined)?.cluster?.id;
+  return typeof id === 'number' ? instanceSystemId(id) : undefined;
+};
+
 /** Starts `logic` as the only child of a recording parent, on a simulated clock. */
-export function underParent(logic: AnyActorLogic, input: unknown, clock: SimulatedClock) {
+export function underParent(logic: AnyActorLogic, input: unknown, clock: SimulatedClock, { confirmOverdue = true } = {}) {
   const reports: AnyEventObject[] = [];
   // What the child sends to the bus (systemId "bus") is recorded with what it sends to its parent.
-  const bus = fromCallback(({ receive }) => receive((event) => void reports.push(event)));
+  // A bus with no backlog: an overdue diagnostic is confirmed missed at once (unless told not to).
+  const bus = fromCallback<AnyEventObject>(({ receive, system }) =>
+    receive((event) => {
+      reports.push(event);
+      if (event.type === 'CATCH_UP' && confirmOverdue)
+        (system.get(instanceSystemId(event.id)) as AnyActorRef | undefined)?.send({ type: 'CAUGHT_UP', token: event.token });
+    }),
+  );
   const parent = setup({ actors: { child: logic, bus } }).createMachine({
     invoke: [
-      { id: 'child', src: 'child', input: () => input as never },
+      { id: 'child', src: 'child', systemId: childSystemId(input), input: () => input as never },
       { id: 'bus', src: 'bus', systemId: 'bus' },
     ],
     on: { '*': { actions: ({ event }) => void reports.push(event) } },
@@ -132,6 +145,9 @@ export function fakeBus(clock: SimulatedClock, { up = true } = {}) {
     receive((c) => {
       received.push(c);
       if (c.type === 'DIAG_REQUEST' && options.answerDiagnostics) answer!(c.id, c.nonce);
+      // No backlog here: an overdue diagnostic is confirmed missed at once.
+      if (c.type === 'CATCH_UP')
+        (system.get(instanceSystemId(c.id)) as AnyActorRef | undefined)?.send({ type: 'CAUGHT_UP', token: c.token });
     });
   });
   return {

@@ -70,8 +70,13 @@ export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 15_
  * Runs the real CLI (dist/cli.js) as a child process on a config written to a
  * fresh temp directory. Clusters default to the Node fixture cluster.
  */
-export function runSupervisor(config: Record<string, unknown>, env: Record<string, string> = {}, args: string[] = []): RunningSupervisor {
-  const dir = mkdtempSync(join(tmpdir(), 'mewld-test-'));
+export function runSupervisor(
+  config: Record<string, unknown>,
+  env: Record<string, string> = {},
+  args: string[] = [],
+  /** `dir`: run in this directory (another run's: the same config file, runtime files and cluster log), not a fresh one. */
+  { dir = mkdtempSync(join(tmpdir(), 'mewld-test-')) }: { dir?: string } = {},
+): RunningSupervisor {
   const eventsFile = join(dir, 'events.jsonl');
   const full = {
     override_dir: FIXTURES,

@@ -37,6 +37,19 @@ describe('the mewld command', () => {
     expect(result.stderr).toMatch(/line 6: colour: unknown key; allowed keys are/);
   });
 
+  it('systemd: prints a unit that runs this config, whose cgroup takes the clusters with a dead supervisor', () => {
+    const result = mewld(
+      ['systemd'],
+      'dir: bot\nmodule: c.js\nper_cluster: 1\nfixed_shard_count: 1\nkill_timeout: 20\nredis: 127.0.0.1:6379\n',
+    );
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(new RegExp(`^ExecStart=${process.execPath} ${CLI} --config /.+/config\\.yaml$`, 'm'));
+    expect(result.stdout).toMatch(/^KillMode=control-group$/m);
+    expect(result.stdout).toMatch(/^TimeoutStopSec=35$/m);
+    expect(result.stdout).toMatch(/^RestartPreventExitStatus=2$/m);
+    expect(result.stdout).toMatch(/^After=network-online\.target redis-server\.service$/m);
+  });
+
   it('takes the config as the Go mewld did, with --cfg-file', () => {
     const result = mewld(['--cfg-file', 'other.yaml']);
     expect(result.status).toBe(2);
@@ -134,8 +147,10 @@ describe('operator commands to a running supervisor', () => {
     await s.waitForEvents((e) => e.some((x) => x.event === 'all_clusters_launched'));
     await s.web();
     const env = { XDG_RUNTIME_DIR: s.dir };
-    const [file] = readdirSync(join(s.dir, 'mewld'));
-    expect(statSync(join(s.dir, 'mewld', file!)).mode & 0o777).toBe(0o600);
+    // One directory per config, only its user's; the web API's address and token in it, only its user's too.
+    const [runDir] = readdirSync(join(s.dir, 'mewld'));
+    expect(statSync(join(s.dir, 'mewld', runDir!)).mode & 0o777).toBe(0o700);
+    expect(statSync(join(s.dir, 'mewld', runDir!, 'web.json')).mode & 0o777).toBe(0o600);
     const status = await command(['status', '--config', s.configFile], env);
     expect(status).toMatchObject({ code: 0, stdout: expect.stringMatching(/^(launching|up) · ipc bus up · 1 clusters · 2 shards\n/) });
     s.kill('SIGTERM');

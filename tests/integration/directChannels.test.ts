@@ -21,15 +21,26 @@ afterEach(() => {
 });
 
 describe('direct channels (clusters on mewld/client under this supervisor)', () => {
-  it("sends each cluster's diagnostics and replies on its own channel, and nothing of it on the shared one", async () => {
-    const { channel, statuses } = await harness.supervise();
+  it("sends each cluster's diagnostics and replies on its own channel once it has proved it is there, and nothing of it on the shared one", async () => {
+    const { channel, statuses } = await harness.supervise({}, {}, { waitForLaunch: false });
     const w = await watch(channel);
     closers.push(w.close);
     const diags = (id: number) => w.seen.filter((m) => m.json.diag === true && m.json.id === id);
-    await eventually(() => diags(0).length >= 2 && diags(1).length >= 2, 10_000, 'two diagnostics for each cluster');
-    for (const id of [0, 1]) expect(new Set(diags(id).map((m) => m.channel))).toEqual(new Set([`${channel}/${id}`]));
-    // The clusters' answers come in on the launcher channel, and are taken: both stay up.
-    expect(w.seen.some((m) => m.channel === `${channel}/launcher` && m.json.action === 'diag' && m.json.from === 1)).toBe(true);
+    await eventually(() => diags(0).length >= 3 && diags(1).length >= 3, 10_000, 'three diagnostics for each cluster');
+    for (const id of [0, 1]) {
+      // The first diagnostic of a process goes where every cluster listens: its answer, with its proof, says it is on its own channel.
+      expect(diags(id)[0]!.channel).toBe(channel);
+      expect(
+        new Set(
+          diags(id)
+            .slice(1)
+            .map((m) => m.channel),
+        ),
+      ).toEqual(new Set([`${channel}/${id}`]));
+    }
+    // The clusters' answers come in on the launcher channel, proven, and are taken: both stay up.
+    const answer = w.seen.find((m) => m.channel === `${channel}/launcher` && m.json.action === 'diag' && m.json.from === 1);
+    expect(answer?.json.proof).toMatch(/^[0-9a-f]{32}$/);
     const status = await statuses();
     expect([status['0']!.status, status['1']!.status].every((s) => s === 'running' || s === 'diagPending')).toBe(true);
     expect(status['1']!.last_diag).not.toBeNull();

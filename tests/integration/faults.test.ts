@@ -100,9 +100,10 @@ describe('faults', () => {
       expect(after[id]!.restarts).toBe(0);
     }
     expect((await bus.request('num_processes')).output).toEqual({ clusters: 2, shards: 4 });
-    expect(s.logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('rejected a message on the bus')).length).toBeGreaterThan(
-      500,
-    );
+    // Each rejection is logged, but a flood of them costs a few lines, not a thousand.
+    const rejected = s.logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('rejected a message on the bus')).length;
+    expect(rejected).toBeGreaterThan(0);
+    expect(rejected).toBeLessThanOrEqual(10);
     bus.close();
   });
 });

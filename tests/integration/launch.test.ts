@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startFakeDiscord } from '../helpers/discord.js';
@@ -57,9 +58,16 @@ describe('launching', () => {
     expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, 2)).toEqual(['node', join(FIXTURES, 'cluster.mjs')]);
   });
 
-  it('an interp that is nowhere in PATH: each launch fails with a clear error, and the supervisor carries on', async () => {
-    const { s, bus } = await supervise({ fixed_shard_count: 1, per_cluster: 1, interp: 'no-such-interpreter' });
-    await s.waitForLog((l) => l.msg === 'could not start no-such-interpreter' && /ENOENT/.test(JSON.stringify(l.err)));
+  it('an interp that is gone by the next launch (an upgrade removed it): each launch fails with a clear error, and the supervisor carries on', async () => {
+    // A missing interp is refused at load (tests/faults/config.test.ts); this one is there at load, and removed after.
+    const bin = mkdtempSync(join(tmpdir(), 'mewld-interp-'));
+    const interp = join(bin, 'node-copy');
+    symlinkSync(process.execPath, interp);
+    const { s, bus } = await supervise({ fixed_shard_count: 1, per_cluster: 1, interp });
+    await s.waitForEvents((e) => e.some((x) => x.event === 'launch_next'));
+    rmSync(bin, { recursive: true });
+    process.kill(s.events().find((e) => e.event === 'start')!.pid, 'SIGKILL');
+    await s.waitForLog((l) => l.msg === `could not start ${interp}` && /ENOENT/.test(JSON.stringify(l.err)));
     const status = ((await bus.request('statuses')).output as Record<string, { status: string; active: boolean }>)['0']!;
     expect(status.active).toBe(false);
     expect(['starting', 'dead', 'backoff', 'queued']).toContain(status.status);

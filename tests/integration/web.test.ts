@@ -143,7 +143,7 @@ describe('the HTTP API', () => {
     await s.waitForLog((l) => l.msg === 'rolling restart: done', 30_000);
   });
 
-  it('trades the token in the URL for an HttpOnly, SameSite=Strict cookie, and refuses cookie-borne cross-origin changes', async () => {
+  it('trades the token in the URL for an HttpOnly, SameSite=Strict session cookie (never the token), and refuses cookie-borne cross-origin changes', async () => {
     const { web } = await supervise();
     const bad = await fetch(new URL(`/?token=wrong`, web.base), { redirect: 'manual' });
     expect(bad.status).toBe(401);
@@ -151,7 +151,10 @@ describe('the HTTP API', () => {
     expect(good.status).toBe(303);
     expect(good.headers.get('location')).toBe('/');
     const cookie = good.headers.get('set-cookie')!;
-    expect(cookie).toMatch(/^mewld_token=[^;]+; Path=\/; HttpOnly; SameSite=Strict$/);
+    expect(cookie).toMatch(
+      new RegExp(`^mewld_session_${new URL(web.base).port}=[A-Za-z0-9_-]{43}; Max-Age=604800; Path=/; HttpOnly; SameSite=Strict$`),
+    );
+    expect(cookie).not.toContain(web.token);
     const jar = { cookie: cookie.split(';')[0]! };
     expect((await fetch(new URL('/api/clusters', web.base), { headers: jar })).status).toBe(200);
     const foreign = await fetch(new URL('/api/clusters/0/restart', web.base), {
@@ -299,13 +302,16 @@ describe('the live stream', () => {
 describe('mewld --inspect', () => {
   it('serves a relay that passes on the inspection events of the Instance actors', async () => {
     const port = await freePort();
-    const { web } = await supervise({}, [`--inspect=${port}`]);
-    void web;
+    const { s } = await supervise({}, [`--inspect=${port}`]);
+    // The relay's URL carries its token: without it, neither the page nor the stream.
+    const { url } = await s.waitForLog((l) => typeof l.url === 'string' && l.url.startsWith(`http://127.0.0.1:${port}/?token=`));
+    expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(401);
     const received: { type: string; snapshot?: string | { context?: { input?: { cluster?: { id: number } } } } }[] = [];
-    const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+    const token = new URL(url as string).searchParams.get('token')!;
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/?token=${encodeURIComponent(token)}`, { origin: `http://127.0.0.1:${port}` });
     ws.on('message', (data) => received.push(JSON.parse(data.toString())));
     await new Promise((resolve) => ws.once('open', resolve));
-    const page = await fetch(`http://127.0.0.1:${port}/`);
+    const page = await fetch(url as string);
     expect(await page.text()).toContain('https://stately.ai/inspect');
     const clusterIds = () =>
       new Set(
