@@ -3,8 +3,7 @@
 //   node --expose-gc bench/actors.mjs [N] [--count] [--shutdown] [--alloc]
 import { performance } from 'node:perf_hooks';
 import { assign, createActor, fromCallback, setup } from 'xstate';
-import { instanceMachine } from '../dist/machines/instanceMachine.js';
-import { orchestratorMachine } from '../dist/machines/orchestratorMachine.js';
+import { instanceMachine, orchestratorMachine } from '../dist/machines/index.js';
 
 const N = Number(process.argv[2] ?? 10_000);
 const gc = globalThis.gc ?? (() => {});
@@ -86,17 +85,17 @@ const clock = new HeapClock();
 const clusterProcess = fromCallback(({ sendBack, receive }) => {
   let pid = 0;
   receive((c) => {
-    if (c.type === 'SPAWN') sendBack({ type: 'PROCESS.SPAWNED', pid: ++pid, at: clock.now() });
-    else if (c.type === 'REAP') sendBack({ type: 'PROCESS.REAPED', at: clock.now() });
-    else if (c.type === 'SIGNAL') sendBack({ type: 'PROCESS.EXITED', code: 0, signal: null, at: clock.now() });
+    if (c.type === 'process.spawn') sendBack({ type: 'process.spawned', pid: ++pid, at: clock.now() });
+    else if (c.type === 'process.reap') sendBack({ type: 'process.reaped', at: clock.now() });
+    else if (c.type === 'process.signal') sendBack({ type: 'process.exited', code: 0, signal: null, at: clock.now() });
   });
 });
 let busBack;
 const bus = fromCallback(({ sendBack, receive, system }) => {
   busBack = sendBack;
-  sendBack({ type: 'BUS.UP' });
+  sendBack({ type: 'bus.up' });
   receive((c) => {
-    if (c.type === 'DIAG_REQUEST') system.get(`cluster-${c.id}`).send({ type: 'DIAG_ANSWER', nonce: c.nonce, health: [], at: clock.now() });
+    if (c.type === 'diag.request') system.get(`cluster-${c.id}`).send({ type: 'diag.answer', nonce: c.nonce, health: [], at: clock.now() });
   });
 });
 
@@ -141,7 +140,7 @@ const spawnMs = performance.now() - tSpawn;
 const t0 = performance.now();
 // The first launch: each cluster's launch_next, then the (zero) start delay.
 for (let id = 0; id < N; id++) {
-  busBack({ type: 'BUS.LAUNCH_NEXT', id, at: clock.now() });
+  busBack({ type: 'bus.launchNext', id, at: clock.now() });
   clock.increment(0);
 }
 const launchMs = performance.now() - t0;

@@ -186,7 +186,7 @@ export function startOurs({ clusters, shardsPerCluster = 1, readyMs = 300, confi
       ...config,
     }),
   );
-  const proc = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist/cli.js'), '--config', join(dir, 'config.yaml')], {
+  const proc = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist/cli/index.js'), '--config', join(dir, 'config.yaml')], {
     cwd: dir,
     env: { ...process.env, BENCH_LOG: logFile, READY_MS: String(readyMs), MTOKEN: '', ...env },
     stdio: ['ignore', openStdout(stdout), 'pipe'],

@@ -5,7 +5,8 @@
 import { join } from 'node:path';
 import { median, ROOT } from './lib.mjs';
 
-const { busOutput } = await import(join(ROOT, 'dist/adapters/bus.js'));
+const { createReplyEncoder } = await import(join(ROOT, 'dist/adapters/bus/statuses.js'));
+const busOutput = createReplyEncoder();
 const { goJson, plain, replyMessage } = await import(join(ROOT, 'dist/protocol/index.js'));
 
 const N = Number(process.argv[2] ?? 100);

@@ -54,12 +54,8 @@ function shardRange(shards) {
   return `shards ${shards[0]}–${shards[shards.length - 1]}`;
 }
 
-function latencyOf(cluster) {
-  const health = cluster.last_diag?.health ?? [];
-  const up = health.filter((h) => h.up && h.latency >= 0);
-  if (up.length === 0) return null;
-  return up.reduce((n, h) => n + h.latency, 0) / up.length;
-}
+// The server's summary of the last diagnostic (the one summary every view shows).
+const latencyOf = (cluster) => cluster.health?.latency ?? null;
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -323,6 +319,7 @@ function apply(message) {
       const c = model.clusters.get(message.id);
       if (!c) break;
       c.last_diag = { at: message.at, health: message.health };
+      c.health = message.summary;
       renderTile(c);
       renderSummary();
       if (model.selected === c.id) renderDetail();

@@ -1,10 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AnyEventObject } from 'xstate';
-import type { Bus } from '../src/adapters/bus.js';
-import { createIpcBus } from '../src/adapters/ipcBus.js';
+import { createIpcBus } from '../src/adapters/bus/ipc.js';
 import { createLogger } from '../src/adapters/logger.js';
-import { createRedisBus } from '../src/adapters/redisBus.js';
-import type { BusCommand } from '../src/machines/orchestratorMachine.js';
+import { createRedisBus } from '../src/adapters/bus/redis.js';
+import type { BusCommand } from '../src/interfaces/bus.js';
+import type { BusAdapter } from '../src/interfaces/busAdapter.js';
 import { busHost } from './helpers/machines.js';
 import { startRedis, type RedisServer } from './helpers/redis.js';
 import { spawnClientClusters } from './helpers/clients.js';
@@ -27,7 +27,7 @@ afterAll(async () => {
 const logger = createLogger({ level: 'silent', pretty: false });
 let seq = 0;
 
-const implementations: [string, () => Bus][] = [
+const implementations: [string, () => BusAdapter][] = [
   ['redis', () => createRedisBus({ url: redis.url, channel: `conformance-${process.pid}-${seq++}`, actionLogMax: 50 }, logger)],
   ['ipc', () => createIpcBus({ channel: 'conformance', actionLogMax: 50 }, logger)],
 ];
@@ -42,7 +42,7 @@ describe.each(implementations)('the %s bus', (_name, makeBus) => {
   function setUp(count: number, env: Record<string, string> = {}) {
     const bus = makeBus();
     const { actor, bus: child, reports } = busHost(bus.actor, Math.max(count, 3));
-    const clusters = spawnClientClusters(bus, count, env);
+    const clusters = spawnClientClusters(bus.link, count, env);
     cleanups.push(async () => {
       clusters.kill();
       actor.stop();
@@ -52,7 +52,7 @@ describe.each(implementations)('the %s bus', (_name, makeBus) => {
     const { events, processes } = clusters;
     const waitForReport = (predicate: (e: AnyEventObject) => boolean, what: string) =>
       eventually(() => reports.find(predicate), 10_000, what);
-    const allReady = () => waitForReport(() => reports.filter((r) => r.type === 'BUS.LAUNCH_NEXT').length === count, 'every launch_next');
+    const allReady = () => waitForReport(() => reports.filter((r) => r.type === 'bus.launchNext').length === count, 'every launch_next');
     /** Waits until the clusters have recorded exactly `count` events of a kind. */
     const recorded = (event: string, count: number) =>
       eventually(
@@ -71,7 +71,7 @@ describe.each(implementations)('the %s bus', (_name, makeBus) => {
     await t.allReady();
     expect(
       t.reports
-        .filter((r) => r.type === 'BUS.LAUNCH_NEXT')
+        .filter((r) => r.type === 'bus.launchNext')
         .map((r) => r.id)
         .sort(),
     ).toEqual([0, 1, 2]);
@@ -85,7 +85,7 @@ describe.each(implementations)('the %s bus', (_name, makeBus) => {
     // Answered in reverse order, each with an output that names who asked.
     for (const c of [...commands].reverse()) {
       t.send({
-        type: 'REPLY',
+        type: 'command.reply',
         action: 'stop',
         commandId: c.commandId,
         result: { ok: false, status: 'conflict', reason: `for cluster ${c.id}` },
@@ -98,7 +98,7 @@ describe.each(implementations)('the %s bus', (_name, makeBus) => {
   it('relays scope "bot" messages to every other cluster, not back to the sender', async () => {
     const t = setUp(3, { CLIENT_BROADCAST_0: '1' });
     await t.allReady();
-    t.send({ type: 'ANNOUNCE', action: 'all_clusters_launched' });
+    t.send({ type: 'bus.announce', action: 'all_clusters_launched' });
     const received = await t.recorded('bot_message', 2);
     expect(received.map((e) => e.id).sort()).toEqual([1, 2]);
     expect(received.every((e) => e.from === 0 && (e.data as { greeting: string }).greeting === 'hello from 0')).toBe(true);
@@ -109,10 +109,10 @@ describe.each(implementations)('the %s bus', (_name, makeBus) => {
   it("sends a diagnostic to its cluster only, and routes the answer by nonce to that cluster's Instance actor", async () => {
     const t = setUp(3);
     await t.allReady();
-    t.send({ type: 'DIAG_REQUEST', id: 1, nonce: 'nonce-one', launch: 1 });
-    t.send({ type: 'DIAG_REQUEST', id: 2, nonce: 'nonce-two', launch: 1 });
-    const one = await t.waitForReport((r) => r.type === 'DIAG_ANSWER' && r.nonce === 'nonce-one', 'the answer of cluster 1');
-    const two = await t.waitForReport((r) => r.type === 'DIAG_ANSWER' && r.nonce === 'nonce-two', 'the answer of cluster 2');
+    t.send({ type: 'diag.request', id: 1, nonce: 'nonce-one', launch: 1 });
+    t.send({ type: 'diag.request', id: 2, nonce: 'nonce-two', launch: 1 });
+    const one = await t.waitForReport((r) => r.type === 'diag.answer' && r.nonce === 'nonce-one', 'the answer of cluster 1');
+    const two = await t.waitForReport((r) => r.type === 'diag.answer' && r.nonce === 'nonce-two', 'the answer of cluster 2');
     expect(one).toMatchObject({ to: 1, health: [{ shard_id: 2, up: true, latency: 22, guilds: 5, users: 50 }, { shard_id: 3 }] });
     expect(two).toMatchObject({ to: 2, health: [{ shard_id: 4 }, { shard_id: 5 }] });
     expect(
@@ -128,11 +128,11 @@ describe.each(implementations)('the %s bus', (_name, makeBus) => {
     const t = setUp(1, { CLIENT_READY_REPEAT: '2000' });
     await t.recorded('ready_repeated', 1);
     // 2,001 launch_next are in the pipe or on the server: every one is read before the barrier's answer.
-    t.send({ type: 'CATCH_UP', id: 0, token: 'deadline-1' });
-    const caughtUp = await t.waitForReport((r) => r.type === 'CAUGHT_UP', 'CAUGHT_UP');
+    t.send({ type: 'bus.catchUp', id: 0, token: 'deadline-1' });
+    const caughtUp = await t.waitForReport((r) => r.type === 'bus.caughtUp', 'bus.caughtUp');
     expect(caughtUp).toMatchObject({ to: 0, token: 'deadline-1' });
     const at = t.reports.indexOf(caughtUp);
-    expect(t.reports.slice(0, at).filter((r) => r.type === 'BUS.LAUNCH_NEXT')).toHaveLength(2001);
+    expect(t.reports.slice(0, at).filter((r) => r.type === 'bus.launchNext')).toHaveLength(2001);
   });
 
   it('stays up when a cluster dies mid-request, and serves the others', async () => {
@@ -141,10 +141,10 @@ describe.each(implementations)('the %s bus', (_name, makeBus) => {
     const asked = await t.waitForReport((r) => r.type === 'command.restart', 'the restart request of cluster 1');
     t.processes[1]!.kill('SIGKILL');
     await new Promise((resolve) => t.processes[1]!.once('exit', resolve));
-    t.send({ type: 'REPLY', action: 'restart', commandId: asked.commandId, result: { ok: true } });
-    t.send({ type: 'DIAG_REQUEST', id: 1, nonce: 'to-the-dead', launch: 1 });
-    t.send({ type: 'DIAG_REQUEST', id: 0, nonce: 'to-the-living', launch: 1 });
-    expect(await t.waitForReport((r) => r.type === 'DIAG_ANSWER' && r.nonce === 'to-the-living', 'the answer of cluster 0')).toMatchObject({
+    t.send({ type: 'command.reply', action: 'restart', commandId: asked.commandId, result: { ok: true } });
+    t.send({ type: 'diag.request', id: 1, nonce: 'to-the-dead', launch: 1 });
+    t.send({ type: 'diag.request', id: 0, nonce: 'to-the-living', launch: 1 });
+    expect(await t.waitForReport((r) => r.type === 'diag.answer' && r.nonce === 'to-the-living', 'the answer of cluster 0')).toMatchObject({
       to: 0,
     });
     expect(t.reports.some((r) => r.nonce === 'to-the-dead')).toBe(false);
@@ -154,15 +154,15 @@ describe.each(implementations)('the %s bus', (_name, makeBus) => {
     const t = setUp(2);
     await t.allReady();
     await new Promise((r) => setTimeout(r, 300));
-    expect(t.reports.filter((r) => r.type === 'BUS.DOWN' || r.type === 'BUS.UP')).toEqual([{ type: 'BUS.UP' }]);
+    expect(t.reports.filter((r) => r.type === 'bus.down' || r.type === 'bus.up')).toEqual([{ type: 'bus.up' }]);
   });
 
   it('keeps the action log, capped, oldest first', async () => {
     const t = setUp(0);
-    for (let i = 0; i < 60; i++) t.send({ type: 'ACTION_LOG', entry: { event: 'test', n: i } });
+    for (let i = 0; i < 60; i++) t.send({ type: 'actionLog.write', entry: { event: 'test', n: i } });
     const entries = await eventually(
       async () => {
-        const e = await t.bus.actionLogs();
+        const e = await t.bus.actionLog.recent();
         return e.length === 50 && e.at(-1)!.n === 59 ? e : undefined;
       },
       10_000,

@@ -2,7 +2,7 @@ import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
-import { createIpcBus } from '../src/adapters/ipcBus.js';
+import { createIpcBus } from '../src/adapters/bus/ipc.js';
 import { createLogger } from '../src/adapters/logger.js';
 import { redisHarness } from './helpers/harness.js';
 import { underParent } from './helpers/machines.js';
@@ -31,9 +31,9 @@ describe('mewld/client', () => {
     const host = kind === 'ipc' ? underParent(ipcBus.actor, undefined, new SimulatedClock()) : undefined;
     const bus =
       kind === 'ipc'
-        ? ipcBus
+        ? ipcBus.link
         : {
-            clusterEnv: () => ({ MEWLD_BUS: 'redis', MEWLD_REDIS_URL: harness.redis.url, MEWLD_CHANNEL: `lonely-${process.pid}` }),
+            env: () => ({ MEWLD_BUS: 'redis', MEWLD_REDIS_URL: harness.redis.url, MEWLD_CHANNEL: `lonely-${process.pid}` }),
             ipc: false,
             attach() {},
           };

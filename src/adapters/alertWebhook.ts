@@ -1,3 +1,4 @@
+import { describeEntry, type ActionLogEntry } from '../protocol/index.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -28,40 +29,6 @@ export interface AlertWebhook {
 // Discord refuses a message over 2,000 characters.
 const MAX_TEXT = 1900;
 
-/** One line an operator can act on. */
-function describeAlert(entry: Record<string, unknown>): string {
-  const e = entry as {
-    event?: string;
-    id?: number;
-    why?: string;
-    clusters?: number[];
-    pause_ms?: number;
-    remaining?: number;
-    needed?: number;
-    reset_after_ms?: number;
-    code?: number | null;
-    signal?: string | null;
-  };
-  switch (e.event) {
-    case 'cluster_failed':
-      return `cluster ${e.id} failed and stays down until an operator starts it: ${e.why}`;
-    case 'fleet_paused':
-      return `${e.clusters?.length} clusters went down at once (${e.clusters?.join(', ')}): automatic restarts paused for ${(e.pause_ms ?? 0) / 1000} s`;
-    case 'fleet_resumed':
-      return 'automatic restarts resumed';
-    case 'sessions_low':
-      return `only ${e.remaining} Discord session starts left and the next launch needs ${e.needed}: no cluster starts for ${Math.round((e.reset_after_ms ?? 0) / 1000)} s`;
-    case 'ping_failure':
-      return `cluster ${e.id} stopped answering diagnostics: killed, and restarting`;
-    case 'cluster_died':
-      return `cluster ${e.id} died (${e.signal ? `signal ${e.signal}` : `code ${e.code}`}): restarting`;
-    default: {
-      const { ts: _ts, event, ...rest } = entry;
-      return `${String(event)}: ${JSON.stringify(rest)}`;
-    }
-  }
-}
-
 export function createAlertWebhook(
   settings: AlertSettings,
   logger: Logger,
@@ -74,7 +41,8 @@ export function createAlertWebhook(
   let inFlight = Promise.resolve();
 
   const body = (batch: Record<string, unknown>[]) => {
-    const lines = batch.map(describeAlert);
+    // The sentence the log and the dashboard show for the same entry.
+    const lines = batch.map((entry) => describeEntry(entry as ActionLogEntry));
     let text = `**${settings.name}**`;
     for (const [i, line] of lines.entries()) {
       const more = `\n… and ${lines.length - i} more`;

@@ -4,8 +4,8 @@ import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { StringDecoder } from 'node:string_decoder';
 import { fromCallback } from 'xstate';
-import type { ProcessCommand, ProcessEvent, ProcessInput } from '../machines/instanceMachine.js';
-import type { Bus } from './bus.js';
+import type { ClusterLink } from '../interfaces/busAdapter.js';
+import type { ProcessCommand, ProcessEvent, ProcessInput } from '../interfaces/clusterProcess.js';
 import type { Logger } from './logger.js';
 
 /** How clusters are launched; the same for every cluster of a run. */
@@ -18,8 +18,8 @@ export interface LaunchSettings {
   token: string;
   /** This run of the supervisor (MEWLD_RUN_ID): a cluster that hears from another run knows it was replaced. */
   runId?: string;
-  /** The bus the clusters talk on: its environment, and whether they get an IPC channel. */
-  bus: Pick<Bus, 'clusterEnv' | 'ipc' | 'attach'>;
+  /** How clusters reach the bus they talk on: its environment, and whether they get an IPC channel. */
+  bus: ClusterLink;
   /** Where each cluster process is written down, so that a later run can end what this one leaves behind. */
   registry?: ProcessRegistry;
 }
@@ -65,7 +65,7 @@ export function launchCommand(settings: LaunchSettings, input: ProcessInput): La
     cwd: settings.workDir,
     env: {
       ...withoutSupervisorOnly(settings.env),
-      ...settings.bus.clusterEnv(cluster.id),
+      ...settings.bus.env(cluster.id),
       ...(settings.runId !== undefined && { MEWLD_RUN_ID: settings.runId }),
       MTOKEN: settings.token,
       MEWLD_CLUSTER_ID: String(cluster.id),
@@ -209,7 +209,7 @@ export function spawnCluster(settings: LaunchSettings, logger: Logger) {
 
     const start = () => {
       if (child) {
-        report({ type: 'PROCESS.SPAWN_FAILED', error: `the previous process (pid ${child.pid}) is still alive`, at: Date.now() });
+        report({ type: 'process.spawnFailed', error: `the previous process (pid ${child.pid}) is still alive`, at: Date.now() });
         return;
       }
       const command = launchCommand(settings, input);
@@ -225,7 +225,7 @@ export function spawnCluster(settings: LaunchSettings, logger: Logger) {
           stdio: settings.bus.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
         });
       } catch (err) {
-        report({ type: 'PROCESS.SPAWN_FAILED', error: (err as Error).message, at: Date.now() });
+        report({ type: 'process.spawnFailed', error: (err as Error).message, at: Date.now() });
         return;
       }
       proc.once('error', (err) => {
@@ -234,7 +234,7 @@ export function spawnCluster(settings: LaunchSettings, logger: Logger) {
           return;
         }
         log.error({ err }, `could not start ${command.file}`);
-        report({ type: 'PROCESS.SPAWN_FAILED', error: err.message, at: Date.now() });
+        report({ type: 'process.spawnFailed', error: err.message, at: Date.now() });
       });
       if (proc.pid === undefined) return; // 'error' follows
       const pid = proc.pid;
@@ -250,31 +250,31 @@ export function spawnCluster(settings: LaunchSettings, logger: Logger) {
         child = null;
         settings.registry?.exited(input.cluster.id, pid);
         log.info({ code, signal, exited_at: exitedAt }, `cluster process ${pid} exited (${signal ? `signal ${signal}` : `code ${code}`})`);
-        report({ type: 'PROCESS.EXITED', code, signal, at: Date.now(), lastLines: [...tail] });
+        report({ type: 'process.exited', code, signal, at: Date.now(), lastLines: [...tail] });
         if (reapPending) {
           reapPending = false;
-          report({ type: 'PROCESS.REAPED', at: Date.now() });
+          report({ type: 'process.reaped', at: Date.now() });
         }
       });
       log.info({ pid, program: file, argv: [command.file, ...command.args], forked_at: forkedAt }, `cluster process ${pid} started`);
-      report({ type: 'PROCESS.SPAWNED', pid, at: forkedAt });
+      report({ type: 'process.spawned', pid, at: forkedAt });
     };
 
     receive((command) => {
       switch (command.type) {
-        case 'SPAWN':
+        case 'process.spawn':
           start();
           return;
-        case 'SIGNAL':
+        case 'process.signal':
           if (child?.pid !== undefined && child) signalGroup(child.pid, command.signal);
           return;
-        case 'REAP':
+        case 'process.reap':
           if (child?.pid !== undefined && child) {
             reapPending = true;
             signalGroup(child.pid, 'SIGKILL');
           } else {
             // Answer after the current event, as a real exit would be.
-            queueMicrotask(() => report({ type: 'PROCESS.REAPED', at: Date.now() }));
+            queueMicrotask(() => report({ type: 'process.reaped', at: Date.now() }));
           }
       }
     });

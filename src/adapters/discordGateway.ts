@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fromPromise } from 'xstate';
 import * as v from 'valibot';
-import type { GatewayInfo } from '../machines/orchestratorMachine.js';
+import type { GatewayInfo } from '../interfaces/gateway.js';
 import type { Logger } from './logger.js';
 
 export interface GatewayOptions {

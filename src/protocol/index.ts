@@ -1,5 +1,13 @@
 import { createHmac } from 'node:crypto';
 import * as v from 'valibot';
+import { withinDepth, MAX_DEPTH } from './depth.js';
+import { goMap } from './goJson.js';
+import type { ShardHealth } from './health.js';
+
+export * from './actionLog.js';
+export * from './depth.js';
+export * from './goJson.js';
+export * from './health.js';
 
 /**
  * The mewld bus protocol (docs/protocol.md), as pure functions: what a message on the
@@ -7,59 +15,6 @@ import * as v from 'valibot';
  * written for it work unchanged. The supervisor's buses and the cluster
  * client library both use this module; it depends on neither.
  */
-
-/** One shard's health, as a cluster reports it in a diagnostic answer. */
-export interface ShardHealth {
-  shard_id: number;
-  up: boolean;
-  latency: number;
-  guilds: number;
-  users: number;
-}
-
-/**
- * A diagnostic answer in short: shards up, of how many, and the mean latency
- * in ms of the shards up whose latency is known (a negative latency means
- * unknown, as the client library reports it); null when none is known.
- */
-export function healthSummary(health: readonly ShardHealth[]) {
-  let up = 0;
-  let known = 0;
-  let sum = 0;
-  for (const h of health) {
-    if (!h.up) continue;
-    up++;
-    if (h.latency >= 0) {
-      known++;
-      sum += h.latency;
-    }
-  }
-  return { shards_up: up, shards: health.length, latency: known === 0 ? null : sum / known };
-}
-
-/** Figures past these are not a shard's: a cluster that reports them is wrong, and they would poison every total. */
-const MAX_LATENCY_MS = 3_600_000;
-const MAX_COUNT = 1e12;
-
-/**
- * A diagnostic answer held to the cluster it is from: only entries for the
- * cluster's own shards, one per shard (the first), and figures that can be
- * true (a latency from 0 to an hour, else unknown: -1; guilds and users whole
- * and not negative, else 0). `dropped` counts the entries left out.
- */
-export function sanitizeHealth(health: readonly ShardHealth[], shards: readonly number[]): { health: ShardHealth[]; dropped: number } {
-  const own = new Set(shards);
-  const seen = new Set<number>();
-  const kept: ShardHealth[] = [];
-  for (const h of health) {
-    if (!own.has(h.shard_id) || seen.has(h.shard_id)) continue;
-    seen.add(h.shard_id);
-    const latency = Number.isFinite(h.latency) && h.latency >= 0 && h.latency <= MAX_LATENCY_MS ? h.latency : -1;
-    const count = (n: number) => (Number.isInteger(n) && n >= 0 && n <= MAX_COUNT ? n : 0);
-    kept.push({ shard_id: h.shard_id, up: h.up, latency, guilds: count(h.guilds), users: count(h.users) });
-  }
-  return { health: kept, dropped: health.length - kept.length };
-}
 
 /** A message on the bus: one JSON object. */
 export interface BusMessage {
@@ -167,39 +122,6 @@ export function replyCommandId(raw: string): string | undefined {
 
 /** The largest message the supervisor reads, by default. */
 export const MAX_MESSAGE_BYTES = 1 << 20;
-
-/**
- * The deepest nesting of arrays and objects the supervisor reads. The Go
- * version's messages are three levels deep at most; recursive code (a JSON
- * encoder, a logger) given 5,000 levels overflows the stack, so deeper input is
- * refused where it enters, once, instead of guarded everywhere it goes.
- */
-export const MAX_DEPTH = 32;
-
-/**
- * Whether `value` nests arrays and objects at most `max` deep; iterative, so
- * that it cannot overflow the stack itself. Visits each value once, and stops
- * at the first one too deep.
- */
-export function withinDepth(value: unknown, max = MAX_DEPTH): boolean {
-  if (value === null || typeof value !== 'object') return true;
-  const stack: [unknown, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [item, depth] = stack.pop()!;
-    if (depth > max) return false;
-    if (Array.isArray(item)) {
-      for (const child of item) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
-    } else if (item instanceof Map) {
-      for (const child of item.values()) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
-    } else {
-      for (const key in item as Record<string, unknown>) {
-        const child = (item as Record<string, unknown>)[key];
-        if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
-      }
-    }
-  }
-  return true;
-}
 
 const TOO_DEEP = `nested more than ${MAX_DEPTH} levels deep`;
 
@@ -311,73 +233,6 @@ export function interpretInbound(json: unknown): Inbound {
   }
 }
 
-/**
- * JSON as Go's encoding/json writes it: maps (a JS `Map`) with their keys
- * sorted as strings, structs (plain objects) in field order, and the same
- * escapes of <, >, & and the line separators, so that byte-for-byte
- * comparisons with the Go mewld hold.
- */
-export function goJson(value: unknown): string {
-  if (value instanceof Encoded) return value.json;
-  // Without a Map inside, Go's encoding is JSON.stringify's (which is native and far faster).
-  if (!hasMap(value)) return goStringify(value);
-  if (value instanceof Map) {
-    const keys = [...value.keys()].map(String).sort();
-    return members(keys, (k) => value.get(k) ?? value.get(Number(k)));
-  }
-  if (Array.isArray(value)) {
-    let json = '[';
-    value.forEach((item, i) => (json += (i > 0 ? ',' : '') + goJson(item)));
-    return json + ']';
-  }
-  // A struct with a map somewhere inside: its fields in order, undefined ones left out (as JSON.stringify does).
-  const struct = value as Record<string, unknown>;
-  return members(
-    Object.keys(struct).filter((k) => struct[k] !== undefined),
-    (k) => struct[k],
-  );
-}
-
-/**
- * A value whose Go JSON is worked out once, for the parts of a payload that
- * are sent again and again unchanged (a cluster's line in `statuses`). Its
- * plain form, for the IPC bus, is worked out once too, on first use.
- */
-export class Encoded {
-  readonly json: string;
-  #plain: { value: unknown } | undefined;
-  constructor(readonly value: unknown) {
-    this.json = goJson(value);
-  }
-  get plain(): unknown {
-    return (this.#plain ??= { value: plain(this.value) }).value;
-  }
-}
-
-const GO_ESCAPED = /[<>&\u2028\u2029]/g;
-/** JSON.stringify's output with Go's escapes; those characters only occur inside JSON strings, so escaping each piece is escaping the whole. */
-const goStringify = (value: unknown) =>
-  (JSON.stringify(value) ?? 'null').replace(GO_ESCAPED, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-
-// Pieces are joined with +, not Array#join: V8 links them instead of copying, so a
-// large part encoded ahead of time (a statuses payload) is copied once, when it is written.
-function members(keys: readonly string[], valueOf: (key: string) => unknown): string {
-  let json = '{';
-  keys.forEach((k, i) => (json += (i > 0 ? ',' : '') + goStringify(k) + ':' + goJson(valueOf(k))));
-  return json + '}';
-}
-
-function hasMap(value: unknown): boolean {
-  if (value instanceof Map || value instanceof Encoded) return true;
-  if (value === null || typeof value !== 'object') return false;
-  if (Array.isArray(value)) return value.some(hasMap);
-  for (const key in value) if (hasMap((value as Record<string, unknown>)[key])) return true;
-  return false;
-}
-
-/** A Go map[string]any: encoded with sorted keys. */
-export const goMap = (entries: Record<string, unknown>) => new Map(Object.entries(entries));
-
 // What the supervisor sends. Maps where the Go version marshalled a map, so
 // that goJson writes their keys in Go's (sorted) order.
 
@@ -407,18 +262,6 @@ export function randomLetters(length: number, random: () => number = Math.random
 /** Go's zero time.Time as unix seconds: what the Go version reports for a cluster that never started. */
 export const GO_ZERO_TIME = -62135596800;
 
-/** The same value with Maps turned into plain objects, for transports that serialize by themselves (IPC). */
-export function plain(value: unknown): unknown {
-  if (!hasMap(value)) return value;
-  if (value instanceof Encoded) return value.plain;
-  if (value instanceof Map) return Object.fromEntries([...value].map(([k, v]) => [String(k), plain(v)]));
-  if (Array.isArray(value)) return value.map(plain);
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
-  return value;
-}
-
-export const actionLogKey = (channel: string) => `${channel}/actlogs`;
-
 /**
  * Direct channels, an extension of this supervisor's: on the shared channel
  * every cluster hears every message, which for a large bot means waking every
@@ -429,15 +272,6 @@ export const actionLogKey = (channel: string) => `${channel}/actlogs`;
  */
 export const launcherChannel = (channel: string) => `${channel}/launcher`;
 export const clusterChannel = (channel: string, id: number) => `${channel}/${id}`;
-
-/** An action log entry: the entry plus `ts` in unix microseconds, keys sorted as Go's map. */
-export function actionLogEntry(entry: Record<string, unknown>, nowMs = Date.now()): Map<string, unknown> {
-  return goMap({ ...entry, ts: Math.round(nowMs * 1000) });
-}
-
-export function formatActionLog(entry: Record<string, unknown>, nowMs = Date.now()): string {
-  return goJson(actionLogEntry(entry, nowMs));
-}
 
 // What clusters send. The client library builds its messages here, so that a
 // cluster on it works under the Go mewld as well.
@@ -468,30 +302,6 @@ export const diagProof = (key: string, nonce: string) => createHmac('sha256', ke
 
 /** Cluster `id`'s key under the run's secret. */
 export const clusterKey = (runSecret: string, id: number) => createHmac('sha256', runSecret).update(`cluster:${id}`).digest('hex');
-
-/**
- * The largest action log entry kept, as JSON. The orchestrator's own entries
- * are far smaller (a failed cluster's last lines are cut to fit); a cluster's
- * entry over it is kept in a short form, so that a cluster cannot fill Redis,
- * the dashboard or the live stream with one.
- */
-export const MAX_ACTION_LOG_BYTES = 16 * 1024;
-
-/** `entry` if it fits, else its short form: its event, `truncated` and how large it was. */
-export function boundActionLogEntry(entry: Record<string, unknown>): Record<string, unknown> {
-  const json = withinDepth(entry) ? safeStringify(entry) : undefined;
-  if (json !== undefined && json.length <= MAX_ACTION_LOG_BYTES) return entry;
-  const event = typeof entry.event === 'string' ? entry.event.slice(0, 100) : 'unknown';
-  return { event, truncated: true, bytes: json?.length ?? null };
-}
-
-function safeStringify(value: unknown): string | undefined {
-  try {
-    return JSON.stringify(value);
-  } catch {
-    return undefined;
-  }
-}
 
 export function commandMessage(action: string, args: Record<string, unknown> | undefined, commandId: string): BusMessage {
   return args === undefined

@@ -1,5 +1,5 @@
 import { fromCallback } from 'xstate';
-import type { Command, CommandResult, Reply } from '../machines/orchestratorMachine.js';
+import type { Command, CommandReply, CommandResult } from '../interfaces/commands.js';
 
 /** A command as the HTTP API asks it: the bridge adds where the reply goes. */
 export type ApiCommand = Command extends infer C ? (C extends Command ? Omit<C, 'replyTo' | 'commandId'> : never) : never;
@@ -14,7 +14,7 @@ export function createCommandBridge(timeoutMs = 10_000) {
   const pending = new Map<string, (result: CommandResult) => void>();
   let seq = 0;
 
-  const actor = fromCallback<Reply, void, Command>(({ sendBack: sb, receive }) => {
+  const actor = fromCallback<CommandReply, void, Command>(({ sendBack: sb, receive }) => {
     sendBack = sb;
     receive((reply) => {
       const id = String(reply.commandId);

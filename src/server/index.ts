@@ -3,7 +3,7 @@ import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { secureHeaders } from 'hono/secure-headers';
 import type { UpgradeWebSocket, WSContext } from 'hono/ws';
-import type { CommandResult } from '../machines/orchestratorMachine.js';
+import type { CommandResult } from '../interfaces/commands.js';
 import type { CommandBridge } from './commandBridge.js';
 import { entryJson, shortEntry, type LiveMessage, type LiveState } from './liveState.js';
 

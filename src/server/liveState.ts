@@ -1,13 +1,18 @@
 import type { AnyActorRef, InspectionEvent } from 'xstate';
+import type { ClusterView, InstanceGroup } from '../interfaces/clusterView.js';
+import type { GatewayInfo } from '../interfaces/gateway.js';
 import {
+  bucketsOf,
+  PHASES,
   viewOf,
-  type ClusterView,
-  type InstanceGroup,
   type InstanceSnapshot,
-  type InstanceState,
-  type ShardHealth,
-} from '../machines/instanceMachine.js';
-import { identifyBuckets, type GatewayInfo, type OrchestratorSnapshot } from '../machines/orchestratorMachine.js';
+  type LaunchSlotSnapshot,
+  type OrchestratorSnapshot,
+  type Phase,
+} from '../machines/index.js';
+import { healthSummary, type HealthSummary, type ShardHealth } from '../protocol/index.js';
+
+export { PHASES, type Phase };
 
 /**
  * What operators watch: every cluster's state as it changes, diagnostics, the
@@ -22,26 +27,16 @@ import { identifyBuckets, type GatewayInfo, type OrchestratorSnapshot } from '..
  * cycle of every diagnostic).
  */
 export interface Transition {
-  state: InstanceState;
+  state: string;
   group: InstanceGroup;
   at: number;
 }
 
 export interface ApiCluster extends ClusterView {
   transitions: Transition[];
+  /** Its last diagnostic in short (shards up, mean latency of those whose latency is known): the one summary every view shows. */
+  health: HealthSummary | null;
 }
-
-export const PHASES = [
-  'discovering',
-  'waiting for sessions',
-  'waiting for the bus',
-  'launching',
-  'up',
-  'rolling restart',
-  'shutting down',
-  'stopped',
-] as const;
-export type Phase = (typeof PHASES)[number];
 
 export interface PhaseInfo {
   phase: Phase;
@@ -62,7 +57,7 @@ export interface GatewayView {
 export type LiveMessage =
   | ({ type: 'snapshot'; seq: number; clusters: ApiCluster[]; gateway: GatewayView; action_logs: Record<string, unknown>[] } & PhaseInfo)
   | { type: 'cluster'; seq: number; cluster: ApiCluster }
-  | { type: 'diagnostic'; seq: number; id: number; at: number; health: ShardHealth[] }
+  | { type: 'diagnostic'; seq: number; id: number; at: number; health: ShardHealth[]; summary: HealthSummary }
   | { type: 'action_log'; seq: number; entry: Record<string, unknown> }
   | ({ type: 'phase'; seq: number } & PhaseInfo)
   | { type: 'gateway'; seq: number; gateway: GatewayView };
@@ -114,23 +109,18 @@ function bounded(entry: Entry): { entry: Entry; bytes: number } {
   return { entry: short, bytes: Buffer.byteLength(JSON.stringify(short)) };
 }
 
-export function phaseOf(snapshot: OrchestratorSnapshot): Phase {
-  if (snapshot.status !== 'active') return 'stopped';
-  if (snapshot.matches({ discovering: 'waitingForSessions' }) || snapshot.matches({ supervising: { scheduler: 'waitingForSessionReset' } }))
-    return 'waiting for sessions';
-  if (snapshot.matches({ discovering: 'waitingForBus' })) return 'waiting for the bus';
-  if (snapshot.matches('discovering')) return 'discovering';
-  if (snapshot.matches('shuttingDown')) return 'shutting down';
-  if (snapshot.matches({ supervising: { phase: 'rollingRestart' } })) return 'rolling restart';
-  if (snapshot.matches({ supervising: { phase: 'up' } })) return 'up';
-  return 'launching';
+/** The phase operators are shown: the tag of the state the orchestrator is in, or the launch slot's while it waits for sessions. */
+export function phaseOf(root: OrchestratorSnapshot, slot?: LaunchSlotSnapshot): Phase {
+  if (root.status !== 'active') return 'stopped';
+  if (slot?.status === 'active' && slot.hasTag('waiting for sessions')) return 'waiting for sessions';
+  return PHASES.find((phase) => root.hasTag(phase)) ?? 'launching';
 }
 
 /** The view's fields come from the machine's context by reference: what did not change is the same value. */
 const changedBesidesDiag = (a: ClusterView, b: ClusterView) =>
   (Object.keys(b) as (keyof ClusterView)[]).some((key) => key !== 'last_diag' && a[key] !== b[key]);
 
-const isPingCycle = (from: InstanceState | undefined, to: InstanceState) =>
+const isPingCycle = (from: string | undefined, to: string) =>
   (from === 'running' && to === 'diagPending') || (from === 'diagPending' && to === 'running');
 
 export function createLiveState(options: { busKind: string; now?: () => number }) {
@@ -141,6 +131,8 @@ export function createLiveState(options: { busKind: string; now?: () => number }
   const actionLogs: { entry: Entry; bytes: number }[] = [];
   const listeners = new Set<(message: LiveMessage) => void>();
   let root: OrchestratorSnapshot | undefined;
+  /** The launch slot, once it runs: it keeps the count of session starts. */
+  let slot: LaunchSlotSnapshot | undefined;
   let phase: PhaseInfo = { phase: 'discovering', bus: { kind: options.busKind, up: true } };
   let seq = 0;
 
@@ -151,7 +143,9 @@ export function createLiveState(options: { busKind: string; now?: () => number }
 
   const cluster = (id: number): ApiCluster | undefined => {
     const view = views.get(id);
-    return view && { ...view, transitions: transitions.get(id) ?? [] };
+    return (
+      view && { ...view, transitions: transitions.get(id) ?? [], health: view.last_diag ? healthSummary(view.last_diag.health) : null }
+    );
   };
 
   const onInstance = (snapshot: InstanceSnapshot) => {
@@ -165,14 +159,20 @@ export function createLiveState(options: { busKind: string; now?: () => number }
       transitions.set(view.id, history);
     }
     if (before && before.last_diag !== view.last_diag && view.last_diag) {
-      emit({ type: 'diagnostic', id: view.id, at: view.last_diag.at, health: view.last_diag.health });
+      emit({
+        type: 'diagnostic',
+        id: view.id,
+        at: view.last_diag.at,
+        health: view.last_diag.health,
+        summary: healthSummary(view.last_diag.health),
+      });
     }
     if (!before || changedBesidesDiag(before, view)) emit({ type: 'cluster', cluster: cluster(view.id)! });
   };
 
   const gatewayView = (): GatewayView => {
     const g = root?.context.gateway ?? null;
-    const limit = g?.sessionStartLimit ?? null;
+    const limit = slot ? slot.context.sessionStartLimit : (g?.sessionStartLimit ?? null);
     return {
       shards: g?.shards ?? null,
       source: g?.source ?? null,
@@ -182,24 +182,44 @@ export function createLiveState(options: { busKind: string; now?: () => number }
         reset_after: limit.resetAfter,
         max_concurrency: limit.maxConcurrency,
       },
-      identify_buckets: g && root ? identifyBuckets(root.context) : null,
-      session_starts_left: root?.context.sessionsLeft ?? null,
+      identify_buckets: g && root ? bucketsOf(g, root.context.input) : null,
+      session_starts_left: slot ? slot.context.sessionsLeft : (g?.sessionStartLimit?.remaining ?? null),
       clusters: root?.context.clusters.length ?? 0,
     };
+  };
+
+  const updatePhase = () => {
+    if (!root) return;
+    const next: PhaseInfo = { phase: phaseOf(root, slot), bus: { kind: options.busKind, up: root.context.busUp } };
+    if (next.phase !== phase.phase || next.bus.up !== phase.bus.up) {
+      phase = next;
+      emit({ type: 'phase', ...phase });
+    }
+  };
+
+  // The gateway message goes out when what it says changes (the shard count known, a session start counted, a fresh limit).
+  let gatewaySaid = JSON.stringify(gatewayView());
+  const sayGateway = () => {
+    const view = gatewayView();
+    const text = JSON.stringify(view);
+    if (text === gatewaySaid) return;
+    gatewaySaid = text;
+    emit({ type: 'gateway', gateway: view });
   };
 
   const onRoot = (snapshot: OrchestratorSnapshot) => {
     const before = root?.context;
     root = snapshot;
-    const next: PhaseInfo = { phase: phaseOf(snapshot), bus: { kind: options.busKind, up: snapshot.context.busUp } };
-    if (next.phase !== phase.phase || next.bus.up !== phase.bus.up) {
-      phase = next;
-      emit({ type: 'phase', ...phase });
-    }
-    const c = snapshot.context;
-    if (before && (c.gateway !== before.gateway || c.sessionsLeft !== before.sessionsLeft || c.clusters !== before.clusters)) {
-      emit({ type: 'gateway', gateway: gatewayView() });
-    }
+    updatePhase();
+    if (before && (snapshot.context.gateway !== before.gateway || snapshot.context.clusters !== before.clusters)) sayGateway();
+  };
+
+  const onSlot = (snapshot: LaunchSlotSnapshot) => {
+    const before = slot?.context;
+    slot = snapshot;
+    updatePhase();
+    if (!before || snapshot.context.sessionsLeft !== before.sessionsLeft || snapshot.context.sessionStartLimit !== before.sessionStartLimit)
+      sayGateway();
   };
 
   return {
@@ -207,6 +227,7 @@ export function createLiveState(options: { busKind: string; now?: () => number }
     inspect(event: InspectionEvent) {
       if (event.type !== '@xstate.snapshot') return;
       if (event.actorRef.sessionId === event.rootId) onRoot(event.snapshot as OrchestratorSnapshot);
+      else if ((event.actorRef as AnyActorRef).id === 'launchSlot') onSlot(event.snapshot as LaunchSlotSnapshot);
       else if ((event.actorRef as AnyActorRef).id.startsWith('cluster-') && (event.snapshot as InstanceSnapshot).context?.input) {
         onInstance(event.snapshot as InstanceSnapshot);
       }

@@ -1,6 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import { instanceMachine, type InstanceState } from '../machines/instanceMachine.js';
-import { healthSummary } from '../protocol/index.js';
+import { instanceMachine, type InstanceState } from '../machines/index.js';
 import { PHASES, type ApiCluster, type LiveState } from './liveState.js';
 
 /**
@@ -20,10 +19,9 @@ export interface Metrics {
 
 export function createMetrics(live: LiveState): Metrics {
   const registry = new Registry();
-  // One list of clusters per scrape, with each one's health summary, for every series that reads it.
-  let scraped: (ApiCluster & { health: ReturnType<typeof healthSummary> | null })[] | null = null;
-  const clusters = () =>
-    (scraped ??= live.clusters().map((c) => ({ ...c, health: c.last_diag ? healthSummary(c.last_diag.health) : null })));
+  // One list of clusters per scrape (each with its health summary), for every series that reads it.
+  let scraped: ApiCluster[] | null = null;
+  const clusters = () => (scraped ??= live.clusters());
   collectDefaultMetrics({ register: registry, prefix: 'mewld_' });
 
   /** A gauge whose series are all set afresh at each scrape. */

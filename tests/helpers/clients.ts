@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Bus } from '../../src/adapters/bus.js';
+import type { ClusterLink } from '../../src/interfaces/busAdapter.js';
 import { launchCommand } from '../../src/adapters/clusterProcess.js';
 import { FIXTURES, readEvents } from './supervisor.js';
 
@@ -11,7 +11,7 @@ import { FIXTURES, readEvents } from './supervisor.js';
  * attached to `bus`, launched as the supervisor would launch them but without
  * one: the test plays the supervisor. Cluster i has shards [2i, 2i+1].
  */
-export function spawnClientClusters(bus: Pick<Bus, 'clusterEnv' | 'ipc' | 'attach'>, count: number, env: Record<string, string> = {}) {
+export function spawnClientClusters(bus: ClusterLink, count: number, env: Record<string, string> = {}) {
   const logFile = join(mkdtempSync(join(tmpdir(), 'mewld-clients-')), 'events.jsonl');
   const processes: ChildProcess[] = [];
   for (let id = 0; id < count; id++) {

@@ -1,6 +1,6 @@
 import { createActor, fromCallback, setup, SimulatedClock, type AnyActorLogic, type AnyActorRef, type AnyEventObject } from 'xstate';
-import { instanceSystemId, type ProcessCommand, type ProcessEvent, type ProcessInput } from '../../src/machines/instanceMachine.js';
-import type { BusCommand, BusEvent } from '../../src/machines/orchestratorMachine.js';
+import { instanceSystemId, type BusCommand, type BusEvent } from '../../src/interfaces/bus.js';
+import type { ProcessCommand, ProcessEvent, ProcessInput } from '../../src/interfaces/clusterProcess.js';
 
 /**
  * Test doubles for machine unit tests: a cluster process that obeys commands
@@ -40,8 +40,8 @@ export function fakeProcesses(clock: SimulatedClock): FakeProcesses {
   const exit = (id: number, code: number | null, signal: string | null = null) => {
     if (!alive.get(id)) return;
     alive.set(id, null);
-    senders.get(id)?.({ type: 'PROCESS.EXITED', code, signal, at: clock.now(), lastLines: [`line from cluster ${id}`] });
-    if (reapPending.delete(id)) senders.get(id)?.({ type: 'PROCESS.REAPED', at: clock.now() });
+    senders.get(id)?.({ type: 'process.exited', code, signal, at: clock.now(), lastLines: [`line from cluster ${id}`] });
+    if (reapPending.delete(id)) senders.get(id)?.({ type: 'process.reaped', at: clock.now() });
   };
 
   const logic = fromCallback<ProcessCommand, ProcessInput, ProcessEvent>(({ input, sendBack, receive }) => {
@@ -51,27 +51,27 @@ export function fakeProcesses(clock: SimulatedClock): FakeProcesses {
     receive((command) => {
       commands.get(id)!.push(command);
       switch (command.type) {
-        case 'SPAWN':
+        case 'process.spawn':
           if (alive.get(id)) throw new Error(`cluster ${id}: SPAWN while a process is alive`);
           if (unspawnable.has(id)) {
-            sendBack({ type: 'PROCESS.SPAWN_FAILED', error: 'spawn ENOENT', at: clock.now() });
+            sendBack({ type: 'process.spawnFailed', error: 'spawn ENOENT', at: clock.now() });
             return;
           }
           alive.set(id, nextPid++);
           spawns.push(id);
-          sendBack({ type: 'PROCESS.SPAWNED', pid: alive.get(id)!, at: clock.now() });
+          sendBack({ type: 'process.spawned', pid: alive.get(id)!, at: clock.now() });
           return;
-        case 'SIGNAL':
+        case 'process.signal':
           signals.push(id);
           if (unkillable.has(id)) return;
           if (command.signal === 'SIGKILL' || !stubborn.has(id)) exit(id, null, command.signal);
           return;
-        case 'REAP':
+        case 'process.reap':
           if (alive.get(id)) {
             reapPending.add(id);
             if (!unkillable.has(id)) exit(id, null, 'SIGKILL');
           } else {
-            sendBack({ type: 'PROCESS.REAPED', at: clock.now() });
+            sendBack({ type: 'process.reaped', at: clock.now() });
           }
       }
     });
@@ -94,8 +94,8 @@ export function underParent(logic: AnyActorLogic, input: unknown, clock: Simulat
   const bus = fromCallback<AnyEventObject>(({ receive, system }) =>
     receive((event) => {
       reports.push(event);
-      if (event.type === 'CATCH_UP' && confirmOverdue)
-        (system.get(instanceSystemId(event.id)) as AnyActorRef | undefined)?.send({ type: 'CAUGHT_UP', token: event.token });
+      if (event.type === 'bus.catchUp' && confirmOverdue)
+        (system.get(instanceSystemId(event.id)) as AnyActorRef | undefined)?.send({ type: 'bus.caughtUp', token: event.token });
     }),
   );
   const parent = setup({ actors: { child: logic, bus } }).createMachine({
@@ -138,16 +138,16 @@ export function fakeBus(clock: SimulatedClock, { up = true } = {}) {
   const options = { answerDiagnostics: true };
   const logic = fromCallback<BusCommand, void, BusEvent>(({ sendBack: sb, receive, system }) => {
     sendBack = sb;
-    if (up) sb({ type: 'BUS.UP' });
+    if (up) sb({ type: 'bus.up' });
     // As the real bus does: answers go straight to the cluster's Instance actor.
     answer = (id, nonce) =>
-      (system.get(instanceSystemId(id)) as AnyActorRef | undefined)?.send({ type: 'DIAG_ANSWER', nonce, health: [], at: clock.now() });
+      (system.get(instanceSystemId(id)) as AnyActorRef | undefined)?.send({ type: 'diag.answer', nonce, health: [], at: clock.now() });
     receive((c) => {
       received.push(c);
-      if (c.type === 'DIAG_REQUEST' && options.answerDiagnostics) answer!(c.id, c.nonce);
+      if (c.type === 'diag.request' && options.answerDiagnostics) answer!(c.id, c.nonce);
       // No backlog here: an overdue diagnostic is confirmed missed at once.
-      if (c.type === 'CATCH_UP')
-        (system.get(instanceSystemId(c.id)) as AnyActorRef | undefined)?.send({ type: 'CAUGHT_UP', token: c.token });
+      if (c.type === 'bus.catchUp')
+        (system.get(instanceSystemId(c.id)) as AnyActorRef | undefined)?.send({ type: 'bus.caughtUp', token: c.token });
     });
   });
   return {
@@ -163,8 +163,8 @@ export function fakeBus(clock: SimulatedClock, { up = true } = {}) {
       if (!answer) throw new Error('the bus is not running');
       answer(id, nonce);
     },
-    replies: () => received.filter((c): c is Extract<BusCommand, { type: 'REPLY' }> => c.type === 'REPLY'),
-    actionLogs: () => received.flatMap((c) => (c.type === 'ACTION_LOG' ? [c.entry] : [])),
+    replies: () => received.filter((c): c is Extract<BusCommand, { type: 'command.reply' }> => c.type === 'command.reply'),
+    actionLogs: () => received.flatMap((c) => (c.type === 'actionLog.write' ? [c.entry] : [])),
   };
 }
 

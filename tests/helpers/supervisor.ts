@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const CLI = join(ROOT, 'dist/cli.js');
+export const CLI = join(ROOT, 'dist/cli/index.js');
 export const FIXTURES = join(ROOT, 'tests/fixtures');
 
 export interface FixtureEvent {
@@ -67,7 +67,7 @@ export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 15_
 }
 
 /**
- * Runs the real CLI (dist/cli.js) as a child process on a config written to a
+ * Runs the real CLI (dist/cli/index.js) as a child process on a config written to a
  * fresh temp directory. Clusters default to the Node fixture cluster.
  */
 export function runSupervisor(

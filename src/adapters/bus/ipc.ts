@@ -1,7 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
-import { plain } from '../protocol/index.js';
-import { busActor, listeners, type Bus, type Sender, type Transport } from './bus.js';
-import type { Logger } from './logger.js';
+import { plain } from '../../protocol/index.js';
+import type { BusAdapter } from '../../interfaces/busAdapter.js';
+import { busActor, listeners, type Sender, type Transport } from './busActor.js';
+import type { Logger } from '../logger.js';
 
 export interface IpcBusOptions {
   actionLogMax: number;
@@ -17,7 +18,7 @@ export interface IpcBusOptions {
  * scope "bot" are relayed to every other cluster; diagnostics and replies go
  * only to the cluster they concern. The action log is kept in memory, capped.
  */
-export function createIpcBus(options: IpcBusOptions, logger: Logger): Bus {
+export function createIpcBus(options: IpcBusOptions, logger: Logger): BusAdapter {
   const log = logger.child({ component: 'ipc' });
   const channels = new Map<number, ChildProcess>();
   const receivers = new Set<(message: unknown, from: Sender) => void>();
@@ -75,28 +76,29 @@ export function createIpcBus(options: IpcBusOptions, logger: Logger): Bus {
   return {
     kind: 'ipc',
     actor: busActor(transport, log, { onActionLog: actionLogListeners.notify }),
-    onActionLog: actionLogListeners.subscribe,
-    clusterEnv: () => ({ MEWLD_BUS: 'ipc', MEWLD_CHANNEL: options.channel }),
-    ipc: true,
-    attach(clusterId, child) {
-      channels.set(clusterId, child);
-      // Its own channel: whatever comes on it is this cluster's, proven.
-      const from = { id: clusterId, proven: true };
-      child.on('message', (message: unknown) => {
-        received++;
-        for (const receiver of receivers) receiver(message, from);
-      });
-      const detach = () => {
-        if (channels.get(clusterId) === child) channels.delete(clusterId);
-      };
-      child.once('disconnect', detach);
-      child.once('exit', detach);
+    link: {
+      env: () => ({ MEWLD_BUS: 'ipc', MEWLD_CHANNEL: options.channel }),
+      ipc: true,
+      attach,
     },
-    async actionLogs(limit = options.actionLogMax) {
-      return actionLog.slice(-limit);
-    },
+    actionLog: { recent: async (limit = options.actionLogMax) => actionLog.slice(-limit), subscribe: actionLogListeners.subscribe },
     async close() {
       channels.clear();
     },
   };
+
+  function attach(clusterId: number, child: ChildProcess) {
+    channels.set(clusterId, child);
+    // Its own channel: whatever comes on it is this cluster's, proven.
+    const from = { id: clusterId, proven: true };
+    child.on('message', (message: unknown) => {
+      received++;
+      for (const receiver of receivers) receiver(message, from);
+    });
+    const detach = () => {
+      if (channels.get(clusterId) === child) channels.delete(clusterId);
+    };
+    child.once('disconnect', detach);
+    child.once('exit', detach);
+  }
 }

@@ -1,24 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { fromCallback, SimulatedClock, type AnyEventObject } from 'xstate';
 import { getShortestPaths } from 'xstate/graph';
-import { advance, underParent } from '../../tests/helpers/machines.js';
-import {
-  instanceMachine,
-  type InstanceEvent,
-  type InstanceInput,
-  type InstanceSnapshot,
-  type ProcessCommand,
-  type ProcessEvent,
-  type ProcessInput,
-} from './instanceMachine.js';
+import { advance, underParent } from '../../../tests/helpers/machines.js';
+import type { ProcessCommand, ProcessEvent, ProcessInput } from '../../interfaces/clusterProcess.js';
+import { instanceMachine, type InstanceSnapshot } from './machine.js';
+import type { InstanceEvent, InstanceInput } from './types.js';
 
 /**
  * Shutdown finishes from every state of a cluster (model-based, over
  * xstate/graph's paths): whatever the Instance machine is doing when the
- * supervisor stops it, STOP ends in `stopped` with CLUSTER.STOPPED reported
+ * supervisor stops it, cluster.stop ends in `stopped` with cluster.stopped reported
  * (what the orchestrator's shutdown waits for), within kill_timeout and the
  * grace of a SIGKILL, for a process that obeys SIGTERM and for one that
- * ignores it. A state that forgot STOP (as `stopped` once did) hangs the
+ * ignores it. A state that forgot cluster.stop (as `stopped` once did) hangs the
  * shutdown; this finds it.
  */
 
@@ -44,16 +38,16 @@ const input: InstanceInput = {
 
 /** What the supervisor, the bus and time can do to a cluster, for the graph to combine. */
 const COMMANDS: InstanceEvent[] = [
-  { type: 'LAUNCH' },
-  { type: 'START' },
-  { type: 'STOP' },
-  { type: 'RESTART' },
-  { type: 'KILL' },
-  { type: 'LAUNCH_NEXT', at: 0 },
-  { type: 'BUS_DOWN' },
-  { type: 'BUS_UP' },
-  { type: 'CAUGHT_UP', token: 's-0-1' },
-  { type: 'CAUGHT_UP', token: 'launch-1' },
+  { type: 'slot.granted' },
+  { type: 'cluster.start' },
+  { type: 'cluster.stop' },
+  { type: 'cluster.restart' },
+  { type: 'cluster.kill' },
+  { type: 'bus.launchNext', at: 0 },
+  { type: 'bus.down' },
+  { type: 'bus.up' },
+  { type: 'bus.caughtUp', token: 's-0-1' },
+  { type: 'bus.caughtUp', token: 'launch-1' },
   ...[
     'waitingLaunchNext.launchTimeout',
     'running.pingInterval',
@@ -74,10 +68,10 @@ const COMMANDS: InstanceEvent[] = [
 function processEvents(s: InstanceSnapshot): InstanceEvent[] {
   const events: InstanceEvent[] = [];
   const spawning = s.context.pid === null && s.context.launches > 0 && ['starting', 'stopping', 'restarting'].includes(s.value as string);
-  if (spawning) events.push({ type: 'PROCESS.SPAWNED', pid: 1, at: 0 }, { type: 'PROCESS.SPAWN_FAILED', error: 'x', at: 0 });
+  if (spawning) events.push({ type: 'process.spawned', pid: 1, at: 0 }, { type: 'process.spawnFailed', error: 'x', at: 0 });
   if (s.context.pid !== null)
-    events.push({ type: 'PROCESS.EXITED', code: 1, signal: null, at: 0 }, { type: 'PROCESS.EXITED', code: 78, signal: null, at: 0 });
-  if (s.value === 'dead' && s.context.pid === null) events.push({ type: 'PROCESS.REAPED', at: 0 });
+    events.push({ type: 'process.exited', code: 1, signal: null, at: 0 }, { type: 'process.exited', code: 78, signal: null, at: 0 });
+  if (s.value === 'dead' && s.context.pid === null) events.push({ type: 'process.reaped', at: 0 });
   return events;
 }
 
@@ -92,44 +86,44 @@ function processWorld(clock: SimulatedClock, stubborn: boolean) {
   let sendBack: ((event: ProcessEvent) => void) | undefined;
   const exit = (signal: string) => {
     world.alive = false;
-    sendBack!({ type: 'PROCESS.EXITED', code: null, signal, at: clock.now() });
+    sendBack!({ type: 'process.exited', code: null, signal, at: clock.now() });
     if (world.reapPending) {
       world.reapPending = false;
-      sendBack!({ type: 'PROCESS.REAPED', at: clock.now() });
+      sendBack!({ type: 'process.reaped', at: clock.now() });
     }
   };
   const logic = fromCallback<ProcessCommand, ProcessInput, ProcessEvent>(({ sendBack: sb, receive }) => {
     sendBack = sb;
     receive((command) => {
       if (!world.live) {
-        if (command.type === 'SPAWN') world.spawnPending = true;
-        if (command.type === 'REAP') world.reapPending = true;
+        if (command.type === 'process.spawn') world.spawnPending = true;
+        if (command.type === 'process.reap') world.reapPending = true;
         return;
       }
       switch (command.type) {
-        case 'SPAWN':
+        case 'process.spawn':
           world.alive = true;
-          sb({ type: 'PROCESS.SPAWNED', pid: 2, at: clock.now() });
+          sb({ type: 'process.spawned', pid: 2, at: clock.now() });
           return;
-        case 'SIGNAL':
+        case 'process.signal':
           if (world.alive && (command.signal === 'SIGKILL' || !stubborn)) exit(command.signal);
           return;
-        case 'REAP':
+        case 'process.reap':
           if (world.alive) {
             world.reapPending = true;
             exit('SIGKILL');
           } else {
-            queueMicrotask(() => sb({ type: 'PROCESS.REAPED', at: clock.now() }));
+            queueMicrotask(() => sb({ type: 'process.reaped', at: clock.now() }));
           }
       }
     });
   });
   /** What the path's own process events said happened. */
   const saw = (event: AnyEventObject) => {
-    if (event.type === 'PROCESS.SPAWNED') ((world.alive = true), (world.spawnPending = false));
-    if (event.type === 'PROCESS.SPAWN_FAILED') world.spawnPending = false;
-    if (event.type === 'PROCESS.EXITED') world.alive = false;
-    if (event.type === 'PROCESS.REAPED') world.reapPending = false;
+    if (event.type === 'process.spawned') ((world.alive = true), (world.spawnPending = false));
+    if (event.type === 'process.spawnFailed') world.spawnPending = false;
+    if (event.type === 'process.exited') world.alive = false;
+    if (event.type === 'process.reaped') world.reapPending = false;
   };
   /** From now on the world answers as the real adapter: a spawn under way completes, a pending REAP is answered. */
   const goLive = () => {
@@ -138,13 +132,13 @@ function processWorld(clock: SimulatedClock, stubborn: boolean) {
       world.spawnPending = false;
       world.alive = true;
       // The adapter spawned at once; its SPAWNED is queued behind whatever came first.
-      queueMicrotask(() => sendBack!({ type: 'PROCESS.SPAWNED', pid: 2, at: clock.now() }));
+      queueMicrotask(() => sendBack!({ type: 'process.spawned', pid: 2, at: clock.now() }));
     }
     if (world.reapPending) {
       if (world.alive) exit('SIGKILL');
       else {
         world.reapPending = false;
-        queueMicrotask(() => sendBack!({ type: 'PROCESS.REAPED', at: clock.now() }));
+        queueMicrotask(() => sendBack!({ type: 'process.reaped', at: clock.now() }));
       }
     }
   };
@@ -153,9 +147,18 @@ function processWorld(clock: SimulatedClock, stubborn: boolean) {
 
 // The graph walks the machine alone: what it says to its parent and the bus goes nowhere.
 const silent = Object.fromEntries(
-  ['requestLaunchSlot', 'reportUp', 'reportDown', 'reportStopped', 'reportStoppedAgain', 'reportFailed', 'requestDiag', 'catchUp'].map(
-    (a) => [a, () => {}],
-  ),
+  [
+    'requestLaunchSlot',
+    'reportUp',
+    'reportDown',
+    'reportRestarting',
+    'reportRestartSkipped',
+    'reportStopped',
+    'reportFailed',
+    'requestDiag',
+    'catchUp',
+    'obeyOperator',
+  ].map((a) => [a, () => {}]),
 );
 const paths = getShortestPaths(instanceMachine.provide({ actions: silent }), {
   input,
@@ -190,7 +193,7 @@ describe('shutdown from every state of a cluster', () => {
 
         const before = reports.length;
         world.goLive();
-        child().send({ type: 'STOP' });
+        child().send({ type: 'cluster.stop' });
         // The supervisor's shutdown: kill_timeout for SIGTERM, then a second for the SIGKILL's exit.
         for (let t = 0; t <= timing.killTimeout + 1000 && snap().value !== 'stopped'; t += 50) {
           await Promise.resolve();
@@ -199,7 +202,7 @@ describe('shutdown from every state of a cluster', () => {
         await Promise.resolve();
         expect(snap().value).toBe('stopped');
         // What the orchestrator's shutdown waits for (a stop asked before this one may have said it first).
-        expect(reports.slice(before).filter((r) => r.type === 'CLUSTER.STOPPED').length).toBeGreaterThanOrEqual(1);
+        expect(reports.slice(before).filter((r) => r.type === 'cluster.stopped').length).toBeGreaterThanOrEqual(1);
         expect(world.world.alive).toBe(false);
       },
     );

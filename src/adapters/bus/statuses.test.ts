@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { ClusterView } from '../machines/instanceMachine.js';
-import { goJson, plain, replyMessage } from '../protocol/index.js';
-import { busOutput } from './bus.js';
+import type { ClusterView } from '../../interfaces/clusterView.js';
+import { goJson, plain, replyMessage } from '../../protocol/index.js';
+import { createReplyEncoder } from './statuses.js';
+
+const busOutput = createReplyEncoder();
 
 /** A cluster as the machines show it; running unless told otherwise. */
 const view = (id: number, also: Partial<ClusterView> = {}): ClusterView => ({

@@ -1,17 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import { getShortestPaths } from 'xstate/graph';
-import { advance, fakeProcesses, underParent } from '../../tests/helpers/machines.js';
-import {
-  INSTANCE_GROUPS,
-  backoffDelay,
-  instanceMachine,
-  refusal,
-  viewOf,
-  type InstanceInput,
-  type InstanceSnapshot,
-  type RestartPolicy,
-} from './instanceMachine.js';
+import { advance, fakeProcesses, underParent } from '../../../tests/helpers/machines.js';
+import { INSTANCE_GROUPS } from '../../interfaces/clusterView.js';
+import { backoffDelay } from './backoff.js';
+import { instanceMachine, type InstanceSnapshot } from './machine.js';
+import type { InstanceInput, RestartPolicy } from './types.js';
+import { refusal, viewOf } from './view.js';
 
 const timing = { pingInterval: 1000, pingTimeout: 500, launchTimeout: 5000, killTimeout: 2000, reconnectGrace: 3000 };
 const restart: RestartPolicy = {
@@ -45,10 +40,10 @@ function start(overrides: Partial<InstanceInput> = {}) {
   const reportTypes = () => reports.map((r) => r.type);
   /** Brings the cluster to `running`, as its launch slot and launch_next would. */
   const launch = () => {
-    send({ type: 'LAUNCH' });
-    send({ type: 'LAUNCH_NEXT', at: clock.now() });
+    send({ type: 'slot.granted' });
+    send({ type: 'bus.launchNext', at: clock.now() });
   };
-  const lastDiagNonce = () => [...reports].reverse().find((r) => r.type === 'DIAG_REQUEST')?.nonce as string;
+  const lastDiagNonce = () => [...reports].reverse().find((r) => r.type === 'diag.request')?.nonce as string;
   const tick = (ms: number) => advance(clock, ms);
   return { clock, tick, procs, snap, state, send, reports, reportTypes, launch, lastDiagNonce };
 }
@@ -57,26 +52,26 @@ describe('instanceMachine', () => {
   it('launches: idle → starting → waitingLaunchNext → running, and reports up once', () => {
     const t = start();
     expect(t.state()).toBe('idle');
-    t.send({ type: 'LAUNCH' });
-    expect(t.procs.commands.get(0)).toEqual([{ type: 'SPAWN' }]);
+    t.send({ type: 'slot.granted' });
+    expect(t.procs.commands.get(0)).toEqual([{ type: 'process.spawn' }]);
     expect(t.state()).toBe('waitingLaunchNext');
     expect(t.snap().context.pid).toBe(1000);
-    t.send({ type: 'LAUNCH_NEXT', at: 5 });
+    t.send({ type: 'bus.launchNext', at: 5 });
     expect(t.state()).toBe('running');
-    expect(t.reportTypes()).toEqual(['CLUSTER.UP']);
+    expect(t.reportTypes()).toEqual(['cluster.up']);
     // A duplicate launch_next changes nothing.
-    t.send({ type: 'LAUNCH_NEXT', at: 6 });
+    t.send({ type: 'bus.launchNext', at: 6 });
     expect(t.state()).toBe('running');
-    expect(t.reportTypes()).toEqual(['CLUSTER.UP']);
+    expect(t.reportTypes()).toEqual(['cluster.up']);
   });
 
   it('START queues for a launch slot instead of starting at once', () => {
     const t = start();
-    t.send({ type: 'START' });
+    t.send({ type: 'cluster.start' });
     expect(t.state()).toBe('queued');
-    expect(t.reports).toEqual([{ type: 'CLUSTER.LAUNCH_REQUEST', id: 0, automatic: false }]);
+    expect(t.reports).toEqual([{ type: 'slot.request', id: 0, automatic: false }]);
     expect(t.procs.commands.get(0)).toEqual([]);
-    t.send({ type: 'LAUNCH' });
+    t.send({ type: 'slot.granted' });
     expect(t.state()).toBe('waitingLaunchNext');
   });
 
@@ -90,10 +85,10 @@ describe('instanceMachine', () => {
     const nonce = t.lastDiagNonce();
     expect(nonce).toBe('salt-0-1');
     // An answer to someone else's (or an old) diagnostic does not count.
-    t.send({ type: 'DIAG_ANSWER', nonce: 'salt-0-0', health: [], at: 1 });
+    t.send({ type: 'diag.answer', nonce: 'salt-0-0', health: [], at: 1 });
     expect(t.state()).toBe('diagPending');
     const health = [{ shard_id: 0, up: true, latency: 40, guilds: 10, users: 100 }];
-    t.send({ type: 'DIAG_ANSWER', nonce, health, at: 1000 });
+    t.send({ type: 'diag.answer', nonce, health, at: 1000 });
     expect(t.state()).toBe('running');
     expect(t.snap().context.diag.last).toEqual({ at: 1000, health });
     t.tick(1000);
@@ -109,13 +104,13 @@ describe('instanceMachine', () => {
     expect(t.state()).toBe('diagPending');
     t.tick(1);
     // dead sent REAP; the fake kills the process and reports EXITED then REAPED.
-    expect(t.procs.commands.get(0)!.at(-1)).toEqual({ type: 'REAP' });
+    expect(t.procs.commands.get(0)!.at(-1)).toEqual({ type: 'process.reap' });
     expect(t.state()).toBe('backoff');
-    expect(t.reports.find((r) => r.type === 'CLUSTER.DOWN')).toMatchObject({ reason: 'ping_timeout', launching: false });
+    expect(t.reports.find((r) => r.type === 'cluster.down')).toMatchObject({ reason: 'ping_timeout', launching: false });
     t.tick(100);
     expect(t.state()).toBe('queued');
     // A restart of its own, not an operator's: it may be held while the fleet's restarts are paused.
-    expect(t.reports.at(-1)).toEqual({ type: 'CLUSTER.LAUNCH_REQUEST', id: 0, automatic: true });
+    expect(t.reports.at(-1)).toEqual({ type: 'slot.request', id: 0, automatic: true });
   });
 
   it('stays in dead until the process is gone', () => {
@@ -126,7 +121,7 @@ describe('instanceMachine', () => {
     expect(t.state()).toBe('dead');
     t.tick(600_000);
     expect(t.state()).toBe('dead');
-    expect(t.procs.commands.get(0)!.filter((c) => c.type === 'SPAWN')).toHaveLength(1);
+    expect(t.procs.commands.get(0)!.filter((c) => c.type === 'process.spawn')).toHaveLength(1);
     t.procs.exit(0, null, 'SIGKILL');
     expect(t.state()).toBe('backoff');
   });
@@ -135,7 +130,7 @@ describe('instanceMachine', () => {
     const t = start();
     t.launch();
     t.procs.exit(0, 0);
-    expect(t.reports.find((r) => r.type === 'CLUSTER.DOWN')).toMatchObject({
+    expect(t.reports.find((r) => r.type === 'cluster.down')).toMatchObject({
       reason: 'exited',
       exit: { code: 0, signal: null },
     });
@@ -146,8 +141,8 @@ describe('instanceMachine', () => {
   it('a signal kills it too, in any live state', () => {
     for (const reach of ['waitingLaunchNext', 'running', 'diagPending'] as const) {
       const t = start();
-      t.send({ type: 'LAUNCH' });
-      if (reach !== 'waitingLaunchNext') t.send({ type: 'LAUNCH_NEXT', at: 0 });
+      t.send({ type: 'slot.granted' });
+      if (reach !== 'waitingLaunchNext') t.send({ type: 'bus.launchNext', at: 0 });
       if (reach === 'diagPending') t.tick(1000);
       expect(t.state()).toBe(reach);
       t.procs.exit(0, null, 'SIGKILL');
@@ -158,11 +153,11 @@ describe('instanceMachine', () => {
 
   it('no launch_next within launch_timeout: dead, reported as a failed launch', () => {
     const t = start();
-    t.send({ type: 'LAUNCH' });
+    t.send({ type: 'slot.granted' });
     t.tick(4999);
     expect(t.state()).toBe('waitingLaunchNext');
     t.tick(1);
-    expect(t.reports.find((r) => r.type === 'CLUSTER.DOWN')).toMatchObject({ reason: 'launch_timeout', launching: true });
+    expect(t.reports.find((r) => r.type === 'cluster.down')).toMatchObject({ reason: 'launch_timeout', launching: true });
     expect(t.procs.alive.get(0)).toBeNull();
     expect(t.state()).toBe('backoff');
   });
@@ -170,34 +165,34 @@ describe('instanceMachine', () => {
   it('a process that cannot be spawned is dead and retried', () => {
     const t = start();
     t.procs.unspawnable.add(0);
-    t.send({ type: 'LAUNCH' });
-    expect(t.reports.find((r) => r.type === 'CLUSTER.DOWN')).toMatchObject({ reason: 'spawn_failed', error: 'spawn ENOENT' });
+    t.send({ type: 'slot.granted' });
+    expect(t.reports.find((r) => r.type === 'cluster.down')).toMatchObject({ reason: 'spawn_failed', error: 'spawn ENOENT' });
     expect(t.state()).toBe('backoff');
   });
 
   it('STOP: SIGTERM, stopped when the process exits, and no automatic restart', () => {
     const t = start();
     t.launch();
-    t.send({ type: 'STOP' });
-    expect(t.procs.commands.get(0)!.at(-1)).toEqual({ type: 'SIGNAL', signal: 'SIGTERM' });
+    t.send({ type: 'cluster.stop' });
+    expect(t.procs.commands.get(0)!.at(-1)).toEqual({ type: 'process.signal', signal: 'SIGTERM' });
     expect(t.state()).toBe('stopped');
-    expect(t.reportTypes()).toContain('CLUSTER.STOPPED');
-    expect(t.reportTypes()).not.toContain('CLUSTER.DOWN');
+    expect(t.reportTypes()).toContain('cluster.stopped');
+    expect(t.reportTypes()).not.toContain('cluster.down');
     t.tick(600_000);
     expect(t.state()).toBe('stopped');
-    expect(t.procs.commands.get(0)!.filter((c) => c.type === 'SPAWN')).toHaveLength(1);
+    expect(t.procs.commands.get(0)!.filter((c) => c.type === 'process.spawn')).toHaveLength(1);
   });
 
   it('STOP of a process that ignores SIGTERM: SIGKILL after kill_timeout', () => {
     const t = start();
     t.launch();
     t.procs.stubborn.add(0);
-    t.send({ type: 'STOP' });
+    t.send({ type: 'cluster.stop' });
     expect(t.state()).toBe('stopping');
     t.tick(1999);
     expect(t.state()).toBe('stopping');
     t.tick(1);
-    expect(t.procs.commands.get(0)!.at(-1)).toEqual({ type: 'SIGNAL', signal: 'SIGKILL' });
+    expect(t.procs.commands.get(0)!.at(-1)).toEqual({ type: 'process.signal', signal: 'SIGKILL' });
     expect(t.state()).toBe('stopped');
   });
 
@@ -205,8 +200,8 @@ describe('instanceMachine', () => {
     const t = start();
     t.launch();
     t.procs.stubborn.add(0);
-    t.send({ type: 'STOP' });
-    t.send({ type: 'KILL' });
+    t.send({ type: 'cluster.stop' });
+    t.send({ type: 'cluster.kill' });
     expect(t.state()).toBe('stopped');
   });
 
@@ -214,32 +209,32 @@ describe('instanceMachine', () => {
     const t = start();
     t.launch();
     t.procs.stubborn.add(0);
-    t.send({ type: 'STOP' });
+    t.send({ type: 'cluster.stop' });
     t.procs.exit(0, 1);
     expect(t.state()).toBe('stopped');
-    expect(t.reportTypes()).not.toContain('CLUSTER.DOWN');
+    expect(t.reportTypes()).not.toContain('cluster.down');
   });
 
   it('START from stopped queues again; the restart budget is fresh', () => {
     const t = start();
     t.launch();
-    t.send({ type: 'STOP' });
-    t.send({ type: 'START' });
+    t.send({ type: 'cluster.stop' });
+    t.send({ type: 'cluster.start' });
     expect(t.state()).toBe('queued');
-    t.send({ type: 'LAUNCH' });
+    t.send({ type: 'slot.granted' });
     expect(t.state()).toBe('waitingLaunchNext');
-    expect(t.procs.commands.get(0)!.filter((c) => c.type === 'SPAWN')).toHaveLength(2);
+    expect(t.procs.commands.get(0)!.filter((c) => c.type === 'process.spawn')).toHaveLength(2);
     expect(viewOf(t.snap()).restarts).toBe(1);
   });
 
-  it('RESTART: stops the process, then queues for a slot', () => {
+  it('cluster.restart: stops the process, then queues for a slot', () => {
     const t = start();
     t.launch();
-    t.send({ type: 'RESTART' });
+    t.send({ type: 'cluster.restart' });
     expect(t.state()).toBe('queued');
-    expect(t.reportTypes()).toEqual(['CLUSTER.UP', 'CLUSTER.LAUNCH_REQUEST']);
-    t.send({ type: 'LAUNCH' });
-    t.send({ type: 'LAUNCH_NEXT', at: 0 });
+    expect(t.reportTypes()).toEqual(['cluster.up', 'cluster.restarting', 'slot.request']);
+    t.send({ type: 'slot.granted' });
+    t.send({ type: 'bus.launchNext', at: 0 });
     expect(t.state()).toBe('running');
   });
 
@@ -247,9 +242,9 @@ describe('instanceMachine', () => {
     const t = start();
     t.launch();
     t.procs.stubborn.add(0);
-    t.send({ type: 'RESTART' });
+    t.send({ type: 'cluster.restart' });
     expect(t.state()).toBe('restarting');
-    t.send({ type: 'STOP' });
+    t.send({ type: 'cluster.stop' });
     expect(t.state()).toBe('stopping');
     t.tick(2000);
     expect(t.state()).toBe('stopped');
@@ -262,7 +257,7 @@ describe('instanceMachine', () => {
     // Hang: diag times out; the stubborn process still dies to the SIGKILL of REAP.
     t.tick(1500);
     expect(t.state()).toBe('backoff');
-    t.send({ type: 'STOP' });
+    t.send({ type: 'cluster.stop' });
     expect(t.state()).toBe('stopped');
   });
 
@@ -276,19 +271,19 @@ describe('instanceMachine', () => {
       delays.push(t.snap().context.restarts.backoffMs);
       t.tick(t.snap().context.restarts.backoffMs);
       expect(t.state()).toBe('queued');
-      t.send({ type: 'LAUNCH' });
+      t.send({ type: 'slot.granted' });
     }
     expect(delays).toEqual([100, 200, 400]);
     t.procs.exit(0, 1);
     expect(t.state()).toBe('failed');
-    const failed = t.reports.find((r) => r.type === 'CLUSTER.FAILED');
+    const failed = t.reports.find((r) => r.type === 'cluster.failed');
     expect(failed).toMatchObject({ id: 0, why: expect.stringContaining('max_restarts') });
     expect(failed!.exits).toHaveLength(4);
     expect(failed!.lastLines).toEqual(['line from cluster 0']);
     // It stays down until an operator starts it.
     t.tick(600_000);
     expect(t.state()).toBe('failed');
-    t.send({ type: 'START' });
+    t.send({ type: 'cluster.start' });
     expect(t.state()).toBe('queued');
   });
 
@@ -297,16 +292,16 @@ describe('instanceMachine', () => {
     t.launch();
     t.procs.exit(0, 1);
     t.tick(100);
-    t.send({ type: 'LAUNCH' });
+    t.send({ type: 'slot.granted' });
     t.procs.exit(0, 1);
     expect(t.snap().context.restarts.backoffMs).toBe(200);
     t.tick(200);
-    t.send({ type: 'LAUNCH' });
-    t.send({ type: 'LAUNCH_NEXT', at: t.clock.now() });
+    t.send({ type: 'slot.granted' });
+    t.send({ type: 'bus.launchNext', at: t.clock.now() });
     // Answer diagnostics for a while, longer than reset_after.
     for (let i = 0; i < 11; i++) {
       t.tick(1000);
-      t.send({ type: 'DIAG_ANSWER', nonce: t.lastDiagNonce(), health: [], at: t.clock.now() });
+      t.send({ type: 'diag.answer', nonce: t.lastDiagNonce(), health: [], at: t.clock.now() });
     }
     t.procs.exit(0, 1);
     expect(t.snap().context.restarts.backoffMs).toBe(100);
@@ -329,7 +324,7 @@ describe('instanceMachine', () => {
     t.tick(1); // 1000, not 1300
     expect(t.state()).toBe('diagPending');
     t.tick(20);
-    t.send({ type: 'DIAG_ANSWER', nonce: t.lastDiagNonce(), health: [], at: t.clock.now() }); // answered at 1020
+    t.send({ type: 'diag.answer', nonce: t.lastDiagNonce(), health: [], at: t.clock.now() }); // answered at 1020
     t.tick(979);
     expect(t.state()).toBe('running');
     t.tick(1); // 2000
@@ -341,11 +336,11 @@ describe('instanceMachine', () => {
     t.launch();
     t.tick(1000);
     expect(t.state()).toBe('diagPending');
-    t.send({ type: 'BUS_DOWN' });
+    t.send({ type: 'bus.down' });
     expect(t.state()).toBe('running');
     t.tick(60_000);
     expect(t.state()).toBe('running');
-    t.send({ type: 'BUS_UP' });
+    t.send({ type: 'bus.up' });
     t.tick(1000 + 3000);
     expect(t.state()).toBe('diagPending');
   });
@@ -353,17 +348,17 @@ describe('instanceMachine', () => {
   it('after the bus comes back, the first diagnostic waits reconnect_grace longer, then deadlines are as usual', () => {
     const t = start();
     t.launch();
-    t.send({ type: 'BUS_DOWN' });
+    t.send({ type: 'bus.down' });
     t.tick(10_000);
-    const before = t.reports.filter((r) => r.type === 'DIAG_REQUEST').length;
-    t.send({ type: 'BUS_UP' });
+    const before = t.reports.filter((r) => r.type === 'diag.request').length;
+    t.send({ type: 'bus.up' });
     // The clusters reconnect at their own pace: no diagnostic for ping_interval + reconnect_grace.
     t.tick(1000 + 2999);
     expect(t.state()).toBe('running');
-    expect(t.reports.filter((r) => r.type === 'DIAG_REQUEST')).toHaveLength(before);
+    expect(t.reports.filter((r) => r.type === 'diag.request')).toHaveLength(before);
     t.tick(1);
     expect(t.state()).toBe('diagPending');
-    t.send({ type: 'DIAG_ANSWER', nonce: t.lastDiagNonce(), health: [], at: t.clock.now() });
+    t.send({ type: 'diag.answer', nonce: t.lastDiagNonce(), health: [], at: t.clock.now() });
     t.tick(1000);
     expect(t.state()).toBe('diagPending');
     t.tick(500);
@@ -372,12 +367,12 @@ describe('instanceMachine', () => {
 
   it('the launch timeout waits again while the bus is down', () => {
     const t = start();
-    t.send({ type: 'LAUNCH' });
-    t.send({ type: 'BUS_DOWN' });
+    t.send({ type: 'slot.granted' });
+    t.send({ type: 'bus.down' });
     t.tick(12_000);
     expect(t.state()).toBe('waitingLaunchNext');
     // Back up: a fresh, full launch_timeout.
-    t.send({ type: 'BUS_UP' });
+    t.send({ type: 'bus.up' });
     t.tick(4999);
     expect(t.state()).toBe('waitingLaunchNext');
     t.tick(1);
@@ -408,7 +403,7 @@ describe('instanceMachine', () => {
     expect(refusal('start', t.snap())).toMatch(/already running/);
     expect(refusal('stop', t.snap())).toBeNull();
     expect(refusal('restart', t.snap())).toBeNull();
-    t.send({ type: 'STOP' });
+    t.send({ type: 'cluster.stop' });
     expect(refusal('stop', t.snap())).toMatch(/already stopped/);
     expect(refusal('restart', t.snap())).toMatch(/not running/);
     expect(refusal('start', t.snap())).toBeNull();
@@ -422,34 +417,43 @@ describe('instanceMachine', () => {
     const t = start();
     t.launch();
     expect(viewOf(t.snap())).toMatchObject({ state: 'running', group: 'up', up: true, allowed: ['stop', 'restart'] });
-    t.send({ type: 'STOP' });
+    t.send({ type: 'cluster.stop' });
     expect(viewOf(t.snap())).toMatchObject({ state: 'stopped', group: 'stopped', up: false, allowed: ['start'] });
   });
 
   it('every state is reachable', () => {
     // Reports to the parent are left out: the graph walks the machine alone.
     const silent = Object.fromEntries(
-      ['requestLaunchSlot', 'reportUp', 'reportDown', 'reportStopped', 'reportStoppedAgain', 'reportFailed', 'requestDiag', 'catchUp'].map(
-        (a) => [a, () => {}],
-      ),
+      [
+        'requestLaunchSlot',
+        'reportUp',
+        'reportDown',
+        'reportRestarting',
+        'reportRestartSkipped',
+        'reportStopped',
+        'reportFailed',
+        'requestDiag',
+        'catchUp',
+        'obeyOperator',
+      ].map((a) => [a, () => {}]),
     );
     const paths = getShortestPaths(instanceMachine.provide({ actions: silent }), {
       input: { cluster: { id: 0, name: 'A', shards: [0] }, shardCount: 1, clusterCount: 1, timing, restart, nonceSalt: 's', seed: 1 },
       events: [
-        { type: 'LAUNCH' },
-        { type: 'START' },
-        { type: 'STOP' },
-        { type: 'RESTART' },
-        { type: 'LAUNCH_NEXT', at: 0 },
-        { type: 'PROCESS.SPAWNED', pid: 1, at: 0 },
-        { type: 'PROCESS.SPAWN_FAILED', error: 'x', at: 0 },
-        { type: 'PROCESS.EXITED', code: 1, signal: null, at: 0 },
-        { type: 'PROCESS.EXITED', code: 78, signal: null, at: 0 },
-        { type: 'PROCESS.REAPED', at: 0 },
+        { type: 'slot.granted' },
+        { type: 'cluster.start' },
+        { type: 'cluster.stop' },
+        { type: 'cluster.restart' },
+        { type: 'bus.launchNext', at: 0 },
+        { type: 'process.spawned', pid: 1, at: 0 },
+        { type: 'process.spawnFailed', error: 'x', at: 0 },
+        { type: 'process.exited', code: 1, signal: null, at: 0 },
+        { type: 'process.exited', code: 78, signal: null, at: 0 },
+        { type: 'process.reaped', at: 0 },
         { type: 'xstate.after.pingInterval.instance.running' } as never,
         { type: 'xstate.after.pingTimeout.instance.diagPending' } as never,
-        { type: 'CAUGHT_UP', token: 's-0-1' },
-        { type: 'CAUGHT_UP', token: 'launch-1' },
+        { type: 'bus.caughtUp', token: 's-0-1' },
+        { type: 'bus.caughtUp', token: 'launch-1' },
         { type: 'xstate.after.launchTimeout.instance.waitingLaunchNext' } as never,
       ],
       serializeState: (s) => JSON.stringify([s.value, s.context.lastExit?.code, s.context.stopRequested]),

@@ -1,7 +1,6 @@
-import type { LoadedConfig } from './config/index.js';
-import { healthSummary } from './protocol/index.js';
-import type { ApiCluster, GatewayView, PhaseInfo } from './server/liveState.js';
-import { readWebAccess } from './webAccess.js';
+import type { LoadedConfig } from '../config/index.js';
+import type { ApiCluster, GatewayView, PhaseInfo } from '../server/liveState.js';
+import { readWebAccess } from '../adapters/webAccess.js';
 
 /**
  * `mewld status`, `mewld start|stop|restart ID`, `mewld rolling-restart`: an
@@ -113,7 +112,7 @@ export function statusTable(phase: PhaseInfo, gateway: GatewayView, clusters: Ap
   ];
   if (gateway.session_starts_left !== null) head.push(`${gateway.session_starts_left} session starts left`);
   const rows = clusters.map((c) => {
-    const { shards_up, latency } = healthSummary(c.last_diag?.health ?? []);
+    const { shards_up, latency } = c.health ?? { shards_up: 0, latency: null };
     return [
       String(c.id),
       c.name,

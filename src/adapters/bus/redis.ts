@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Redis, type RedisOptions } from 'ioredis';
-import { actionLogKey, clusterChannel, clusterKey, decodeMessage, goJson, launcherChannel, withinDepth } from '../protocol/index.js';
-import { busActor, listeners, type Bus, type Transport } from './bus.js';
-import { limitedWarnings, type Logger } from './logger.js';
-import { processInfo } from './runFiles.js';
+import { actionLogKey, clusterChannel, clusterKey, decodeMessage, goJson, launcherChannel, withinDepth } from '../../protocol/index.js';
+import type { BusAdapter } from '../../interfaces/busAdapter.js';
+import { busActor, listeners, type Transport } from './busActor.js';
+import { limitedWarnings, type Logger } from '../logger.js';
+import { processInfo } from '../runFiles.js';
 
 export interface RedisBusOptions {
   /** redis://host:port/db, rediss://..., host:port (as the Go config wrote it) or a unix socket path. */
@@ -43,7 +44,7 @@ export function redisUrlForClusters(url: string): string {
  * across machines and languages. Every cluster sees every message on the
  * channel, so replies and broadcasts are simply published.
  */
-export function createRedisBus(options: RedisBusOptions, logger: Logger): Bus {
+export function createRedisBus(options: RedisBusOptions, logger: Logger): BusAdapter {
   const log = logger.child({ component: 'redis' });
   const base: RedisOptions = {
     ...redisConnectionOptions(options.url),
@@ -171,6 +172,34 @@ export function createRedisBus(options: RedisBusOptions, logger: Logger): Bus {
     },
   };
 
+  /** The action log's last `limit` entries; anyone on the server may have written there: what is not an entry, or is nested too deep, is left out. */
+  const readActionLog = async (limit = options.actionLogMax): Promise<Record<string, unknown>[]> => {
+    let rows: string[];
+    try {
+      rows = await pub.lrange(key, -limit, -1);
+    } catch (err) {
+      warn('action_log_read', { key }, `could not read the action log ${key}: ${(err as Error).message}`);
+      return [];
+    }
+    // Anyone on the server may have written there: what is not an entry, or is nested too deep to show, is left out.
+    let skipped = 0;
+    const entries = rows.flatMap((row) => {
+      const decoded = decodeMessage(row, options.maxMessageBytes);
+      if (
+        decoded.ok &&
+        typeof decoded.json === 'object' &&
+        decoded.json !== null &&
+        !Array.isArray(decoded.json) &&
+        withinDepth(decoded.json)
+      )
+        return [decoded.json as Record<string, unknown>];
+      skipped++;
+      return [];
+    });
+    if (skipped > 0) warn('action_log_entry', { key, skipped }, `left out ${skipped} entries of ${key} that are not action log entries`);
+    return entries;
+  };
+
   return {
     kind: 'redis',
     actor: busActor(transport, log, {
@@ -178,41 +207,18 @@ export function createRedisBus(options: RedisBusOptions, logger: Logger): Bus {
       onActionLog: actionLogListeners.notify,
       clusterKey: (id) => clusterKey(runSecret, id),
     }),
-    onActionLog: actionLogListeners.subscribe,
-    clusterEnv: (id) => ({
-      MEWLD_BUS: 'redis',
-      MEWLD_REDIS_URL: redisUrlForClusters(options.url),
-      MEWLD_CHANNEL: options.channel,
-      MEWLD_CLUSTER_KEY: clusterKey(runSecret, id),
-    }),
-    ipc: false,
-    attach() {},
-    async actionLogs(limit = options.actionLogMax) {
-      let rows: string[];
-      try {
-        rows = await pub.lrange(key, -limit, -1);
-      } catch (err) {
-        warn('action_log_read', { key }, `could not read the action log ${key}: ${(err as Error).message}`);
-        return [];
-      }
-      // Anyone on the server may have written there: what is not an entry, or is nested too deep to show, is left out.
-      let skipped = 0;
-      const entries = rows.flatMap((row) => {
-        const decoded = decodeMessage(row, options.maxMessageBytes);
-        if (
-          decoded.ok &&
-          typeof decoded.json === 'object' &&
-          decoded.json !== null &&
-          !Array.isArray(decoded.json) &&
-          withinDepth(decoded.json)
-        )
-          return [decoded.json as Record<string, unknown>];
-        skipped++;
-        return [];
-      });
-      if (skipped > 0) warn('action_log_entry', { key, skipped }, `left out ${skipped} entries of ${key} that are not action log entries`);
-      return entries;
+    link: {
+      env: (id) => ({
+        MEWLD_BUS: 'redis',
+        MEWLD_REDIS_URL: redisUrlForClusters(options.url),
+        MEWLD_CHANNEL: options.channel,
+        MEWLD_CLUSTER_KEY: clusterKey(runSecret, id),
+      }),
+      ipc: false,
+      // Clusters reach Redis by themselves.
+      attach() {},
     },
+    actionLog: { recent: readActionLog, subscribe: actionLogListeners.subscribe },
     async close() {
       await claim.release().catch(() => {});
       sub.disconnect();

@@ -1,9 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise, SimulatedClock } from 'xstate';
-import { advance, fakeBus, fakeProcesses } from '../../tests/helpers/machines.js';
-import { instanceMachine, type ClusterView, type InstanceSnapshot } from './instanceMachine.js';
-import { orchestratorMachine, type GatewayInfo, type OrchestratorInput, type OrchestratorSnapshot } from './orchestratorMachine.js';
+import { advance, fakeBus, fakeProcesses } from '../../../tests/helpers/machines.js';
+import type { ClusterView } from '../../interfaces/clusterView.js';
+import type { GatewayInfo } from '../../interfaces/gateway.js';
+import { instanceMachine, type InstanceSnapshot } from '../instance/machine.js';
+import { launchSlotMachine, type LaunchSlotSnapshot } from '../launchSlot/machine.js';
+import { orchestratorMachine, type OrchestratorSnapshot } from './machine.js';
+import type { OrchestratorInput } from './types.js';
 
 const baseInput: OrchestratorInput = {
   perCluster: 2,
@@ -33,19 +37,23 @@ function start(input: Partial<OrchestratorInput> = {}, gateway?: () => Promise<G
   const bus = fakeBus(clock, { up: busUp });
   const logs: unknown[] = [];
   let gatewayCalls = 0;
+  const discord = fromPromise(() => {
+    gatewayCalls++;
+    return gateway ? gateway() : Promise.reject(new Error('no gateway in this test'));
+  });
   const machine = orchestratorMachine.provide({
     actors: {
       instance: instanceMachine.provide({ actors: { clusterProcess: procs.logic } }),
+      launchSlot: launchSlotMachine.provide({ actors: { gateway: discord } }),
       bus: bus.logic,
-      gateway: fromPromise(() => {
-        gatewayCalls++;
-        return gateway ? gateway() : Promise.reject(new Error('no gateway in this test'));
-      }),
+      gateway: discord,
     },
   });
   const actor = createActor(machine, { input: { ...baseInput, ...input }, clock, logger: (...args) => void logs.push(args) });
   actor.start();
   const snap = () => actor.getSnapshot() as OrchestratorSnapshot;
+  /** The launch slot's snapshot, while the clusters are supervised. */
+  const slot = () => snap().children.launchSlot?.getSnapshot() as LaunchSlotSnapshot | undefined;
   const instance = (id: number) => snap().children[`cluster-${id}`]?.getSnapshot() as InstanceSnapshot;
   const states = () =>
     Object.keys(snap().children)
@@ -55,7 +63,7 @@ function start(input: Partial<OrchestratorInput> = {}, gateway?: () => Promise<G
   /** Answers launch_next for every cluster waiting for one, the way a healthy cluster would. */
   const launchNextForWaiting = () => {
     for (let id = 0; id < 16; id++) {
-      if (instance(id)?.value === 'waitingLaunchNext') bus.send({ type: 'BUS.LAUNCH_NEXT', id, at: clock.now() });
+      if (instance(id)?.value === 'waitingLaunchNext') bus.send({ type: 'bus.launchNext', id, at: clock.now() });
     }
   };
   const command = (type: string, extra: Record<string, unknown> = {}) =>
@@ -69,6 +77,7 @@ function start(input: Partial<OrchestratorInput> = {}, gateway?: () => Promise<G
     logs,
     actor,
     snap,
+    slot,
     instance,
     states,
     spawnOrder,
@@ -96,24 +105,24 @@ describe('orchestratorMachine', () => {
     expect(t.spawnOrder()).toEqual([0]);
     expect(t.instance(0).value).toBe('waitingLaunchNext');
     expect(t.instance(1).value).toBe('idle');
-    t.bus.send({ type: 'BUS.LAUNCH_NEXT', id: 0, at: 0 });
+    t.bus.send({ type: 'bus.launchNext', id: 0, at: 0 });
     t.tick(999);
     expect(t.spawnOrder()).toEqual([0]);
     t.tick(1);
     expect(t.spawnOrder()).toEqual([0, 1]);
     // A launch_next from a cluster that is not waiting for one changes nothing.
-    t.bus.send({ type: 'BUS.LAUNCH_NEXT', id: 3, at: 0 });
+    t.bus.send({ type: 'bus.launchNext', id: 3, at: 0 });
     t.tick(3000);
     expect(t.spawnOrder()).toEqual([0, 1]);
     expect(t.instance(3).value).toBe('idle');
-    t.bus.send({ type: 'BUS.LAUNCH_NEXT', id: 1, at: 0 });
+    t.bus.send({ type: 'bus.launchNext', id: 1, at: 0 });
     t.tick(1000);
-    t.bus.send({ type: 'BUS.LAUNCH_NEXT', id: 2, at: 0 });
+    t.bus.send({ type: 'bus.launchNext', id: 2, at: 0 });
     t.tick(1000);
     expect(t.spawnOrder()).toEqual([0, 1, 2, 3]);
-    expect(t.bus.received.some((c) => c.type === 'ANNOUNCE')).toBe(false);
-    t.bus.send({ type: 'BUS.LAUNCH_NEXT', id: 3, at: 0 });
-    expect(t.bus.received.filter((c) => c.type === 'ANNOUNCE')).toEqual([{ type: 'ANNOUNCE', action: 'all_clusters_launched' }]);
+    expect(t.bus.received.some((c) => c.type === 'bus.announce')).toBe(false);
+    t.bus.send({ type: 'bus.launchNext', id: 3, at: 0 });
+    expect(t.bus.received.filter((c) => c.type === 'bus.announce')).toEqual([{ type: 'bus.announce', action: 'all_clusters_launched' }]);
     expect(t.snap().matches({ supervising: { phase: 'up' } })).toBe(true);
     expect(t.states()).toEqual(['running', 'running', 'running', 'running']);
   });
@@ -126,11 +135,11 @@ describe('orchestratorMachine', () => {
     t.command('command.start', { id: 0 });
     expect(t.lastReply().result).toMatchObject({ ok: false, status: 'unavailable' });
     // Redis unreachable: the bus says so, and still nothing is launched.
-    t.bus.send({ type: 'BUS.DOWN' });
+    t.bus.send({ type: 'bus.down' });
     t.tick(60_000);
     expect(t.spawnOrder()).toEqual([]);
     expect(t.logs.some((l) => JSON.stringify(l).includes('no cluster is launched until it is up'))).toBe(true);
-    t.bus.send({ type: 'BUS.UP' });
+    t.bus.send({ type: 'bus.up' });
     expect(t.spawnOrder()).toEqual([0]);
     expect(t.snap().context.busUp).toBe(true);
     expect(t.instance(0).context.busUp).toBe(true);
@@ -190,10 +199,10 @@ describe('orchestratorMachine', () => {
     expect(t.spawnOrder()).toEqual([0, 1]);
     expect(t.logs).toContainEqual([expect.objectContaining({ msg: expect.stringContaining('max_concurrency 4') })]);
     // The wave holds the slot until its last cluster is up, then the start delay passes.
-    t.bus.send({ type: 'BUS.LAUNCH_NEXT', id: 1, at: t.clock.now() });
+    t.bus.send({ type: 'bus.launchNext', id: 1, at: t.clock.now() });
     t.tick(3000);
     expect(t.spawnOrder()).toEqual([0, 1]);
-    t.bus.send({ type: 'BUS.LAUNCH_NEXT', id: 0, at: t.clock.now() });
+    t.bus.send({ type: 'bus.launchNext', id: 0, at: t.clock.now() });
     t.tick(999);
     expect(t.spawnOrder()).toEqual([0, 1]);
     t.tick(1);
@@ -212,7 +221,7 @@ describe('orchestratorMachine', () => {
     expect(t.spawnOrder()).toEqual([0, 1, 2, 3, 0, 1, 4, 5]);
     t.launchNextForWaiting();
     expect(t.states().every((s) => s === 'running')).toBe(true);
-    expect(t.bus.received.filter((c) => c.type === 'ANNOUNCE')).toHaveLength(1);
+    expect(t.bus.received.filter((c) => c.type === 'bus.announce')).toHaveLength(1);
   });
 
   it('max_concurrency in the config caps what Discord allows, and never raises it', async () => {
@@ -306,8 +315,8 @@ describe('orchestratorMachine', () => {
       t.procs.exit(1, 1);
       t.tick(500);
       await settle();
-      expect(t.snap().matches({ supervising: { scheduler: 'waitingForSessionReset' } })).toBe(true);
-      expect(t.bus.actionLogs()).toContainEqual({ event: 'sessions_low', remaining: 4, needed: 2, reset_after_ms: 30_000 });
+      expect(t.slot()?.hasTag('waiting for sessions')).toBe(true);
+      expect(t.bus.actionLogs()).toContainEqual({ event: 'sessions_low', remaining: 4, needed: 2, minimum: 5, reset_after_ms: 30_000 });
       expect(t.logs).toContainEqual([
         expect.objectContaining({ level: 'error', msg: expect.stringMatching(/^only 4 session starts left/) }),
       ]);
@@ -372,7 +381,7 @@ describe('orchestratorMachine', () => {
     expect(t.spawnOrder()).toEqual([0, 1]);
     // Its retry takes the next slot, ahead of the clusters still to launch.
     t.tick(2000);
-    t.bus.send({ type: 'BUS.LAUNCH_NEXT', id: 1, at: t.clock.now() });
+    t.bus.send({ type: 'bus.launchNext', id: 1, at: t.clock.now() });
     t.tick(1000);
     expect(t.spawnOrder()).toEqual([0, 1, 0]);
   });
@@ -388,11 +397,11 @@ describe('orchestratorMachine', () => {
     t.tick(4000);
     expect(t.instance(0).value).toBe('queued');
     // Cluster 2 comes up; after the start delay the restart goes first, before cluster 3.
-    t.bus.send({ type: 'BUS.LAUNCH_NEXT', id: 2, at: t.clock.now() });
+    t.bus.send({ type: 'bus.launchNext', id: 2, at: t.clock.now() });
     t.tick(1000);
     expect(t.spawnOrder()).toEqual([0, 1, 2, 0]);
     expect(t.instance(3).value).toBe('idle');
-    t.bus.send({ type: 'BUS.LAUNCH_NEXT', id: 0, at: t.clock.now() });
+    t.bus.send({ type: 'bus.launchNext', id: 0, at: t.clock.now() });
     t.tick(1000);
     expect(t.spawnOrder()).toEqual([0, 1, 2, 0, 3]);
   });
@@ -400,7 +409,7 @@ describe('orchestratorMachine', () => {
   it('after the first launch, all_clusters_launched again whenever a restarted cluster makes the bot whole', () => {
     const t = start();
     launchAll(t, 4);
-    const announcements = () => t.bus.received.filter((c) => c.type === 'ANNOUNCE').length;
+    const announcements = () => t.bus.received.filter((c) => c.type === 'bus.announce').length;
     expect(announcements()).toBe(1);
     t.command('command.stop', { id: 3 });
     t.procs.exit(1, 1);
@@ -419,7 +428,13 @@ describe('orchestratorMachine', () => {
     expect(t.snap().matches({ supervising: { fleet: 'healthy' } })).toBe(true);
     t.procs.exit(4, 1);
     expect(t.snap().matches({ supervising: { fleet: 'paused' } })).toBe(true);
-    expect(t.bus.actionLogs()).toContainEqual({ event: 'fleet_paused', clusters: [0, 1, 2, 3, 4], pause_ms: 20_000 });
+    expect(t.bus.actionLogs()).toContainEqual({
+      event: 'fleet_paused',
+      clusters: [0, 1, 2, 3, 4],
+      of: 8,
+      window_ms: 10_000,
+      pause_ms: 20_000,
+    });
     const spawns = t.spawnOrder().length;
     t.tick(19_000);
     // Held: nothing restarted, whatever their backoff said...
@@ -477,21 +492,21 @@ describe('orchestratorMachine', () => {
     expect(t.states()).toEqual(['waitingLaunchNext', 'running', 'running', 'running']);
     t.command('command.rollingrestart');
     expect(t.lastReply().result).toMatchObject({ ok: false, status: 'conflict', reason: expect.stringContaining('already in progress') });
-    t.bus.send({ type: 'BUS.LAUNCH_NEXT', id: 0, at: t.clock.now() });
+    t.bus.send({ type: 'bus.launchNext', id: 0, at: t.clock.now() });
     t.tick(1000);
     expect(t.spawnOrder()).toEqual([0, 1, 2, 3, 0, 1]);
     launchAll(t, 3);
     expect(t.spawnOrder()).toEqual([0, 1, 2, 3, 0, 1, 2, 3]);
     expect(t.snap().matches({ supervising: { phase: 'up' } })).toBe(true);
     expect(t.bus.actionLogs()).toContainEqual({ event: 'rolling_restart_done' });
-    expect(t.bus.received.filter((c) => c.type === 'ANNOUNCE')).toHaveLength(2);
+    expect(t.bus.received.filter((c) => c.type === 'bus.announce')).toHaveLength(2);
   });
 
   it('rolling restart over a silent cluster: bounded by launch_timeout, then moves on', () => {
     const t = start();
     launchAll(t, 4);
     t.command('command.rollingrestart');
-    t.bus.send({ type: 'BUS.LAUNCH_NEXT', id: 0, at: t.clock.now() });
+    t.bus.send({ type: 'bus.launchNext', id: 0, at: t.clock.now() });
     t.tick(1000);
     // Cluster 1 never says launch_next this time.
     expect(t.instance(1).value).toBe('waitingLaunchNext');
@@ -529,7 +544,7 @@ describe('orchestratorMachine', () => {
     t.command('command.start', { id: 1 });
     expect(t.lastReply().result).toEqual({ ok: true });
     expect(t.instance(1).value).toBe('waitingLaunchNext');
-    t.bus.send({ type: 'BUS.LAUNCH_NEXT', id: 1, at: t.clock.now() });
+    t.bus.send({ type: 'bus.launchNext', id: 1, at: t.clock.now() });
     t.tick(1000);
     const spawnsBefore = t.spawnOrder().length;
     t.command('command.restart', { id: 2 });
@@ -559,7 +574,7 @@ describe('orchestratorMachine', () => {
     launchAll(t, 4);
     t.bus.options.answerDiagnostics = false;
     t.tick(1000);
-    const requests = t.bus.received.filter((c) => c.type === 'DIAG_REQUEST');
+    const requests = t.bus.received.filter((c) => c.type === 'diag.request');
     expect(requests.length).toBeGreaterThanOrEqual(4);
     const forOne = requests.findLast((r) => r.id === 1)!;
     const forTwo = requests.findLast((r) => r.id === 2)!;
@@ -575,12 +590,12 @@ describe('orchestratorMachine', () => {
     const t = start({ timing: { ...baseInput.timing, pingInterval: 1000 } });
     launchAll(t, 4);
     t.bus.options.answerDiagnostics = false;
-    t.bus.send({ type: 'BUS.DOWN' });
+    t.bus.send({ type: 'bus.down' });
     t.tick(120_000);
     expect(t.states()).toEqual(['running', 'running', 'running', 'running']);
     expect(t.spawnOrder()).toHaveLength(4);
     t.bus.options.answerDiagnostics = false;
-    t.bus.send({ type: 'BUS.UP' });
+    t.bus.send({ type: 'bus.up' });
     t.tick(1000);
     expect(t.states()).toEqual(['diagPending', 'diagPending', 'diagPending', 'diagPending']);
   });

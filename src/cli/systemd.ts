@@ -1,6 +1,6 @@
 import { userInfo } from 'node:os';
 import { basename, dirname, resolve } from 'node:path';
-import type { LoadedConfig } from './config/index.js';
+import type { LoadedConfig } from '../config/index.js';
 
 /**
  * `mewld systemd`: a unit file that runs the supervisor on this config the

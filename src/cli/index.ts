@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createLogger } from './adapters/logger.js';
-import { ConfigError, LOG_LEVELS, loadConfig } from './config/index.js';
-import type { InspectorRelay } from './server/inspector.js';
+import { createLogger } from '../adapters/logger.js';
+import { ConfigError, LOG_LEVELS, loadConfig } from '../config/index.js';
+import type { InspectorRelay } from '../server/inspector.js';
 import { control, isControlCommand } from './control.js';
-import { startSupervisor } from './supervisor.js';
-import { AlreadyRunning } from './adapters/runFiles.js';
+import { startSupervisor } from '../supervisor/index.js';
+import { AlreadyRunning } from '../adapters/runFiles.js';
 import { systemdUnit } from './systemd.js';
 import { fileURLToPath } from 'node:url';
 
@@ -29,7 +29,7 @@ Exit codes: 0 after a shutdown, 1 after restartproc, a fatal error or when anoth
 this config or bus, 2 for a bad config.`;
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }
 
@@ -109,7 +109,7 @@ async function main(): Promise<number> {
   if (inspect !== undefined) {
     const host = loaded.config.web ? loaded.config.web.host : '127.0.0.1';
     try {
-      const { startInspectorRelay } = await import('./server/inspector.js');
+      const { startInspectorRelay } = await import('../server/inspector.js');
       inspector = await startInspectorRelay({ host, port: inspect });
       logger.info({ url: inspector.url }, `Stately inspector: open ${inspector.url}`);
     } catch (err) {

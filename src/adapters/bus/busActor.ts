@@ -1,16 +1,11 @@
-import type { ChildProcess } from 'node:child_process';
-import { fromCallback, type CallbackActorLogic } from 'xstate';
-import { instanceActor, type ClusterView } from '../machines/instanceMachine.js';
-import type { BusCommand, BusEvent, CommandResult } from '../machines/orchestratorMachine.js';
+import { fromCallback, type AnyActorRef } from 'xstate';
+import { instanceSystemId, type BusCommand, type BusEvent, type BusToInstance } from '../../interfaces/bus.js';
 import {
   actionLogEntry,
   boundActionLogEntry,
   broadcastMessage,
   diagProof,
   diagRequestMessage,
-  Encoded,
-  GO_ZERO_TIME,
-  healthSummary,
   interpretInbound,
   parseInbound,
   plain,
@@ -18,34 +13,10 @@ import {
   replyMessage,
   sampleOf,
   type BusMessage,
-  type CommandAction,
-  type ShardHealth,
   type Inbound,
-} from '../protocol/index.js';
-import { limitedWarnings, type Logger } from './logger.js';
-
-/**
- * The bus, as the supervisor sees it. Two implementations (redisBus, ipcBus)
- * pass one conformance suite (tests/bus.conformance.test.ts); the machines
- * only know the actor.
- */
-export interface Bus {
-  kind: 'redis' | 'ipc';
-  /** The orchestrator's `bus` child: turns messages into events and its requests into messages. */
-  actor: CallbackActorLogic<BusCommand, void, BusEvent>;
-  /** What cluster `id`'s process needs in its environment to reach this bus (MEWLD_BUS, ...). */
-  clusterEnv(id: number): Record<string, string>;
-  /** Whether cluster processes get a Node IPC channel (stdio 'ipc'). */
-  ipc: boolean;
-  /** The process adapter hands over every cluster process it starts; the IPC bus talks through them. */
-  attach(clusterId: number, child: ChildProcess): void;
-  /** The most recent action log entries, oldest first. */
-  actionLogs(limit?: number): Promise<Record<string, unknown>[]>;
-  /** Every action log entry from now on, as it is written; returns a function that unsubscribes. */
-  onActionLog(listener: (entry: Record<string, unknown>) => void): () => void;
-  /** Flushes what is queued (the reply to `shutdown`, say) and lets go of connections. */
-  close(): Promise<void>;
-}
+} from '../../protocol/index.js';
+import { limitedWarnings, type Logger } from '../logger.js';
+import { createReplyEncoder } from './statuses.js';
 
 /**
  * Who sent a message, as far as the transport can tell: nobody in particular
@@ -125,6 +96,9 @@ export function busActor(transport: Transport, log: Logger, options: BusActorOpt
     options.onActionLog?.(plain(stamped) as Record<string, unknown>);
   };
   return fromCallback<BusCommand, void, BusEvent>(({ sendBack, receive, system }) => {
+    const output = createReplyEncoder();
+    /** What concerns one cluster goes straight to its Instance actor: the orchestrator need not see every answer. */
+    const toInstance = (id: number, event: BusToInstance) => (system.get(instanceSystemId(id)) as AnyActorRef | undefined)?.send(event);
     const clusterOfNonce = new Map<string, number>();
     /** Each cluster's outstanding diagnostic, and which of its processes it went to. */
     const awaited = new Map<number, { nonce: string; launch: number }>();
@@ -170,8 +144,7 @@ export function busActor(transport: Transport, log: Logger, options: BusActorOpt
       if (proven && from?.proven === false) ownChannel.set(id, launch);
       clusterOfNonce.delete(inbound.nonce);
       awaited.delete(id);
-      // Straight to the cluster's Instance actor: the orchestrator need not see every answer.
-      instanceActor(system, id)?.send({ type: 'DIAG_ANSWER', nonce: inbound.nonce, health: inbound.health, at: Date.now() });
+      toInstance(id, { type: 'diag.answer', nonce: inbound.nonce, health: inbound.health, at: Date.now() });
     };
 
     const handle = (inbound: Inbound, message: unknown, from: Sender) => {
@@ -208,7 +181,7 @@ export function busActor(transport: Transport, log: Logger, options: BusActorOpt
           return;
         }
         case 'launch_next':
-          sendBack({ type: 'BUS.LAUNCH_NEXT', id: inbound.id, at: Date.now() });
+          sendBack({ type: 'bus.launchNext', id: inbound.id, at: Date.now() });
           return;
         case 'action_log':
           writeActionLog(inbound.data);
@@ -237,7 +210,7 @@ export function busActor(transport: Transport, log: Logger, options: BusActorOpt
               `the supervisor is overloaded: it read the bus ${behind} ms late; no cluster was judged hung for it`,
             );
           }
-          for (const { id, token } of batch) instanceActor(system, id)?.send({ type: 'CAUGHT_UP', token });
+          for (const { id, token } of batch) toInstance(id, { type: 'bus.caughtUp', token });
           runBarrier();
         },
         (err: unknown) => {
@@ -264,17 +237,17 @@ export function busActor(transport: Transport, log: Logger, options: BusActorOpt
       (value) => {
         if (stopped || up === value) return;
         up = value;
-        sendBack({ type: value ? 'BUS.UP' : 'BUS.DOWN' });
+        sendBack({ type: value ? 'bus.up' : 'bus.down' });
       },
       (reason) => {
-        if (!stopped) sendBack({ type: 'BUS.REFUSED', reason });
+        if (!stopped) sendBack({ type: 'bus.refused', reason });
       },
     );
 
     receive((command) => {
       try {
         switch (command.type) {
-          case 'DIAG_REQUEST': {
+          case 'diag.request': {
             const previous = awaited.get(command.id);
             if (previous !== undefined) clusterOfNonce.delete(previous.nonce);
             awaited.set(command.id, { nonce: command.nonce, launch: command.launch });
@@ -284,17 +257,17 @@ export function busActor(transport: Transport, log: Logger, options: BusActorOpt
             transport.send(diagRequestMessage(command.id, command.nonce), { to: command.id, ownChannel: ownChannel.has(command.id) });
             return;
           }
-          case 'CATCH_UP':
+          case 'bus.catchUp':
             overdue.push({ id: command.id, token: command.token });
             runBarrier();
             return;
-          case 'REPLY':
-            transport.send(replyMessage(command.commandId, busOutput(command.action, command.result)), replyTo(command.commandId));
+          case 'command.reply':
+            transport.send(replyMessage(command.commandId, output(command.action, command.result)), replyTo(command.commandId));
             return;
-          case 'ANNOUNCE':
+          case 'bus.announce':
             transport.send(broadcastMessage(command.action, randomLetters(16)), { to: 'all' });
             return;
-          case 'ACTION_LOG':
+          case 'actionLog.write':
             writeActionLog(command.entry);
         }
       } catch (err) {
@@ -307,56 +280,4 @@ export function busActor(transport: Transport, log: Logger, options: BusActorOpt
       stopListening();
     };
   });
-}
-
-/** The `statuses` payload: a map keyed by cluster id; the Go fields first, then what this supervisor adds. */
-export function statusesPayload(views: readonly ClusterView[]): Encoded {
-  const lines = views.map((v) => {
-    let line = encodedStatus.get(v);
-    if (!line) encodedStatus.set(v, (line = new Encoded(statusOf(v))));
-    return line;
-  });
-  // Asked again with no cluster changed since (a dashboard polling, a bot's status command): the same bytes.
-  if (lines.length !== lastStatuses.lines.length || lines.some((line, i) => line !== lastStatuses.lines[i])) {
-    const payload = new Map(views.map((v, i) => [String(v.id), lines[i]]));
-    lastStatuses = { lines, payload: new Encoded(payload) };
-  }
-  return lastStatuses.payload;
-}
-
-// A cluster's view only changes with its snapshot, so its line is encoded once per change, not once per request.
-const encodedStatus = new WeakMap<ClusterView, Encoded>();
-let lastStatuses: { lines: readonly Encoded[]; payload: Encoded } = { lines: [], payload: new Encoded(new Map()) };
-
-function statusOf(v: ClusterView) {
-  return {
-    active: v.active,
-    status: v.state,
-    name: v.name,
-    started_at: v.started_at === null ? GO_ZERO_TIME : Math.floor(v.started_at / 1000),
-    shard_list: v.shards,
-    pid: v.pid,
-    restarts: v.restarts,
-    up_at: v.up_at === null ? null : Math.floor(v.up_at / 1000),
-    last_exit: v.last_exit,
-    // A summary: every cluster receives every reply on Redis, so statuses stays small (the HTTP API has each shard).
-    last_diag: v.last_diag ? { at: Math.floor(v.last_diag.at / 1000), ...statusesHealth(v.last_diag.health) } : null,
-    down_reason: v.down_reason,
-    backoff_ms: v.backoff_ms,
-    failed_reason: v.failed_reason,
-  };
-}
-
-/** The health summary, with the latency to a tenth of a millisecond, as statuses has always given it. */
-function statusesHealth(health: readonly ShardHealth[]) {
-  const summary = healthSummary(health);
-  return { ...summary, latency: summary.latency === null ? null : Math.round(summary.latency * 10) / 10 };
-}
-
-/** What a command's reply carries on the bus: "ok", a payload, or the reason it was refused. */
-export function busOutput(action: CommandAction, result: CommandResult): unknown {
-  if (!result.ok) return result.reason;
-  if (action === 'statuses') return statusesPayload((result.value as ClusterView[]) ?? []);
-  if (action === 'num_processes') return result.value;
-  return 'ok';
 }

@@ -1,6 +1,6 @@
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runDirectory } from './adapters/runFiles.js';
+import { runDirectory } from './runFiles.js';
 
 /**
  * Where a running supervisor's web API is, and its token, in a file only its

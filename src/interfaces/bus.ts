@@ -1,0 +1,45 @@
+import type { ActionLogEntry, ShardHealth } from '../protocol/index.js';
+import type { Command, CommandReply } from './commands.js';
+
+/**
+ * The bus port: what the machines need of the bus, whatever carries it
+ * (src/adapters/bus/: Redis, or the embedded IPC bus). The bus actor runs as
+ * the orchestrator's child with systemId "bus"; it sends what concerns one
+ * cluster straight to that cluster's Instance actor (systemId
+ * instanceSystemId(id)): diagnostics are the busiest traffic, and the
+ * orchestrator need not see them.
+ */
+
+export const BUS_SYSTEM_ID = 'bus';
+
+/** The systemId of cluster `id`'s Instance actor: how the orchestrator and the bus address it. */
+export const instanceSystemId = (id: number) => `cluster-${id}`;
+
+/** What the bus feeds the orchestrator. Its first bus.up or bus.down as soon as it knows; nothing is launched before bus.up. */
+export type BusEvent =
+  | Command
+  | { type: 'bus.launchNext'; id: number; at: number }
+  | { type: 'bus.up' }
+  | { type: 'bus.down' }
+  /** Another supervisor runs this bot on this bus: launch nothing, or stop what runs. */
+  | { type: 'bus.refused'; reason: string };
+
+/** What the bus sends an Instance actor directly. */
+export type BusToInstance =
+  | { type: 'diag.answer'; nonce: string; health: ShardHealth[]; at: number }
+  /** Everything that had reached the supervisor when bus.catchUp `token` was asked has been read. */
+  | { type: 'bus.caughtUp'; token: string };
+
+/** What the machines ask of the bus. */
+export type BusCommand =
+  /** `launch` numbers the cluster's processes: what the bus learnt about one does not carry over to the next. */
+  | { type: 'diag.request'; id: number; nonce: string; launch: number }
+  /**
+   * A deadline has passed without what the cluster owed: read everything that
+   * has arrived so far (the supervisor may be behind, not the cluster), then
+   * answer bus.caughtUp with `token`.
+   */
+  | { type: 'bus.catchUp'; id: number; token: string }
+  | { type: 'bus.announce'; action: 'all_clusters_launched' }
+  | { type: 'actionLog.write'; entry: ActionLogEntry }
+  | CommandReply;

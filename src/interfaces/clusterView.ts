@@ -1,0 +1,45 @@
+import type { ShardHealth } from '../protocol/index.js';
+import type { ClusterAction } from './commands.js';
+
+/**
+ * What operators see of a cluster: the bus's statuses, the HTTP API, the
+ * live stream and metrics all show this. Field names as on the wire; times
+ * are unix ms.
+ */
+
+/** What a cluster's state means to an operator: each Instance state has exactly one of these as a tag. */
+export const INSTANCE_GROUPS = ['idle', 'starting', 'up', 'stopping', 'dead', 'backoff', 'failed', 'stopped'] as const;
+export type InstanceGroup = (typeof INSTANCE_GROUPS)[number];
+
+export interface ExitInfo {
+  code: number | null;
+  signal: string | null;
+  at: number;
+}
+
+/** Why a cluster went to `dead`. */
+export type DownReason = 'exited' | 'spawn_failed' | 'launch_timeout' | 'ping_timeout';
+
+export interface ClusterView {
+  id: number;
+  name: string;
+  shards: number[];
+  /** The Instance machine's state. */
+  state: string;
+  /** What the state means (its group tag). */
+  group: InstanceGroup;
+  /** Up and serving its shards (the `up` group). */
+  up: boolean;
+  /** The operator commands the state allows now; the others are refused, saying why. */
+  allowed: ClusterAction[];
+  active: boolean;
+  pid: number | null;
+  started_at: number | null;
+  up_at: number | null;
+  restarts: number;
+  last_diag: { at: number; health: ShardHealth[] } | null;
+  last_exit: ExitInfo | null;
+  down_reason: DownReason | null;
+  backoff_ms: number | null;
+  failed_reason: string | null;
+}

@@ -1,0 +1,224 @@
+import { and, assertEvent, assign, enqueueActions, fromPromise, log, sendParent, sendTo, setup, type SnapshotFrom } from 'xstate';
+import type { GatewayInfo } from '../../interfaces/gateway.js';
+import { cluster, record } from '../record.js';
+import type { LaunchSlotContext, LaunchSlotEvent, LaunchSlotInput } from './types.js';
+import { nextWave, shardsOf, tooFewSessions, without } from './waves.js';
+
+/**
+ * The launch slot (docs/architecture.md): one wave of clusters starts at a
+ * time (one cluster with max_concurrency 1), then cluster_start_next_delay
+ * passes. Every start goes through it: the first launch in order, restarts
+ * and operators' starts before what is left of it. It keeps the count of
+ * Discord's session starts, asks Discord again when the count says too few,
+ * and holds every start until Discord's reset when that says so too.
+ */
+
+/** Clusters waiting for the slot, in turn: restarts and operator starts first; only operators' while restarts are paused. */
+function* queuedInTurn(context: LaunchSlotContext): Generator<number> {
+  for (const r of context.requests) if (!context.restartsPaused || !r.automatic) yield r.id;
+  if (!context.restartsPaused) yield* context.launchOrder;
+}
+
+const wave = (context: LaunchSlotContext) => nextWave(queuedInTurn(context), context.input.clusters, context.input.buckets);
+
+/** Session starts the next wave would use. */
+const nextLaunchNeeds = (context: LaunchSlotContext) => shardsOf(context.input.clusters, wave(context));
+
+const tooFew = (context: LaunchSlotContext, remaining: number | null) =>
+  tooFewSessions(remaining, nextLaunchNeeds(context), context.input.minimumSafeSessions);
+
+/** What a failed request to Discord says. */
+export const errorText = (error: unknown) => String((error as Error | undefined)?.message ?? error);
+
+const launchSlotSetup = setup({
+  types: {
+    context: {} as LaunchSlotContext,
+    events: {} as LaunchSlotEvent,
+    input: {} as LaunchSlotInput,
+    tags: {} as 'waiting for sessions',
+  },
+  actors: {
+    // Replaced by the real adapter (fetchGateway) or a test double through provide().
+    gateway: fromPromise<GatewayInfo>(() => Promise.reject(new Error('launchSlotMachine needs a gateway actor: provide one'))),
+  },
+  delays: {
+    startNextDelay: ({ context }) => context.input.startNextDelay,
+    sessionsReset: ({ context }) => context.sessionStartLimit?.resetAfter ?? 0,
+  },
+  guards: {
+    someoneQueued: ({ context }) => !queuedInTurn(context).next().done,
+    // By the running count: ask Discord for a fresh one before launching.
+    sessionsRunningLow: ({ context }) => tooFew(context, context.sessionsLeft),
+    sessionsStillLow: ({ context }, answer: GatewayInfo) => tooFew(context, answer.sessionStartLimit?.remaining ?? null),
+    noStartNextDelay: ({ context }) => context.input.startNextDelay <= 0,
+    fromHolder: ({ context, event }) => 'id' in event && context.holders.includes(event.id),
+    slotFree: ({ context }) => context.holders.length === 0,
+    slotFreeAfterIdentify: ({ context }) => context.holders.length === 0 && context.identified,
+    everyClusterHadItsTurn: ({ context }) => context.launchOrder.length === 0 && context.holders.length === 0,
+  },
+  actions: {
+    /** Gives the slot to the next wave: restarts first, then the first launch's order. */
+    grant: enqueueActions(({ context, enqueue }) => {
+      const ids = wave(context);
+      const used = shardsOf(context.input.clusters, ids);
+      enqueue.assign({
+        holders: ids,
+        identified: false,
+        requests: context.requests.filter((r) => !ids.includes(r.id)),
+        launchOrder: context.launchOrder.filter((id) => !ids.includes(id)),
+        sessionsLeft: context.sessionsLeft === null ? null : context.sessionsLeft - used,
+      });
+      for (const id of ids) enqueue.sendTo(cluster(id), { type: 'slot.granted' });
+    }),
+    /** A holder is done with the slot: up or down (it identified, or may have), or stopped before that. */
+    leave: assign(({ context, event }, params: { identified: boolean }) => {
+      assertEvent(event, ['cluster.up', 'cluster.down', 'cluster.stopped']);
+      return { holders: without(context.holders, event.id), identified: context.identified || params.identified };
+    }),
+    release: assign({ holders: [], identified: false }),
+    // Restarted while it held the slot: it stopped and asks again; it still has the slot.
+    grantAgain: sendTo(
+      ({ event, system }) => {
+        assertEvent(event, 'slot.request');
+        return cluster(event.id)({ system });
+      },
+      { type: 'slot.granted' },
+    ),
+    queue: assign(({ context, event }) => {
+      assertEvent(event, 'slot.request');
+      if (context.requests.some((r) => r.id === event.id) || context.holders.includes(event.id)) return {};
+      return {
+        requests: [...context.requests, { id: event.id, automatic: event.automatic }],
+        launchOrder: without(context.launchOrder, event.id),
+      };
+    }),
+    forget: assign(({ context, event }) => {
+      assertEvent(event, 'cluster.stopped');
+      return { requests: context.requests.filter((r) => r.id !== event.id), launchOrder: without(context.launchOrder, event.id) };
+    }),
+    pause: assign({ restartsPaused: true }),
+    resume: assign({ restartsPaused: false }),
+    /** A fresh count of session starts; the shard count stays what the clusters were built for. */
+    countSessions: enqueueActions(({ context, enqueue }, answer: GatewayInfo) => {
+      const limit = answer.sessionStartLimit;
+      enqueue.assign({ sessionStartLimit: limit, sessionsLeft: limit?.remaining ?? null });
+      if (answer.shards !== context.input.shardCount) {
+        enqueue(
+          log(() => ({
+            level: 'warn',
+            msg: `Discord now recommends ${answer.shards} shards; the bot runs ${context.input.shardCount}: restart the supervisor to reshard`,
+          })),
+        );
+      }
+    }),
+    recordSessionsLow: enqueueActions(({ context, enqueue }) => {
+      const limit = context.sessionStartLimit!;
+      record(
+        enqueue,
+        {
+          event: 'sessions_low',
+          remaining: limit.remaining,
+          needed: nextLaunchNeeds(context),
+          minimum: context.input.minimumSafeSessions,
+          reset_after_ms: limit.resetAfter,
+        },
+        'error',
+      );
+    }),
+    launchUnchecked: log((_, error: unknown) => ({
+      level: 'warn',
+      msg: `could not ask Discord how many session starts are left (${errorText(error)}): launching anyway`,
+    })),
+    reportDone: sendParent({ type: 'launch.done' }),
+  },
+});
+
+export const launchSlotMachine = launchSlotSetup.createMachine({
+  id: 'launchSlot',
+  context: ({ input }) => ({
+    input,
+    launchOrder: input.clusters.map((c) => c.id),
+    requests: [],
+    holders: [],
+    identified: false,
+    sessionsLeft: input.sessionStartLimit?.remaining ?? null,
+    sessionStartLimit: input.sessionStartLimit,
+    restartsPaused: false,
+  }),
+  on: {
+    'slot.request': { actions: 'queue' },
+    'cluster.stopped': { actions: 'forget' },
+    'fleet.paused': { actions: 'pause' },
+    'fleet.resumed': { actions: 'resume' },
+  },
+  type: 'parallel',
+  states: {
+    slot: {
+      initial: 'free',
+      states: {
+        free: {
+          always: [
+            { guard: and(['someoneQueued', 'sessionsRunningLow']), target: 'checkingSessions' },
+            { guard: 'someoneQueued', target: 'held' },
+          ],
+        },
+        checkingSessions: {
+          description: 'A fresh count of session starts, when the running count says too few are left for the next launch.',
+          invoke: {
+            src: 'gateway',
+            onDone: [
+              {
+                guard: { type: 'sessionsStillLow', params: ({ event }) => event.output },
+                target: 'waitingForSessionReset',
+                actions: { type: 'countSessions', params: ({ event }) => event.output },
+              },
+              { target: 'held', actions: { type: 'countSessions', params: ({ event }) => event.output } },
+            ],
+            onError: {
+              target: 'held',
+              actions: { type: 'launchUnchecked', params: ({ event }: { event: { error: unknown } }) => event.error },
+            },
+          },
+        },
+        waitingForSessionReset: {
+          tags: ['waiting for sessions'],
+          description: "Too few session starts left: no cluster starts until Discord's reset (running out gets the bot token reset).",
+          entry: 'recordSessionsLow',
+          after: { sessionsReset: 'checkingSessions' },
+        },
+        held: {
+          description: 'A wave holds the slot until each member is up, down or stopped.',
+          entry: 'grant',
+          exit: 'release',
+          always: [
+            { guard: 'slotFreeAfterIdentify', target: 'cooldown' },
+            { guard: 'slotFree', target: 'free' },
+          ],
+          on: {
+            'cluster.up': { guard: 'fromHolder', actions: { type: 'leave', params: { identified: true } } },
+            'cluster.down': { guard: 'fromHolder', actions: { type: 'leave', params: { identified: true } } },
+            'cluster.stopped': { guard: 'fromHolder', actions: { type: 'leave', params: { identified: false } } },
+            'slot.request': { guard: 'fromHolder', actions: 'grantAgain' },
+          },
+        },
+        cooldown: {
+          description: 'cluster_start_next_delay after a wave that identified.',
+          // No timer at all for no delay: a timer's turn of the event loop is a millisecond lost.
+          always: { guard: 'noStartNextDelay', target: 'free' },
+          after: { startNextDelay: 'free' },
+        },
+      },
+    },
+    firstLaunch: {
+      initial: 'underWay',
+      states: {
+        underWay: {
+          always: { guard: 'everyClusterHadItsTurn', target: 'done' },
+        },
+        done: { entry: 'reportDone' },
+      },
+    },
+  },
+});
+
+export type LaunchSlotSnapshot = SnapshotFrom<typeof launchSlotMachine>;

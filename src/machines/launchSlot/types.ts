@@ -1,0 +1,47 @@
+import type { ClusterSpec } from '../../clusterMap/index.js';
+import type { GatewayInfo, SessionStartLimit } from '../../interfaces/gateway.js';
+import type { InstanceReport } from '../instance/types.js';
+
+export interface LaunchSlotInput {
+  clusters: ClusterSpec[];
+  /** The identify buckets launches share (identifyBuckets). */
+  buckets: number;
+  /** The shard count the clusters were built for: a fresh answer that recommends another is said. */
+  shardCount: number;
+  /** ms */
+  startNextDelay: number;
+  minimumSafeSessions: number;
+  /** Discord's limit as discovery found it; null when Discord is not asked (fixed_shard_count). */
+  sessionStartLimit: SessionStartLimit | null;
+}
+
+export type LaunchSlotEvent =
+  /** Reports of the clusters, passed on by the orchestrator. */
+  | Extract<InstanceReport, { type: 'slot.request' | 'cluster.up' | 'cluster.down' | 'cluster.stopped' }>
+  /** Fleet protection: automatic restarts wait (operators' starts do not). */
+  | { type: 'fleet.paused' }
+  | { type: 'fleet.resumed' };
+
+/** What the launch slot tells the orchestrator. */
+export type LaunchSlotReport =
+  /** Every cluster of the first launch has had the slot. */
+  { type: 'launch.done' };
+
+export interface LaunchSlotContext {
+  input: LaunchSlotInput;
+  /** The first launch's order: ids that have not had the slot yet. */
+  launchOrder: number[];
+  /** Restarts and operator starts: served before launchOrder, first come first served. */
+  requests: { id: number; automatic: boolean }[];
+  /** The clusters holding the slot (a wave: their buckets are disjoint). */
+  holders: number[];
+  /** Whether a holder got as far as identifying, which the start delay must then follow. */
+  identified: boolean;
+  /** Discord's session starts left, as last told less the shards launched since; null when not counted. */
+  sessionsLeft: number | null;
+  /** Discord's limit as last told. */
+  sessionStartLimit: SessionStartLimit | null;
+  restartsPaused: boolean;
+}
+
+export type { GatewayInfo };

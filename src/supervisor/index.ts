@@ -1,0 +1,127 @@
+import { randomBytes } from 'node:crypto';
+import { createActor, toPromise, type Actor, type InspectionEvent } from 'xstate';
+import { createAlertWebhook } from '../adapters/alertWebhook.js';
+import { createIpcBus } from '../adapters/bus/ipc.js';
+import { spawnCluster } from '../adapters/clusterProcess.js';
+import { fetchGateway } from '../adapters/discordGateway.js';
+import { machineLogger, type Logger } from '../adapters/logger.js';
+import { claimRun } from '../adapters/runFiles.js';
+import { redact, workDir, type LoadedConfig } from '../config/index.js';
+import type { BusAdapter } from '../interfaces/busAdapter.js';
+import { instanceMachine, launchSlotMachine, orchestratorMachine, type OrchestratorOutput } from '../machines/index.js';
+import { createCommandBridge } from '../server/commandBridge.js';
+import type { InspectorRelay } from '../server/inspector.js';
+import { createLiveState, type LiveState } from '../server/liveState.js';
+import type { WebServer } from '../server/node.js';
+import { ms, orchestratorInput } from './input.js';
+import { startWeb } from './web.js';
+
+export { orchestratorInput };
+
+export interface Supervisor {
+  actor: Actor<typeof orchestratorMachine>;
+  bus: BusAdapter;
+  live: LiveState;
+  /** The web server, once it listens (null when `web: false`, or when it could not listen). */
+  web: Promise<WebServer | null>;
+  /** Resolves when the orchestrator is done, with the exit code the process should end with. */
+  done: Promise<OrchestratorOutput>;
+}
+
+export interface SupervisorOptions {
+  /** The Stately inspector relay (mewld --inspect), to attach to the root actor. */
+  inspector?: Pick<InspectorRelay, 'inspect'>;
+}
+
+/**
+ * Wires the adapters into the machines and starts the root actor. Everything
+ * with I/O is chosen here; the machines only know the names of their slots.
+ * What a run does not use (Redis, the web server) is not even loaded: a
+ * supervisor's memory is its operators' to spend.
+ */
+export async function startSupervisor(loaded: LoadedConfig, logger: Logger, options: SupervisorOptions = {}): Promise<Supervisor> {
+  const { config } = loaded;
+  const runId = randomBytes(6).toString('hex');
+  // One supervisor per config (throws AlreadyRunning), and nothing of an earlier run of it left running: never two processes on one shard set.
+  const claim = claimRun(loaded.file, runId);
+  const leftovers = await claim.endLeftovers(ms(config.kill_timeout));
+  if (leftovers.length > 0) {
+    logger.warn(
+      { leftovers },
+      `ended ${leftovers.length} cluster processes that an earlier run of this config left running (clusters ${[...new Set(leftovers.map((l) => l.cluster))].join(', ')}), before launching any`,
+    );
+  }
+  // Redis when the config names one (the Go version's bus); otherwise the embedded one.
+  const bus =
+    config.redis !== undefined
+      ? (await import('../adapters/bus/redis.js')).createRedisBus(
+          { url: config.redis, channel: config.redis_channel, actionLogMax: config.action_log_max, runId },
+          logger,
+        )
+      : createIpcBus({ channel: config.redis_channel, actionLogMax: config.action_log_max }, logger);
+  logger.info(bus.kind === 'redis' ? `bus: Redis at ${redact(config.redis!)}, channel ${config.redis_channel}` : 'bus: embedded (IPC)');
+  const clusterProcess = spawnCluster(
+    {
+      workDir: workDir(config),
+      module: config.module,
+      interp: config.interp,
+      // As godotenv did for the Go version: the env files never override what is already set.
+      env: { ...loaded.env, ...process.env },
+      token: config.token ?? '',
+      runId,
+      bus: bus.link,
+      registry: claim.registry,
+    },
+    logger,
+  );
+  const commands = createCommandBridge();
+  const live = createLiveState({ busKind: bus.kind });
+  bus.actionLog.subscribe((entry) => live.actionLog(entry));
+  const alerts = config.alerts ? createAlertWebhook({ ...config.alerts, url: config.alerts.webhook }, logger) : null;
+  if (alerts) bus.actionLog.subscribe((entry) => alerts.notify(entry));
+  const gateway = fetchGateway(
+    { token: config.token ?? '', proxy: config.proxy, timeout: ms(config.gateway_timeout) },
+    logger.child({ component: 'discord' }),
+  );
+  const machine = orchestratorMachine.provide({
+    actors: {
+      bus: bus.actor,
+      api: commands.actor,
+      gateway,
+      instance: instanceMachine.provide({ actors: { clusterProcess } }),
+      launchSlot: launchSlotMachine.provide({ actors: { gateway } }),
+    },
+  });
+  // Inspection attaches to the root actor and sees every actor of the system; it has a
+  // cost on every event, so only when someone watches (the web server, the Stately inspector).
+  const watchers = [
+    config.web ? live.inspect : undefined,
+    options.inspector ? (e: InspectionEvent) => options.inspector!.inspect.next?.(e) : undefined,
+  ].filter((w): w is (e: InspectionEvent) => void => w !== undefined);
+  const actor = createActor(machine, {
+    input: orchestratorInput(loaded, runId),
+    logger: machineLogger(logger),
+    ...(watchers.length > 0 && { inspect: (event: InspectionEvent) => watchers.forEach((watch) => watch(event)) }),
+  });
+  actor.start();
+  const web = startWeb(loaded, { live, commands, actionLog: bus.actionLog, runDir: claim.dir }, logger);
+  const finish = async () => {
+    await (await web)?.close();
+    await alerts?.close();
+    await bus.close();
+    claim.release();
+  };
+  const done = toPromise(actor).then(
+    async (output) => {
+      await finish();
+      return output;
+    },
+    async (err: unknown) => {
+      logger.fatal({ err }, 'the supervisor failed');
+      actor.stop(); // the process adapters' cleanup kills every cluster
+      await finish();
+      return { exitCode: 1, error: String(err) };
+    },
+  );
+  return { actor, bus, live, web, done };
+}
