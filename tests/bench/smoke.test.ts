@@ -16,10 +16,13 @@ describe('npm run bench', () => {
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/^\| scenario \| unit \| ours \| theirs \| ours\/theirs \| target \| met \|$/m);
     const result = JSON.parse(readFileSync(join(out, 'smoke.json'), 'utf8')) as {
+      commit: string | null;
       machine: { cpus: number };
       rows: { name: string; ours: number; theirs: number | null; target: string }[];
     };
     expect(result.machine.cpus).toBeGreaterThan(0);
+    // Which build each figure came from (null only outside a git checkout).
+    expect(result.commit === null || /^[0-9a-f]{7,}(\+changes)?$/.test(result.commit)).toBe(true);
     const names = result.rows.map((r) => r.name);
     expect(names).toEqual(
       expect.arrayContaining([
@@ -42,6 +45,11 @@ describe('npm run bench', () => {
       if (!row.name.startsWith('actor scale') && row.target !== 'reference')
         expect(Number.isFinite(row.theirs), `${row.name}: theirs`).toBe(true);
     }
+  });
+
+  it("bench/README.md's table is the one bench/table.mjs makes from bench/results/latest.json", () => {
+    const check = spawnSync(process.execPath, [join(ROOT, 'bench/table.mjs'), '--check'], { encoding: 'utf8' });
+    expect(check.status, check.stdout + check.stderr).toBe(0);
   });
 
   it('bench/crash.mjs splits crash recovery for both supervisors', { timeout: 60_000 }, () => {

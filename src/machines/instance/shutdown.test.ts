@@ -120,7 +120,10 @@ function processWorld(clock: SimulatedClock, stubborn: boolean) {
   });
   /** What the path's own process events said happened. */
   const saw = (event: AnyEventObject) => {
-    if (event.type === 'process.spawned') ((world.alive = true), (world.spawnPending = false));
+    if (event.type === 'process.spawned') {
+      world.alive = true;
+      world.spawnPending = false;
+    }
     if (event.type === 'process.spawnFailed') world.spawnPending = false;
     if (event.type === 'process.exited') world.alive = false;
     if (event.type === 'process.reaped') world.reapPending = false;
