@@ -23,6 +23,7 @@ export interface RunningSupervisor {
   configFile: string;
   /** Every log line the supervisor wrote (JSON objects, or {raw} for other output). */
   logs: Record<string, unknown>[];
+  /** Settles once the supervisor has exited and everything it wrote is in `logs`. */
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** What the fixture clusters recorded (tests/fixtures/cluster.mjs FIXTURE_LOG). */
   events(): FixtureEvent[];
@@ -46,8 +47,14 @@ export function readEvents(file: string): FixtureEvent[] {
     .map((l) => JSON.parse(l) as FixtureEvent);
 }
 
+/**
+ * How long the helpers wait, by default, for something that is bound to happen (a launch, a log line): long, as
+ * a machine busy with other work is slow, and a wait returns as soon as what it waits for is there.
+ */
+export const WAIT_MS = 30_000;
+
 /** Polls `check` until it returns a truthy value, or fails with `what` after the timeout. */
-export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 15_000, what = 'condition'): Promise<NonNullable<T>> {
+export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = WAIT_MS, what = 'condition'): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -74,8 +81,11 @@ export function runSupervisor(
   config: Record<string, unknown>,
   env: Record<string, string> = {},
   args: string[] = [],
-  /** `dir`: run in this directory (another run's: the same config file, runtime files and cluster log), not a fresh one. */
-  { dir = mkdtempSync(join(tmpdir(), 'mewld-test-')) }: { dir?: string } = {},
+  /**
+   * `dir`: run in this directory (another run's: the same config file, runtime files and cluster log), not a fresh one.
+   * `configText`: the config file as written (a Go-era config, say), instead of `config` over the test defaults.
+   */
+  { dir = mkdtempSync(join(tmpdir(), 'mewld-test-')), configText }: { dir?: string; configText?: string } = {},
 ): RunningSupervisor {
   const eventsFile = join(dir, 'events.jsonl');
   const full = {
@@ -91,7 +101,7 @@ export function runSupervisor(
     ...config,
   };
   const configFile = join(dir, 'config.yaml');
-  writeFileSync(configFile, stringify(full));
+  writeFileSync(configFile, configText ?? stringify(full));
   const proc = spawn(process.execPath, [CLI, '--config', configFile, ...args], {
     cwd: dir,
     // Where it leaves its web API's address (webAccess.ts): its own directory, not the user's.
@@ -116,8 +126,10 @@ export function runSupervisor(
   };
   proc.stdout!.on('data', onData);
   proc.stderr!.on('data', onData);
+  // 'close', not 'exit': the process may have exited with its last lines still unread in the pipes, and a
+  // test that checks the logs once it has exited must see them all.
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    proc.once('exit', (code, signal) => resolve({ code, signal })),
+    proc.once('close', (code, signal) => resolve({ code, signal })),
   );
   const events = () => readEvents(eventsFile);
   return {
@@ -127,8 +139,8 @@ export function runSupervisor(
     logs,
     exit,
     events,
-    waitForLog: (predicate, timeoutMs = 15_000) => eventually(() => logs.find(predicate), timeoutMs, 'a log line'),
-    waitForEvents: (predicate, timeoutMs = 15_000) =>
+    waitForLog: (predicate, timeoutMs = WAIT_MS) => eventually(() => logs.find(predicate), timeoutMs, 'a log line'),
+    waitForEvents: (predicate, timeoutMs = WAIT_MS) =>
       eventually(
         () => {
           const e = events();
@@ -142,7 +154,7 @@ export function runSupervisor(
     async web() {
       const line = await eventually(
         () => logs.find((l) => typeof l.msg === 'string' && l.msg.startsWith('dashboard: ')),
-        15_000,
+        WAIT_MS,
         'the dashboard URL',
       );
       const url = new URL(String(line.msg).slice('dashboard: '.length));

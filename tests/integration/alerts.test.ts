@@ -35,8 +35,17 @@ describe('alerts', () => {
       },
     ]);
     // The crashes before it (cluster_start_failed) and a kill after it (cluster_died) are not among the default events.
-    process.kill((await status(0)).pid!, 'SIGKILL');
-    await eventually(async () => (await status(0)).status === 'running', 10_000, 'cluster 0 back');
+    const victim = (await status(0)).pid!;
+    process.kill(victim, 'SIGKILL');
+    // Back with a new process (so its death has been seen), then longer than alerts are batched for (1 s).
+    await eventually(
+      async () => {
+        const c = await status(0);
+        return c.status === 'running' && c.pid !== victim;
+      },
+      10_000,
+      'cluster 0 back',
+    );
     await new Promise((r) => setTimeout(r, 1500));
     expect(hook.bodies).toHaveLength(1);
     expect(s.logs.some((l) => String(l.msg).includes('/api/webhooks/1/secret'))).toBe(false);

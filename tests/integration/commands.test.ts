@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { redisHarness } from '../helpers/harness.js';
-import { eventually } from '../helpers/supervisor.js';
+import { eventually, isAlive } from '../helpers/supervisor.js';
 
 const harness = redisHarness('commands', { fixed_shard_count: 8, per_cluster: 2 });
 
@@ -16,6 +16,16 @@ describe('operator commands on the bus', () => {
     await new Promise((r) => setTimeout(r, 2500));
     expect(await status(1)).toMatchObject({ status: 'stopped', active: false, pid: null });
     expect((await bus.request('stop', { id: 1 })).output).toBe('cluster 1 is already stopped');
+    bus.close();
+  });
+
+  it('stop: what the cluster started goes too (its process group), not only its main process', async () => {
+    const { s, bus, status } = await harness.supervise({}, { FIXTURE_GRANDCHILD_1: '1' });
+    const helper = s.events().find((e) => e.event === 'grandchild' && e.id === 1)!.child as number;
+    expect(isAlive(helper)).toBe(true);
+    expect((await bus.request('stop', { id: 1 })).output).toBe('ok');
+    await eventually(async () => (await status(1)).status === 'stopped', 10_000, 'cluster 1 stopped');
+    await eventually(() => !isAlive(helper), 5000, `the process cluster 1 started (pid ${helper}) to be gone`);
     bus.close();
   });
 
