@@ -90,7 +90,7 @@ function renderSummary() {
   for (const c of model.clusters.values()) {
     const group = c.group;
     counts[group] = (counts[group] ?? 0) + 1;
-    for (const h of c.last_diag?.health ?? []) guilds += h.guilds;
+    for (const h of c.last_diag?.health ?? []) guilds += h.guilds ?? 0;
     const latency = latencyOf(c);
     if (latency !== null) latencies.push(latency);
   }
@@ -149,7 +149,7 @@ function renderTile(c) {
     ...c.shards.map((s) => {
       const h = health.get(s);
       const dot = el('i', h ? (h.up ? 'up' : 'down') : 'unknown');
-      dot.title = h ? `shard ${s}: ${h.up ? `${h.latency} ms` : 'down'}` : `shard ${s}: no diagnostic yet`;
+      dot.title = h ? `shard ${s}: ${h.up ? (h.latency === null ? 'up' : `${h.latency} ms`) : 'down'}` : `shard ${s}: no diagnostic yet`;
       return dot;
     }),
   );
@@ -220,9 +220,9 @@ function renderDetail() {
       row.append(
         el('td', '', String(s)),
         el('td', 'flag', h ? (h.up ? 'up' : 'down') : '–'),
-        el('td', 'num', h && h.latency >= 0 ? `${h.latency} ms` : '–'),
-        el('td', 'num', h ? h.guilds.toLocaleString() : '–'),
-        el('td', 'num', h ? h.users.toLocaleString() : '–'),
+        el('td', 'num', h?.latency != null ? `${h.latency} ms` : '–'),
+        el('td', 'num', h?.guilds != null ? h.guilds.toLocaleString() : '–'),
+        el('td', 'num', h?.users != null ? h.users.toLocaleString() : '–'),
       );
       return row;
     }),
@@ -363,7 +363,15 @@ async function connect() {
     if (!opened) {
       // Refused at the upgrade: is it the token, or is the supervisor away?
       const probe = await fetch('/api/gateway').catch(() => null);
-      if (probe?.status === 401) $('unauthorized').hidden = false;
+      if (probe?.status === 401) {
+        $('unauthorized').hidden = false;
+        // The config's oauth: the answer says where to log in with Discord.
+        const login = (await probe.json().catch(() => ({}))).login;
+        if (typeof login === 'string') {
+          $('discord-login').hidden = false;
+          $('discord-login').querySelector('a').href = `${login}?redirect=${encodeURIComponent(location.pathname)}`;
+        }
+      }
     }
     setTimeout(connect, retryDelay);
     retryDelay = Math.min(retryDelay * 2, 5000);

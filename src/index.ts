@@ -14,9 +14,9 @@ export type { Command, CommandResult, CommandReply } from './interfaces/commands
 export type { GatewayInfo } from './interfaces/gateway.js';
 export * as protocol from './protocol/index.js';
 export type { ShardHealth } from './protocol/index.js';
-export { startSupervisor, orchestratorInput, type Supervisor } from './supervisor/index.js';
+export { startSupervisor, orchestratorInput, type Supervisor, type SupervisorOptions } from './supervisor/index.js';
 export { createRedisBus } from './adapters/bus/redis.js';
 export { createIpcBus } from './adapters/bus/ipc.js';
-export { spawnCluster, launchCommand } from './adapters/clusterProcess.js';
+export { spawnCluster, launchCommand, type LaunchCommand, type LaunchCustomizer } from './adapters/clusterProcess.js';
 export { fetchGateway, getGatewayBot } from './adapters/discordGateway.js';
 export { createLogger } from './adapters/logger.js';

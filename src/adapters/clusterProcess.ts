@@ -22,7 +22,18 @@ export interface LaunchSettings {
   bus: ClusterLink;
   /** Where each cluster process is written down, so that a later run can end what this one leaves behind. */
   registry?: ProcessRegistry;
+  /**
+   * Changes a cluster's launch (an embedder's own start: other arguments,
+   * another program, more environment), given the one mewld would use.
+   */
+  launch?: LaunchCustomizer;
 }
+
+/** An embedder's say in how each cluster is launched: the command to run instead of `command`. */
+export type LaunchCustomizer = (
+  cluster: ProcessInput['cluster'] & { shardCount: number; clusterCount: number },
+  command: LaunchCommand,
+) => LaunchCommand;
 
 /** What the process adapter tells the registry of cluster processes (src/adapters/runFiles.ts). */
 export interface ProcessRegistry {
@@ -212,7 +223,16 @@ export function spawnCluster(settings: LaunchSettings, logger: Logger) {
         report({ type: 'process.spawnFailed', error: `the previous process (pid ${child.pid}) is still alive`, at: Date.now() });
         return;
       }
-      const command = launchCommand(settings, input);
+      const standard = launchCommand(settings, input);
+      let command = standard;
+      if (settings.launch) {
+        try {
+          command = settings.launch({ ...input.cluster, shardCount: input.shardCount, clusterCount: input.clusterCount }, standard);
+        } catch (err) {
+          report({ type: 'process.spawnFailed', error: `the embedder's launch failed: ${(err as Error).message}`, at: Date.now() });
+          return;
+        }
+      }
       const forkedAt = performance.timeOrigin + performance.now();
       const file = program(command.file);
       let proc: ChildProcess;

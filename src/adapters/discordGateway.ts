@@ -6,8 +6,12 @@ import type { Logger } from './logger.js';
 
 export interface GatewayOptions {
   token: string;
-  /** Base URL: https://discord.com, or a proxy that answers like it. */
-  proxy: string;
+  /**
+   * A proxy that answers like Discord (nirn-proxy, twilight-http-proxy): asked
+   * {proxy}/api/gateway/bot, the path the Go version asked. Without one:
+   * Discord's https://discord.com/api/v10/gateway/bot.
+   */
+  proxy?: string | undefined;
   /** Per request, ms. */
   timeout: number;
   /** Gives up after this many failed attempts (429 and 5xx and network errors are retried). */
@@ -28,19 +32,21 @@ const gatewayBotSchema = v.object({
   ),
 });
 
+const DISCORD_GATEWAY_BOT = 'https://discord.com/api/v10/gateway/bot';
+
 /** A failure that retrying will not fix: a bad token, a wrong proxy. */
 export class GatewayError extends Error {
   override name = 'GatewayError';
 }
 
 /**
- * GET {proxy}/api/v10/gateway/bot: the recommended shard count and the
+ * GET /gateway/bot (Discord's, or a proxy's: see GatewayOptions): the recommended shard count and the
  * session start limit. 429 waits for retry_after; 5xx and network errors are
  * retried with backoff; 401 and other 4xx are fatal, with a message that says
  * what to fix.
  */
 export async function getGatewayBot(options: GatewayOptions, logger: Logger, signal?: AbortSignal): Promise<GatewayInfo> {
-  const url = `${options.proxy.replace(/\/+$/, '')}/api/v10/gateway/bot`;
+  const url = options.proxy === undefined ? DISCORD_GATEWAY_BOT : `${options.proxy.replace(/\/+$/, '')}/api/gateway/bot`;
   const maxAttempts = options.maxAttempts ?? 8;
   let delay = options.retryDelay ?? 1000;
   for (let attempt = 1; ; attempt++) {

@@ -13,6 +13,7 @@ import {
 } from 'node:fs';
 import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { Session, SessionStore } from '../interfaces/sessions.js';
 import type { ProcessRegistry } from './clusterProcess.js';
 
 /**
@@ -243,22 +244,36 @@ async function waitFor(done: () => boolean, timeoutMs: number) {
 }
 
 /**
- * The dashboard's sessions of a config, kept across runs in its run directory
- * (only hashes of the session ids, which cannot be used as cookies).
+ * The web server's sessions of a config, kept across runs in its run
+ * directory (only hashes of the session ids, which cannot be used as
+ * cookies), at most `max` of them: the oldest go first.
  */
-export function sessionFile(dir: string) {
+export function sessionFile(dir: string, max = 1000): SessionStore {
   const file = join(dir, 'sessions.json');
+  const sessions = new Map<string, Session>(
+    (readJson<[string, Session][]>(file) ?? []).filter(
+      (e) => Array.isArray(e) && typeof e[0] === 'string' && typeof e[1]?.expires === 'number' && e[1].expires > Date.now(),
+    ),
+  );
+  const save = () => {
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      writeFileSync(`${file}.tmp`, JSON.stringify([...sessions]), { mode: 0o600 });
+      renameSync(`${file}.tmp`, file);
+    } catch {
+      // sessions then last as long as this run: the dashboard asks again after a restart
+    }
+  };
   return {
-    load: () =>
-      readJson<[string, number][]>(file)?.filter((e) => Array.isArray(e) && typeof e[0] === 'string' && typeof e[1] === 'number') ?? [],
-    save(entries: [string, number][]) {
-      try {
-        mkdirSync(dir, { recursive: true, mode: 0o700 });
-        writeFileSync(`${file}.tmp`, JSON.stringify(entries), { mode: 0o600 });
-        renameSync(`${file}.tmp`, file);
-      } catch {
-        // sessions then last as long as this run: the dashboard asks for the token again after a restart
-      }
+    get: async (key) => sessions.get(key),
+    async set(key, session) {
+      sessions.delete(key);
+      sessions.set(key, session);
+      for (const [old, s] of sessions) if (sessions.size > max || s.expires <= Date.now()) sessions.delete(old);
+      save();
+    },
+    async delete(key) {
+      if (sessions.delete(key)) save();
     },
   };
 }

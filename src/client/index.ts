@@ -275,7 +275,7 @@ export async function connectCluster(options: ClusterOptions = {}): Promise<Clus
 
 /** Without a health callback: every shard up, latency unknown. */
 function defaultHealth(shards: number[]): ShardHealth[] {
-  return shards.map((shard_id) => ({ shard_id, up: true, latency: -1, guilds: 0, users: 0 }));
+  return shards.map((shard_id) => ({ shard_id, up: true, latency: null, guilds: null, users: null }));
 }
 
 function ipcTransport(onInbound: (inbound: ClusterInbound) => void, onGone: () => void): ClusterTransport {

@@ -1,6 +1,7 @@
 import { accessSync, closeSync, constants, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
-import { parseEnv } from 'node:util';
+import { parse as parseDotenv } from 'dotenv';
+import { expand as expandDotenv } from 'dotenv-expand';
 import { CST, Lexer, LineCounter, isMap, isScalar, parseDocument, type Node as YamlNode } from 'yaml';
 import * as v from 'valibot';
 
@@ -61,6 +62,11 @@ function fraction(rule: string, above0 = false) {
 }
 
 const text = (what: string, message = must) => v.string(message(what));
+const httpUrl = () =>
+  v.pipe(
+    text('an http(s) URL'),
+    v.check((url) => /^https?:\/\/[^\s/]/i.test(url) && URL.canParse(url), must('an http(s) URL')),
+  );
 const nonEmpty = (what: string, empty: string) => v.pipe(text(what), v.minLength(1, empty));
 const flag = () => v.boolean(must('true or false'));
 const list = <T extends v.GenericSchema>(item: T, what: string) => v.array(item, must(what));
@@ -115,6 +121,22 @@ const alertFields = v.strictObject(
   mustSecret('a mapping with webhook, and optionally format, events, name'),
 );
 
+/**
+ * Log in with Discord (docs/http-api.md, logging in): the Go version's oauth keys, and where Discord is.
+ * Its sample config ships placeholders ("REDIRECT URL HERE"): a config with them starts, without the login (oauthLogin).
+ */
+const oauthFields = v.strictObject(
+  {
+    client_id: v.optional(text('the OAuth2 application id')),
+    client_secret: v.optional(text('the OAuth2 client secret', mustSecret)),
+    // Where Discord sends the browser back: this server's address as the browser sees it (/confirm is added, as the Go version did).
+    redirect_url: v.optional(text('an http(s) URL')),
+    // Only a test changes it: a local stand-in for Discord's OAuth2.
+    discord_url: v.optional(httpUrl(), 'https://discord.com'),
+  },
+  mustSecret('a mapping with client_id, client_secret, redirect_url'),
+);
+
 export const configSchema = v.strictObject({
   token: v.optional(text('the bot token, a string', mustSecret)),
   dir: v.optional(text('a directory under $HOME')),
@@ -131,10 +153,15 @@ export const configSchema = v.strictObject({
   // A Redis URL may hold a password (redis://:password@host).
   redis: v.optional(text('a Redis address such as redis://127.0.0.1:6379 or 127.0.0.1:6379', mustSecret)),
   redis_channel: v.optional(nonEmpty('a channel name', 'must not be empty'), 'mewld'),
-  allowed_ids: v.optional(list(v.union([v.string(), v.number()], must('a Discord user id')), 'a list of Discord user ids'), []),
-  oauth: v.optional(v.record(v.string(), v.unknown(), mustSecret('a mapping'))), // it holds client_secret
-  // The Go version's web UI and resharding switches: accepted so that its configs load, then ignored.
-  use_custom_webui: v.optional(flag()),
+  // Strings: an id written as a number is read as its text (goRead), never rounded to a float.
+  allowed_ids: v.optional(
+    list(v.pipe(text('a Discord user id'), v.regex(/^\d{1,20}$/, must('a Discord user id'))), 'a list of Discord user ids'),
+    [],
+  ),
+  oauth: v.optional(oauthFields),
+  // Serve the API without the bundled dashboard (the Go version's switch for mewld-ui).
+  use_custom_webui: v.optional(flag(), false),
+  // The Go version's resharding switches: accepted so that its configs load, then ignored.
   experimental_features: v.optional(list(text('a feature name'), 'a list of feature names')),
   reshard_all: v.optional(flag()),
   ping_interval: v.optional(seconds('positive'), 15),
@@ -144,7 +171,7 @@ export const configSchema = v.strictObject({
   minimum_safe_sessions_remaining: v.optional(count(0, 'sessions'), 5),
   max_concurrency: v.optional(count(1, 'identify buckets')),
   fixed_shard_count: v.optional(count(1, 'shards')),
-  proxy: v.optional(v.pipe(text('an http(s) URL'), v.url(must('an http(s) URL'))), 'https://discord.com'),
+  proxy: v.optional(httpUrl()),
   module: nonEmpty('the cluster program, a path relative to the working directory', 'must name the cluster program'),
   interp: v.optional(text('an interpreter command such as node or python3')),
   // Keys new in this project.
@@ -272,12 +299,13 @@ export function parseConfig(
   options: ConfigOptions = {},
 ): LoadedConfig {
   const lineCounter = new LineCounter();
-  const { doc, raw } = readDocument(source, file, lineCounter);
-  const secrets = secretValues(raw);
+  const { doc, raw: written } = readDocument(source, file, lineCounter);
+  const secrets = secretValues(written);
   const lineOf = (path: PropertyKey[], isKey = false) => {
     const node = nodeAt(doc.contents, path, isKey);
     return node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
   };
+  const { raw, warnings } = goRead(written, (path) => nodeAt(doc.contents, path, false), lineOf);
 
   const parsed = v.safeParse(configSchema, raw, { abortEarly: false });
   if (!parsed.success) {
@@ -300,7 +328,6 @@ export function parseConfig(
   }
 
   const config = parsed.output;
-  const warnings: string[] = [];
   const baseDir = dirname(resolve(file));
   const env: Record<string, string> = {};
   const problems: Problem[] = [];
@@ -316,7 +343,7 @@ export function parseConfig(
     try {
       const text = readBounded(path, MAX_CONFIG_BYTES);
       if (text === undefined) problems.push({ line, text: `env.${i}: the env file ${path} ${TOO_LARGE}` });
-      else Object.assign(env, parseEnv(text));
+      else addEnvFile(env, text, processEnv);
     } catch (err) {
       problems.push({ line, text: `env.${i}: cannot read the env file ${path}: ${(err as Error).message}` });
     }
@@ -324,7 +351,9 @@ export function parseConfig(
 
   // An empty MTOKEN counts as unset, as an empty token would be refused by Discord anyway.
   if (config.web && processEnv.MEWLD_WEB_TOKEN) config.web.token = processEnv.MEWLD_WEB_TOKEN;
-  const token = processEnv.MTOKEN || env.MTOKEN || config.token;
+  // The Go version set MTOKEN from the config before reading the env files, which never override: theirs never counts.
+  delete env.MTOKEN;
+  const token = processEnv.MTOKEN || config.token;
   if (token !== undefined) config.token = token;
   if (config.fixed_shard_count === undefined && !config.token) {
     problems.push({ text: 'token: is required to ask Discord for the shard count (set token, or MTOKEN, or fixed_shard_count)' });
@@ -336,8 +365,11 @@ export function parseConfig(
   }
   if (problems.length > 0) refuse(file, problems, secrets);
 
-  if (config.oauth !== undefined) warnings.push('oauth is ignored: the web server uses token authentication');
-  if (config.use_custom_webui !== undefined) warnings.push('use_custom_webui is ignored: see the web key');
+  if (config.oauth !== undefined) {
+    const why = oauthIncomplete(config.oauth);
+    if (why) warnings.push(`oauth: ${why}: log in with Discord is off (the token still works)`);
+    else if (config.allowed_ids.length === 0) warnings.push('oauth is set but allowed_ids is empty: nobody can log in with Discord');
+  }
   if (config.experimental_features?.length || config.reshard_all !== undefined) {
     warnings.push('experimental_features and reshard_all are ignored: this supervisor does not reshard while running');
   }
@@ -347,6 +379,95 @@ export function parseConfig(
     );
   }
   return { config, env, file, warnings };
+}
+
+/** Keys whose value is a string in the Go struct (config.go): a number or true written there is its text, as yaml.v3 reads it. */
+const GO_STRINGS = new Set(['token', 'dir', 'override_dir', 'redis', 'redis_channel', 'module', 'interp', 'proxy', 'oauth']);
+const GO_STRING_LISTS = new Set(['names', 'env', 'allowed_ids', 'experimental_features']);
+
+/**
+ * The config as the Go version read it (yaml.v3 into its struct), made ready
+ * for the schema: a key with no value (`override_dir:`) is absent, so its
+ * default applies; a number where a string belongs is read as written
+ * (`client_id: 999908791061594194` would lose digits as a float); a key
+ * nobody knows is a warning that says where it is and what was likely meant,
+ * not a refusal, so that a Go config with leftovers starts.
+ */
+function goRead(
+  written: object,
+  nodeOf: (path: PropertyKey[]) => YamlNode | undefined,
+  lineOf: (path: PropertyKey[], isKey?: boolean) => number | undefined,
+): { raw: Record<string, unknown>; warnings: string[] } {
+  const warnings: string[] = [];
+  const asWritten = (value: unknown, path: PropertyKey[]) => {
+    if (typeof value !== 'number' && typeof value !== 'boolean') return value;
+    const node = nodeOf(path);
+    return isScalar(node) && typeof node.source === 'string' ? node.source : String(value);
+  };
+  const read = (mapping: Record<string, unknown>, at: string[]): Record<string, unknown> => {
+    const known = allowedKeys(at);
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(mapping)) {
+      const path = [...at, key];
+      if (!known.includes(key)) {
+        const line = lineOf(path, true);
+        const near = nearest(key, known);
+        warnings.push(
+          `${line === undefined ? '' : `line ${line}: `}${path.join('.')}: not a key mewld knows, ignored${near ? `; did you mean ${near}?` : ''}`,
+        );
+        continue;
+      }
+      if (value === null) continue;
+      const nested = at.length === 0 && NESTED.has(key) && typeof value === 'object' && !Array.isArray(value);
+      if (nested) out[key] = read(value as Record<string, unknown>, [key]);
+      else if (at.length === 0 && GO_STRING_LISTS.has(key) && Array.isArray(value))
+        out[key] = value.map((item, i) => asWritten(item, [key, i]));
+      else if (GO_STRINGS.has(at[0] ?? key)) out[key] = asWritten(value, path);
+      else out[key] = value;
+    }
+    return out;
+  };
+  return { raw: read(written as Record<string, unknown>, []), warnings };
+}
+
+/** The known key a misspelt one most likely meant: the closest by edit distance, if close enough. */
+function nearest(key: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(key.length / 3)) + 1;
+  for (const candidate of known) {
+    const d = editDistance(key.toLowerCase(), candidate);
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = row;
+  }
+  return previous[b.length]!;
+}
+
+/**
+ * One env file, read as the Go version's godotenv read it (quotes, `export`,
+ * comments, multi-line values, ${VAR} expanded from the file itself, then
+ * from the environment), added where nothing has set the key yet: the
+ * supervisor's environment beats every file, and the first file beats the
+ * later ones.
+ */
+function addEnvFile(env: Record<string, string>, text: string, processEnv: NodeJS.ProcessEnv) {
+  const parsed = parseDotenv(text);
+  const lookup: Record<string, string> = {};
+  for (const [key, value] of Object.entries({ ...processEnv, ...env }))
+    if (value !== undefined && !Object.hasOwn(parsed, key)) lookup[key] = value;
+  const expanded = expandDotenv({ parsed, processEnv: lookup }).parsed ?? parsed;
+  for (const [key, value] of Object.entries(expanded)) {
+    if (processEnv[key] === undefined && !Object.hasOwn(env, key)) env[key] = value;
+  }
 }
 
 /**
@@ -588,11 +709,14 @@ function nodeAt(root: unknown, path: PropertyKey[], wantKey: boolean): YamlNode 
   return node as YamlNode | undefined;
 }
 
+const NESTED = new Set(['restart', 'web', 'alerts', 'oauth']);
+
 function entriesAt(path: PropertyKey[]): Record<string, v.GenericSchema> {
   const nested: Record<string, { entries: Record<string, v.GenericSchema> }> = {
     restart: restartFields,
     web: webFields,
     alerts: alertFields,
+    oauth: oauthFields,
   };
   return path.length === 0 ? configSchema.entries : (nested[String(path[0])]?.entries ?? {});
 }
@@ -605,4 +729,26 @@ function allowedKeys(path: PropertyKey[]): string[] {
 export function workDir(config: Config, home = process.env.HOME ?? '/', cwd = process.cwd()): string {
   if (config.override_dir) return resolve(config.override_dir);
   return resolve(config.use_current_directory ? cwd : home, config.dir ?? '.');
+}
+
+/** What keeps the oauth keys from working, in words; undefined when they can. */
+function oauthIncomplete(oauth: NonNullable<Config['oauth']>): string | undefined {
+  if (!oauth.client_id || !/^\d+$/.test(oauth.client_id)) return 'client_id is not an application id';
+  if (!oauth.client_secret) return 'client_secret is not set';
+  if (!/^https?:\/\/[^\s/]+/i.test(oauth.redirect_url ?? '') || !URL.canParse(oauth.redirect_url!))
+    return 'redirect_url is not an http(s) URL';
+  return undefined;
+}
+
+/** Log in with Discord, as the config sets it (oauth, allowed_ids); undefined when oauth is not set, or not usable. */
+export function oauthLogin(config: Config) {
+  if (config.oauth === undefined || oauthIncomplete(config.oauth) !== undefined) return undefined;
+  const { client_id, client_secret, redirect_url, discord_url } = config.oauth;
+  return {
+    clientId: client_id!,
+    clientSecret: client_secret!,
+    redirectUrl: redirect_url!,
+    discordUrl: discord_url,
+    allowedIds: () => config.allowed_ids,
+  };
 }

@@ -18,7 +18,8 @@ export const instanceSystemId = (id: number) => `cluster-${id}`;
 /** What the bus feeds the orchestrator. Its first bus.up or bus.down as soon as it knows; nothing is launched before bus.up. */
 export type BusEvent =
   | Command
-  | { type: 'bus.launchNext'; id: number; at: number }
+  /** `id` undefined: a launch_next that named no cluster, for the cluster that holds the launch slot (as the Go version took it). */
+  | { type: 'bus.launchNext'; id: number | undefined; at: number }
   | { type: 'bus.up' }
   | { type: 'bus.down' }
   /** Another supervisor runs this bot on this bus: launch nothing, or stop what runs. */

@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import type { CallbackActorLogic } from 'xstate';
 import type { BusCommand, BusEvent } from './bus.js';
+import type { SessionStore } from './sessions.js';
 
 /**
  * A bus adapter as the composition root wires it (src/adapters/bus/: Redis,
@@ -14,6 +15,10 @@ export interface BusAdapter {
   /** How cluster processes reach it, for the process adapter. */
   link: ClusterLink;
   actionLog: ActionLogStore;
+  /** Where the web server's sessions are kept, when this bus has a store to keep them (Redis). */
+  sessions?: SessionStore;
+  /** A message as if it had been published on the bus by someone outside (the Go version's POST /redis/pub). */
+  publish(raw: string): Promise<void>;
   /** Flushes what is queued (the reply to `shutdown`, say) and lets go of connections. */
   close(): Promise<void>;
 }

@@ -13,17 +13,21 @@ import { describeEntry, type SupervisorEntry } from '../protocol/index.js';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Enqueue = { (action: any): void; sendTo(to: any, event: any): void };
 
+/** The actor system of any machine: XState's AnyActorSystem, which it does not export. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyActorSystem = ActorSystem<any>;
+
 export type LogLevel = 'info' | 'warn' | 'error';
 
 /** Writes `entry` to the action log (through the bus) and logs its sentence at `level`. */
 export function record(enqueue: Enqueue, entry: SupervisorEntry, level: LogLevel = 'info') {
-  enqueue.sendTo(({ system }: { system: ActorSystem<any> }) => system.get(BUS_SYSTEM_ID), { type: 'actionLog.write', entry });
+  enqueue.sendTo(({ system }: { system: AnyActorSystem }) => system.get(BUS_SYSTEM_ID), { type: 'actionLog.write', entry });
   const cluster = 'id' in entry ? { cluster: entry.id } : {};
   enqueue(log(() => ({ level, ...cluster, msg: describeEntry(entry) })));
 }
 
 /** Sends a command's result to whoever asked (the actor registered as its replyTo), if anyone did. */
-export function reply(enqueue: Enqueue, system: ActorSystem<any>, to: ReplyAddress, action: CommandAction, result: CommandResult) {
+export function reply(enqueue: Enqueue, system: AnyActorSystem, to: ReplyAddress, action: CommandAction, result: CommandResult) {
   const actor = to.replyTo ? (system.get(to.replyTo) as AnyActorRef | undefined) : undefined;
   if (!actor) return;
   enqueue.sendTo(
@@ -39,7 +43,7 @@ export const actionOf = (type: string) => type.slice('command.'.length) as Comma
 
 /** Tells every cluster that every cluster has launched (or is whole again), as the Go version did. */
 export function announceAllLaunched(enqueue: Enqueue) {
-  enqueue.sendTo(({ system }: { system: ActorSystem<any> }) => system.get(BUS_SYSTEM_ID), {
+  enqueue.sendTo(({ system }: { system: AnyActorSystem }) => system.get(BUS_SYSTEM_ID), {
     type: 'bus.announce',
     action: 'all_clusters_launched',
   });
@@ -48,5 +52,5 @@ export function announceAllLaunched(enqueue: Enqueue) {
 /** Cluster `id`'s Instance actor, found by its systemId: how machines that are not its parent reach it. */
 export const cluster =
   (id: number) =>
-  ({ system }: { system: ActorSystem<any> }) =>
+  ({ system }: { system: AnyActorSystem }) =>
     system.get(instanceSystemId(id)) as AnyActorRef;

@@ -60,6 +60,8 @@ export type SupervisorEntry =
   | { event: 'rolling_restart_done' }
   | { event: 'shutdown' | 'restartproc' }
   | { event: 'bus_refused'; reason: string }
+  /** The embedded bus: not one message from any cluster within launch_timeout, the sign of clusters that talk over Redis. */
+  | { event: 'bus_silent'; within_s: number; likely: string }
   | { event: 'fleet_paused'; clusters: number[]; of: number; window_ms: number; pause_ms: number }
   | { event: 'fleet_resumed' }
   | { event: 'sessions_low'; remaining: number; needed: number; minimum: number; reset_after_ms: number };
@@ -124,6 +126,8 @@ export function describeEntry(entry: ActionLogEntry): string {
       return 'restarting the supervisor (exit 1): stopping every cluster';
     case 'bus_refused':
       return `${e.reason}: stopping every cluster (exit 1)`;
+    case 'bus_silent':
+      return `no cluster has said anything on the embedded bus within launch_timeout (${e.within_s} s): ${e.likely}`;
     case 'fleet_paused':
       return `${e.clusters.length} of ${e.of} clusters went down within ${seconds(e.window_ms)} (${e.clusters.join(', ')}): automatic restarts paused for ${seconds(e.pause_ms)} (operator starts still work)`;
     case 'fleet_resumed':

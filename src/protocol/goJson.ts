@@ -79,3 +79,25 @@ export function plain(value: unknown): unknown {
   if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
   return value;
 }
+
+/**
+ * An object's fields as Go's json.Unmarshal reads them into a struct: a key
+ * spelled as the field's tag is taken first, otherwise one equal to it but for
+ * case ("Nonce", "NONCE" and "nonce" fill the same field). Keys of no field are
+ * left out. Clusters written for the Go version rely on this: Rust's serde
+ * renames, a C# serializer's PascalCase.
+ */
+export function goFields<K extends string>(object: Record<string, unknown>, fields: readonly K[]): Partial<Record<K, unknown>> {
+  const out: Partial<Record<K, unknown>> = {};
+  const keys = Object.keys(object);
+  for (const field of fields) {
+    if (Object.hasOwn(object, field)) {
+      out[field] = object[field];
+      continue;
+    }
+    const lower = field.toLowerCase();
+    const key = keys.find((k) => k.toLowerCase() === lower);
+    if (key !== undefined) out[field] = object[key];
+  }
+  return out;
+}

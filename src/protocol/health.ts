@@ -4,15 +4,16 @@
 export interface ShardHealth {
   shard_id: number;
   up: boolean;
-  latency: number;
-  guilds: number;
-  users: number;
+  /** Gateway latency in ms; null when the cluster did not say (the Go struct's fields are all optional). */
+  latency: number | null;
+  /** null: not known, which is not 0. */
+  guilds: number | null;
+  users: number | null;
 }
 
 /**
  * A diagnostic answer in short: shards up, of how many, and the mean latency
- * in ms of the shards up whose latency is known (a negative latency means
- * unknown, as the client library reports it); null when none is known.
+ * in ms of the shards up whose latency is known; null when none is known.
  */
 export interface HealthSummary {
   shards_up: number;
@@ -27,7 +28,7 @@ export function healthSummary(health: readonly ShardHealth[]): HealthSummary {
   for (const h of health) {
     if (!h.up) continue;
     up++;
-    if (h.latency >= 0) {
+    if (h.latency !== null) {
       known++;
       sum += h.latency;
     }
@@ -42,8 +43,9 @@ const MAX_COUNT = 1e12;
 /**
  * A diagnostic answer held to the cluster it is from: only entries for the
  * cluster's own shards, one per shard (the first), and figures that can be
- * true (a latency from 0 to an hour, else unknown: -1; guilds and users whole
- * and not negative, else 0). `dropped` counts the entries left out.
+ * true (a latency from 0 to an hour; guilds and users whole and not negative);
+ * any other figure is unknown, null (a negative latency is how clusters often
+ * say they do not know it). `dropped` counts the entries left out.
  */
 export function sanitizeHealth(health: readonly ShardHealth[], shards: readonly number[]): { health: ShardHealth[]; dropped: number } {
   const own = new Set(shards);
@@ -52,8 +54,8 @@ export function sanitizeHealth(health: readonly ShardHealth[], shards: readonly 
   for (const h of health) {
     if (!own.has(h.shard_id) || seen.has(h.shard_id)) continue;
     seen.add(h.shard_id);
-    const latency = Number.isFinite(h.latency) && h.latency >= 0 && h.latency <= MAX_LATENCY_MS ? h.latency : -1;
-    const count = (n: number) => (Number.isInteger(n) && n >= 0 && n <= MAX_COUNT ? n : 0);
+    const latency = h.latency !== null && Number.isFinite(h.latency) && h.latency >= 0 && h.latency <= MAX_LATENCY_MS ? h.latency : null;
+    const count = (n: number | null) => (n !== null && Number.isInteger(n) && n >= 0 && n <= MAX_COUNT ? n : null);
     kept.push({ shard_id: h.shard_id, up: h.up, latency, guilds: count(h.guilds), users: count(h.users) });
   }
   return { health: kept, dropped: health.length - kept.length };

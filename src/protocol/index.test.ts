@@ -53,6 +53,46 @@ describe('parseInbound', () => {
     expect(parseInbound('{"scope":"launcher","action":"launch_next","args":{"id":0}}')).toEqual({ kind: 'launch_next', id: 0 });
   });
 
+  it('reads a launch_next without a cluster id as one for the cluster holding the launch slot, as the Go mewld did', () => {
+    for (const raw of [
+      '{"scope":"launcher","action":"launch_next"}',
+      '{"scope":"launcher","action":"launch_next","args":null}',
+      '{"scope":"launcher","action":"launch_next","args":{}}',
+      '{"scope":"launcher","action":"launch_next","args":{"id":"next"}}',
+    ]) {
+      expect(parseInbound(raw)).toStrictEqual({ kind: 'launch_next', id: undefined });
+    }
+    expect(parseInbound('{"scope":"launcher","action":"launch_next","args":{"id":"3"},"command_id":"c"}')).toEqual({
+      kind: 'launch_next',
+      id: 3,
+      commandId: 'c',
+    });
+  });
+
+  it('reads the keys of a message whatever their case, as Go reads them', () => {
+    expect(parseInbound('{"Scope":"launcher","Action":"stop","Args":{"id":3},"Command_Id":"abc"}')).toEqual({
+      kind: 'command',
+      action: 'stop',
+      id: 3,
+      commandId: 'abc',
+    });
+    expect(
+      parseInbound(
+        '{"Scope":"launcher","Action":"diag","Output":"{\\"NONCE\\":\\"n1\\",\\"DATA\\":[{\\"SHARD_ID\\":2,\\"Up\\":true,\\"Latency\\":7}]}"}',
+      ),
+    ).toEqual({ kind: 'diag', nonce: 'n1', health: [{ shard_id: 2, up: true, latency: 7, guilds: null, users: null }] });
+  });
+
+  it('takes a diag answer with entries it cannot read, leaving them out: the cluster did answer', () => {
+    expect(
+      parseInbound('{"scope":"launcher","action":"diag","output":{"Nonce":"n","Data":[{"up":"yes"},{"shard_id":1,"up":true}]}}'),
+    ).toEqual({
+      kind: 'diag',
+      nonce: 'n',
+      health: [{ shard_id: 1, up: true, latency: null, guilds: null, users: null }],
+    });
+  });
+
   it('ignores what is not for the supervisor', () => {
     expect(parseInbound('{"scope":"bot","action":"","command_id":"x","output":"ok"}')).toEqual({ kind: 'ignored' });
     expect(parseInbound('{"id":1,"nonce":"n","diag":true}')).toEqual({ kind: 'ignored' });
@@ -68,8 +108,9 @@ describe('parseInbound', () => {
     ['an unknown action', '{"scope":"launcher","action":"explode","command_id":"c"}', /unknown action "explode"/],
     ['a non-string action', '{"scope":"launcher","action":7,"command_id":"c"}', /action must be a string/],
     ['action_logs without data', '{"scope":"launcher","action":"action_logs","command_id":"c"}', /action_logs needs data/],
-    ['a diag without nonce', '{"scope":"launcher","action":"diag","output":{"Data":[]}}', /needs Nonce/],
-    ['a diag with bad health', '{"scope":"launcher","action":"diag","output":{"Nonce":"n","Data":[{"up":"yes"}]}}', /diag/],
+    ['a diag without nonce', '{"scope":"launcher","action":"diag","output":{"Data":[]}}', /^diag: .*Nonce/],
+    ['a diag whose answer is not an object', '{"scope":"launcher","action":"diag","output":"[1]"}', /^diag: /],
+    ['args that are a list', '{"scope":"launcher","action":"launch_next","args":[1],"command_id":"c"}', /^args must be an object$/],
     ['reshard, which this supervisor does not do', '{"scope":"launcher","action":"reshard","command_id":"c"}', /reshard is not supported/],
   ])('refuses %s with a reason', (_name, raw, reason) => {
     const parsed = parseInbound(raw);

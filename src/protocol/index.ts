@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import * as v from 'valibot';
 import { withinDepth, MAX_DEPTH } from './depth.js';
-import { goMap } from './goJson.js';
+import { goFields, goMap } from './goJson.js';
 import type { ShardHealth } from './health.js';
 
 export * from './actionLog.js';
@@ -53,7 +53,11 @@ export type Inbound =
   | { kind: 'ignored' }
   | { kind: 'invalid'; reason: string; commandId?: string | number }
   | { kind: 'command'; action: CommandAction; id?: number; commandId?: string | number }
-  | { kind: 'launch_next'; id: number; commandId?: string | number }
+  /**
+   * `id` undefined: the message named no cluster the Go version could read (no
+   * id, or not a number): it meant the cluster that holds the launch slot.
+   */
+  | { kind: 'launch_next'; id: number | undefined; commandId?: string | number }
   | { kind: 'action_log'; data: Record<string, unknown>; commandId?: string | number }
   /** `proof`: diagProof of the nonce, from a cluster that has its key (MEWLD_CLUSTER_KEY). */
   | { kind: 'diag'; nonce: string; health: ShardHealth[]; proof?: string };
@@ -61,39 +65,69 @@ export type Inbound =
 const idRule = (issue: { input: unknown }) => `args.id must be a cluster id (a non-negative integer), got ${show(issue.input)}`;
 const clusterId = v.pipe(v.number(idRule), v.integer(idRule), v.minValue(0, idRule));
 
+const ENVELOPE_FIELDS = ['scope', 'action', 'args', 'command_id', 'output', 'data'] as const;
+
 const envelope = v.object({
   scope: v.optional(v.string()),
   action: v.string('action must be a string'),
-  args: v.nullish(v.record(v.string(), v.unknown(), 'args must be an object')),
+  // valibot's record() lets an array through; Go's map[string]any does not.
+  args: v.nullish(
+    v.pipe(
+      v.custom<Record<string, unknown>>((a) => typeof a === 'object' && a !== null && !Array.isArray(a), 'args must be an object'),
+      v.record(v.string(), v.unknown(), 'args must be an object'),
+    ),
+  ),
   command_id: v.nullish(v.union([v.string(), v.number()], 'command_id must be a string')),
   output: v.optional(v.unknown()),
   data: v.optional(v.unknown()),
 });
 
-const shardNumber = v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)));
+/**
+ * A figure of a shard's health, as a cluster may send it: a number, or null or
+ * nothing when it does not know it (the Go struct's fields are all optional).
+ * Unknown stays null, never 0: a missing figure must not look like an idle shard.
+ */
+const figure = v.nullish(v.number(), null);
+const shardNumber = v.nullish(v.pipe(v.number(), v.integer(), v.minValue(0)));
+const HEALTH_FIELDS = ['shard_id', 'id', 'up', 'latency', 'guilds', 'users'] as const;
 const shardHealth = v.pipe(
   v.object({
     shard_id: shardNumber,
     id: shardNumber,
-    up: v.boolean(),
-    latency: v.number(),
-    guilds: v.optional(v.number(), 0),
-    users: v.optional(v.number(), 0),
+    up: v.nullish(v.boolean(), false),
+    latency: figure,
+    guilds: figure,
+    users: figure,
   }),
-  v.check((h) => h.shard_id !== undefined || h.id !== undefined, 'a shard health entry needs shard_id (or id)'),
-  v.transform((h): ShardHealth => ({ shard_id: (h.shard_id ?? h.id)!, up: h.up, latency: h.latency, guilds: h.guilds, users: h.users })),
+  v.check((h) => h.shard_id != null || h.id != null, 'a shard health entry needs shard_id (or id)'),
+  v.transform((h): ShardHealth => ({
+    shard_id: (h.shard_id ?? h.id)!,
+    up: h.up,
+    latency: h.latency ?? null,
+    guilds: h.guilds ?? null,
+    users: h.users ?? null,
+  })),
 );
 
-const diagPayload = v.pipe(
-  v.object({
-    Nonce: v.optional(v.string()),
-    nonce: v.optional(v.string()),
-    Data: v.nullish(v.array(shardHealth)),
-    data: v.nullish(v.array(shardHealth)),
-  }),
-  v.check((p) => (p.Nonce ?? p.nonce) !== undefined, 'a diagnostic answer needs Nonce (or nonce)'),
-  v.transform((p) => ({ nonce: (p.Nonce ?? p.nonce)!, health: p.Data ?? p.data ?? [] })),
-);
+const DIAG_FIELDS = ['Nonce', 'Data'] as const;
+const diagPayload = v.object({
+  Nonce: v.string('a diagnostic answer needs Nonce, a string'),
+  Data: v.nullish(v.array(v.unknown(), 'Data must be a list of shard health entries'), []),
+});
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * A launch_next's cluster id as the Go version read it (a JSON number, a
+ * fraction truncated), or as a numeric string; undefined when there is none to
+ * read, which the Go version took as "the next one, please" and so does this.
+ */
+function launchNextId(args: Record<string, unknown> | null | undefined): number | undefined {
+  // The exact key: Go read args, a map, as args["id"].
+  const raw = args?.id;
+  const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*\d+(\.\d*)?\s*$/.test(raw) ? Number(raw) : NaN;
+  return Number.isFinite(n) && n >= 0 && n <= Number.MAX_SAFE_INTEGER ? Math.trunc(n) : undefined;
+}
 
 function show(value: unknown): string {
   const text = JSON.stringify(value);
@@ -167,11 +201,13 @@ export function interpretInbound(json: unknown): Inbound {
   const message = json as Record<string, unknown>;
   // Off an IPC channel nothing was decoded by decodeMessage: the depth is checked here, before anything relays or logs it.
   if (!withinDepth(message)) return { kind: 'invalid', reason: TOO_DEEP };
+  // Keys as Go's json.Unmarshal matched them, whatever their case.
+  const fields = goFields(message, ENVELOPE_FIELDS);
   // Diagnostic requests have no scope; replies and bot messages are for clusters.
-  if (message.scope !== 'launcher') return { kind: 'ignored' };
+  if (fields.scope !== 'launcher') return { kind: 'ignored' };
 
-  const parsed = v.safeParse(envelope, message);
-  const rawCommandId = message.command_id;
+  const parsed = v.safeParse(envelope, fields);
+  const rawCommandId = fields.command_id;
   const commandId = typeof rawCommandId === 'string' || typeof rawCommandId === 'number' ? rawCommandId : undefined;
   const withId = <T extends object>(value: T) => (commandId === undefined ? value : { ...value, commandId });
   if (!parsed.success) return withId({ kind: 'invalid', reason: firstIssue(parsed.issues) }) as Inbound;
@@ -183,10 +219,8 @@ export function interpretInbound(json: unknown): Inbound {
   };
 
   switch (action as LauncherAction) {
-    case 'launch_next': {
-      const id = needId();
-      return typeof id === 'number' ? withId({ kind: 'launch_next', id }) : withId({ kind: 'invalid', reason: id });
-    }
+    case 'launch_next':
+      return withId({ kind: 'launch_next', id: launchNextId(args) });
     case 'start':
     case 'stop':
     case 'restart': {
@@ -219,14 +253,24 @@ export function interpretInbound(json: unknown): Inbound {
         try {
           output = JSON.parse(output);
         } catch {
-          return { kind: 'invalid', reason: 'diag output is a string that is not JSON' };
+          return { kind: 'invalid', reason: 'diag: the output is a string that is not JSON' };
         }
       }
-      const answer = v.safeParse(diagPayload, output);
+      if (!isObject(output))
+        return { kind: 'invalid', reason: `diag: the answer must be an object with Nonce and Data, got ${show(output)}` };
+      const payload = goFields(output, DIAG_FIELDS);
+      if (typeof payload.Nonce !== 'string')
+        return { kind: 'invalid', reason: `diag: a diagnostic answer needs Nonce, a string; got ${show(payload.Nonce)}` };
+      const answer = v.safeParse(diagPayload, payload);
       if (!answer.success) return { kind: 'invalid', reason: `diag: ${firstIssue(answer.issues)}` };
-      return typeof message.proof === 'string'
-        ? { kind: 'diag', ...answer.output, proof: message.proof }
-        : { kind: 'diag', ...answer.output };
+      // An entry the supervisor cannot read is left out; the answer still says the cluster is there, as in the Go version.
+      const health: ShardHealth[] = [];
+      for (const entry of answer.output.Data) {
+        const shard = isObject(entry) ? v.safeParse(shardHealth, goFields(entry, HEALTH_FIELDS)) : undefined;
+        if (shard?.success) health.push(shard.output);
+      }
+      const diag = { kind: 'diag' as const, nonce: answer.output.Nonce, health };
+      return typeof message.proof === 'string' ? { ...diag, proof: message.proof } : diag;
     }
     default:
       return withId({ kind: 'invalid', reason: `unknown action ${show(action)}; known actions: ${LAUNCHER_ACTIONS.join(', ')}` });

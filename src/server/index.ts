@@ -1,9 +1,10 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { Hono, type Context, type MiddlewareHandler } from 'hono';
-import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { Hono, type Context } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
 import type { UpgradeWebSocket, WSContext } from 'hono/ws';
 import type { CommandResult } from '../interfaces/commands.js';
+import type { SessionStore } from '../interfaces/sessions.js';
+import { createAuth, fromThisOrigin, type OAuthSettings } from './auth.js';
+import { goRoutes, type GoRoutesOptions } from './goRoutes.js';
 import type { CommandBridge } from './commandBridge.js';
 import { entryJson, shortEntry, type LiveMessage, type LiveState } from './liveState.js';
 
@@ -33,80 +34,16 @@ export interface ApiOptions {
   maxClientBuffer: number;
   /** At most this many /api/ws clients at once (default 256); more are refused. */
   maxClients?: number;
-  /** Where the dashboard's sessions are kept across runs; in memory only without it. */
+  /** Where sessions are kept across runs; in memory only without it. */
   sessions?: SessionStore;
-  /** The port the server listens on, for the session cookie's name; known once it listens (default: the request's). */
+  /** Log in with Discord (the config's oauth and allowed_ids). */
+  oauth?: OAuthSettings;
+  /** The Go mewld's routes (/ping, /instance-list, /action-logs, /cluster-health, /redis/pub). */
+  go?: GoRoutesOptions;
+  /** The port the server listens on, for the cookies' names; known once it listens (default: the request's). */
   port?: () => number;
   now?: () => number;
   log?: { warn(fields: object, message: string): void };
-}
-
-/**
- * The dashboard's session cookie: a random id, never the token. Browsers send
- * a host's cookies to all its ports, so the name has the port: another service
- * on this host gets no token from it, and two supervisors keep their own.
- */
-export const sessionCookie = (port: number | string) => `mewld_session_${port}`;
-/** The cookie of earlier versions, which held the token itself: cleared when the dashboard is opened. */
-const OLD_TOKEN_COOKIE = 'mewld_token';
-export const SESSION_MS = 7 * 24 * 3600 * 1000;
-export const SESSIONS_KEPT = 1000;
-export const MAX_CLIENTS = 256;
-
-const digest = (value: string) => createHash('sha256').update(value).digest();
-
-/** Compares tokens in constant time (whatever their lengths). */
-export function sameToken(given: string | undefined, expected: string): boolean {
-  return given !== undefined && timingSafeEqual(digest(given), digest(expected));
-}
-
-/** Where sessions outlive a run of the supervisor: an open dashboard reconnects by itself after a restart. */
-export interface SessionStore {
-  load(): [key: string, expires: number][];
-  save(entries: [key: string, expires: number][]): void;
-}
-
-/**
- * The dashboard's sessions: they end after SESSION_MS, as the oldest of too
- * many, or when the token changes; kept in `store` when there is one.
- */
-function createSessions(now: () => number, token: string, store?: SessionStore) {
-  // Keyed by a hash of the id and the token: how long a lookup takes tells nothing about the ids, what is
-  // stored cannot be used as a cookie, and a new token ends every session of the old one.
-  const key = (id: string) => digest(`${id}\0${token}`).toString('base64url');
-  const expiries = new Map<string, number>((store?.load() ?? []).filter(([, expires]) => expires > now()).sort(([, a], [, b]) => a - b));
-  const save = () => store?.save([...expiries]);
-  return {
-    open(): string {
-      // Every session lives as long: the first ones in the map are the first to expire, and the oldest.
-      for (const [k, expires] of expiries) {
-        if (expires > now() && expiries.size < SESSIONS_KEPT) break;
-        expiries.delete(k);
-      }
-      const id = randomBytes(32).toString('base64url');
-      expiries.set(key(id), now() + SESSION_MS);
-      save();
-      return id;
-    },
-    valid(id: string | undefined): boolean {
-      if (id === undefined) return false;
-      const k = key(id);
-      const expires = expiries.get(k);
-      if (expires === undefined) return false;
-      if (expires > now()) return true;
-      expiries.delete(k);
-      return false;
-    },
-    end(id: string | undefined) {
-      if (id !== undefined && expiries.delete(key(id))) save();
-    },
-  };
-}
-
-/** Whether a request comes from a page of this origin, by what browsers say (and pages cannot forge). */
-function fromThisOrigin(c: Context): boolean {
-  // Sec-Fetch-Site too: behind a proxy that ends TLS, Origin is https:// and the request's own URL http://.
-  return c.req.header('sec-fetch-site') === 'same-origin' || c.req.header('origin') === new URL(c.req.url).origin;
 }
 
 const STATUS: Record<Exclude<CommandResult, { ok: true }>['status'], 404 | 409 | 503> = {
@@ -124,11 +61,14 @@ function clusterId(raw: string): number | null {
   return /^\d{1,9}$/.test(raw) ? Number(raw) : null;
 }
 
+export { sameToken, sessionCookie, SESSION_MS, SESSIONS_KEPT } from './auth.js';
+
+export const MAX_CLIENTS = 256;
+
 export function createApi(options: ApiOptions) {
   const app = new Hono();
-  const now = options.now ?? Date.now;
-  const sessions = createSessions(now, options.token, options.sessions);
-  const cookieName = (c: Context) => sessionCookie(options.port?.() ?? new URL(c.req.url).port);
+  const auth = createAuth(options);
+  const requireToken = auth.require();
 
   app.use(
     '*',
@@ -147,45 +87,23 @@ export function createApi(options: ApiOptions) {
     }),
   );
 
-  app.get('/ping', (c) => c.text('pong'));
+  // Liveness for load balancers and probes, with no credential (the Go version's /ping needs one: below).
+  app.get('/healthz', (c) => c.text('ok'));
 
   // The dashboard. Opened with ?token=..., it trades the token for a session cookie
   // and drops it from the address bar (and from history and Referer headers).
-  app.get('/', (c) => {
+  app.get('/', async (c) => {
     const token = c.req.query('token');
-    if (token !== undefined) {
-      if (!sameToken(token, options.token)) return c.text("This token is not the supervisor's: use the URL mewld printed at start.", 401);
-      const name = cookieName(c);
-      sessions.end(getCookie(c, name));
-      setCookie(c, name, sessions.open(), {
-        httpOnly: true,
-        sameSite: 'Strict',
-        path: '/',
-        maxAge: SESSION_MS / 1000,
-        secure: new URL(c.req.url).protocol === 'https:',
-      });
-      if (getCookie(c, OLD_TOKEN_COOKIE) !== undefined) deleteCookie(c, OLD_TOKEN_COOKIE, { path: '/' });
-      return c.redirect('/', 303);
-    }
-    const page = options.assets['/']!;
+    if (token !== undefined) return auth.openWithToken(c, token);
+    const page = options.assets['/'];
+    // use_custom_webui: the API without the bundled dashboard, as the Go version said it.
+    if (!page) return c.text('Mewld instance up, use mewld-ui to access it using your browser');
     return c.body(page.body, 200, { 'content-type': page.type, 'cache-control': 'no-store' });
   });
   for (const [path, asset] of Object.entries(options.assets)) {
     if (path !== '/') app.get(path, (c) => c.body(asset.body, 200, { 'content-type': asset.type, 'cache-control': 'no-cache' }));
   }
 
-  const requireToken: MiddlewareHandler = async (c, next) => {
-    const header = c.req.header('authorization');
-    const bearer = header?.startsWith('Bearer ') ? header.slice('Bearer '.length) : undefined;
-    if (sameToken(bearer, options.token)) return next();
-    if (sessions.valid(getCookie(c, cookieName(c)))) {
-      // The cookie is SameSite=Strict already; a state change must also come from this origin.
-      const unsafe = c.req.method !== 'GET' && c.req.method !== 'HEAD';
-      if (unsafe && !fromThisOrigin(c)) return c.json({ ok: false, error: 'cross-origin request refused' }, 403);
-      return next();
-    }
-    return c.json({ ok: false, error: 'unauthorized: send Authorization: Bearer <token>, or open the URL mewld printed at start' }, 401);
-  };
   // A page elsewhere can open a WebSocket here, and the browser sends it the session
   // cookie (SameSite does not stop a same-site page on another port). Browsers always
   // send Origin with the upgrade: a foreign one is refused, before any credential counts.
@@ -196,6 +114,8 @@ export function createApi(options: ApiOptions) {
     return next();
   });
   app.use('/api/*', requireToken);
+  auth.routes(app);
+  if (options.go) goRoutes(app, auth.require({ redirect: true }), options.go);
 
   const { metrics } = options;
   if (metrics) {

@@ -98,7 +98,7 @@ export function createMetrics(live: LiveState): Metrics {
       if (c.last_diag)
         set(
           { cluster: String(c.id) },
-          c.last_diag.health.reduce((sum, h) => sum + h.guilds, 0),
+          c.last_diag.health.reduce((sum, h) => sum + (h.guilds ?? 0), 0),
         );
   });
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createActor, toPromise, type Actor, type InspectionEvent } from 'xstate';
 import { createAlertWebhook } from '../adapters/alertWebhook.js';
 import { createIpcBus } from '../adapters/bus/ipc.js';
-import { spawnCluster } from '../adapters/clusterProcess.js';
+import { spawnCluster, type LaunchCustomizer } from '../adapters/clusterProcess.js';
 import { fetchGateway } from '../adapters/discordGateway.js';
 import { machineLogger, type Logger } from '../adapters/logger.js';
 import { claimRun } from '../adapters/runFiles.js';
@@ -31,6 +31,14 @@ export interface Supervisor {
 export interface SupervisorOptions {
   /** The Stately inspector relay (mewld --inspect), to attach to the root actor. */
   inspector?: Pick<InspectorRelay, 'inspect'>;
+  /**
+   * An embedder's launch of each cluster (its own program, more arguments,
+   * more environment), given the command mewld would run: as the Go mewld's
+   * LoaderData.Start let Anti-Raid launch its clusters its way.
+   */
+  launch?: LaunchCustomizer;
+  /** Every action log entry as it is written (the Go mewld's LoaderData.OnActionLog). */
+  onActionLog?: (entry: Record<string, unknown>) => void;
 }
 
 /**
@@ -58,7 +66,7 @@ export async function startSupervisor(loaded: LoadedConfig, logger: Logger, opti
           { url: config.redis, channel: config.redis_channel, actionLogMax: config.action_log_max, runId },
           logger,
         )
-      : createIpcBus({ channel: config.redis_channel, actionLogMax: config.action_log_max }, logger);
+      : createIpcBus({ channel: config.redis_channel, actionLogMax: config.action_log_max, silenceMs: ms(config.launch_timeout) }, logger);
   logger.info(bus.kind === 'redis' ? `bus: Redis at ${redact(config.redis!)}, channel ${config.redis_channel}` : 'bus: embedded (IPC)');
   const clusterProcess = spawnCluster(
     {
@@ -71,12 +79,23 @@ export async function startSupervisor(loaded: LoadedConfig, logger: Logger, opti
       runId,
       bus: bus.link,
       registry: claim.registry,
+      launch: options.launch,
     },
     logger,
   );
   const commands = createCommandBridge();
   const live = createLiveState({ busKind: bus.kind });
   bus.actionLog.subscribe((entry) => live.actionLog(entry));
+  if (options.onActionLog) {
+    const listener = options.onActionLog;
+    bus.actionLog.subscribe((entry) => {
+      try {
+        listener(entry);
+      } catch (err) {
+        logger.warn({ err: (err as Error).message }, "the embedder's onActionLog failed");
+      }
+    });
+  }
   const alerts = config.alerts ? createAlertWebhook({ ...config.alerts, url: config.alerts.webhook }, logger) : null;
   if (alerts) bus.actionLog.subscribe((entry) => alerts.notify(entry));
   const gateway = fetchGateway(
@@ -104,7 +123,7 @@ export async function startSupervisor(loaded: LoadedConfig, logger: Logger, opti
     ...(watchers.length > 0 && { inspect: (event: InspectionEvent) => watchers.forEach((watch) => watch(event)) }),
   });
   actor.start();
-  const web = startWeb(loaded, { live, commands, actionLog: bus.actionLog, runDir: claim.dir }, logger);
+  const web = startWeb(loaded, { live, commands, bus, runDir: claim.dir }, logger);
   const finish = async () => {
     await (await web)?.close();
     await alerts?.close();

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from '../adapters/logger.js';
 import { sessionFile } from '../adapters/runFiles.js';
 import { writeWebAccess } from '../adapters/webAccess.js';
-import type { LoadedConfig } from '../config/index.js';
-import type { ActionLogStore } from '../interfaces/busAdapter.js';
+import { oauthLogin, workDir, type LoadedConfig } from '../config/index.js';
+import type { BusAdapter } from '../interfaces/busAdapter.js';
 import type { CommandBridge } from '../server/commandBridge.js';
 import type { LiveState } from '../server/liveState.js';
 import type { WebServer } from '../server/node.js';
@@ -11,7 +11,7 @@ import type { WebServer } from '../server/node.js';
 /** The HTTP API and dashboard; a port already taken is logged, and the supervisor goes on without them. */
 export async function startWeb(
   loaded: LoadedConfig,
-  deps: { live: LiveState; commands: CommandBridge; actionLog: ActionLogStore; runDir: string },
+  deps: { live: LiveState; commands: CommandBridge; bus: BusAdapter; runDir: string },
   logger: Logger,
 ): Promise<WebServer | null> {
   const web = loaded.config.web;
@@ -21,20 +21,26 @@ export async function startWeb(
   try {
     // The action log so far, for the dashboard; not worth waiting for if the bus is slow to answer.
     const earlier = await Promise.race([
-      deps.actionLog.recent(200).catch(() => []),
+      deps.bus.actionLog.recent(200).catch(() => []),
       new Promise<[]>((r) => setTimeout(() => r([]), 1000).unref()),
     ]);
     deps.live.seedActionLogs(earlier);
     const { startWebServer } = await import('../server/node.js');
+    const actionLogs = (limit: number) => deps.bus.actionLog.recent(limit);
     const server = await startWebServer(
       { host: web.host, port: web.port },
       {
         token,
         live: deps.live,
         commands: deps.commands,
-        actionLogs: (limit) => deps.actionLog.recent(limit),
+        actionLogs,
         maxClientBuffer: web.max_client_buffer,
-        sessions: sessionFile(deps.runDir),
+        // In Redis when the bus is Redis (they outlive a restart, and are good on any machine of the bot), else in the run directory.
+        sessions: deps.bus.sessions ?? sessionFile(deps.runDir),
+        ...(oauthLogin(loaded.config) && { oauth: oauthLogin(loaded.config) }),
+        go: { live: deps.live, actionLogs, publish: (raw) => deps.bus.publish(raw), dir: workDir(loaded.config) },
+        // use_custom_webui (the Go version's): the API for a web UI of one's own, not the bundled dashboard.
+        ...(loaded.config.use_custom_webui && { assets: {} }),
         log: logger.child({ component: 'web' }),
       },
     );

@@ -82,7 +82,9 @@ describe('mewld refuses a bad config with exit 2 and nothing started', () => {
     );
     expect(run.stderr).toContain(`line ${run.lineOf('alerts') + 1}: alerts.webhook: must be an http(s) URL, got a string of 40 characters`);
     expect(run.stderr).toContain(`line ${run.lineOf('redis') + 1}: redis: must be a Redis address`);
-    expect(run.stderr).toContain(`line ${run.lineOf('oauth')}: oauth: must be a mapping, got a string of 19 characters`);
+    expect(run.stderr).toContain(
+      `line ${run.lineOf('oauth')}: oauth: must be a mapping with client_id, client_secret, redirect_url, got a string of 19 characters`,
+    );
   });
 
   it('an alias bomb: one clear line, at once', () => {

@@ -28,13 +28,13 @@ describe('the mewld command', () => {
   });
 
   it('a bad config is refused before anything starts: exit 2, one line per problem naming key and line', () => {
-    const result = mewld([], 'dir: bot\nmodule: c.js\nper_cluster: 0\nping_interval: 0\nnames: []\ncolour: blue\n');
+    const result = mewld([], 'dir: bot\nmodule: c.js\nper_cluster: 0\nping_interval: 0\nnames: []\nredis_channel: [a]\n');
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('config.yaml: invalid config');
     expect(result.stderr).toMatch(/line 3: per_cluster: must be shards per cluster: an integer, 1 or more, got 0/);
     expect(result.stderr).toMatch(/line 4: ping_interval: must be a number of seconds greater than 0, got 0/);
     expect(result.stderr).toMatch(/line 5: names: must hold at least one cluster name/);
-    expect(result.stderr).toMatch(/line 6: colour: unknown key; allowed keys are/);
+    expect(result.stderr).toMatch(/line 6: redis_channel: must be a channel name, got \["a"\]/);
   });
 
   it('systemd: prints a unit that runs this config, whose cgroup takes the clusters with a dead supervisor', () => {

@@ -74,8 +74,9 @@ describe('launching', () => {
   });
 
   it('answers statuses and num_processes', async () => {
-    const { s, bus } = await supervise({ fixed_shard_count: 6, per_cluster: 2 });
-    await s.waitForEvents((e) => e.filter((x) => x.event === 'launch_next').length === 3);
+    // Launched: every cluster heard all_clusters_launched, which the supervisor sends once it has every launch_next
+    // (a cluster writes its launch_next event before it sends it: the supervisor may not have it yet).
+    const { s, bus } = await harness.supervise({ fixed_shard_count: 6, per_cluster: 2 });
     const statuses = (await bus.request('statuses')).output as Record<string, Record<string, unknown>>;
     expect(Object.keys(statuses)).toEqual(['0', '1', '2']);
     const starts = s.events().filter((e) => e.event === 'start');
@@ -86,18 +87,22 @@ describe('launching', () => {
         shard_list: [Number(id) * 2, Number(id) * 2 + 1],
         pid: starts.find((e) => e.id === Number(id))!.pid,
       });
-      expect(['running', 'diagPending']).toContain(status.status);
+      expect(['running', 'diagPending', 'diagOverdue']).toContain(status.status);
       expect(Math.abs((status.started_at as number) - Date.now() / 1000)).toBeLessThan(60);
     }
     expect((await bus.request('num_processes')).output).toEqual({ clusters: 3, shards: 6 });
   });
 
   it('diagnoses clusters and reports a summary of their shard health in statuses', async () => {
-    const { s, bus } = await supervise({ fixed_shard_count: 2, per_cluster: 2 });
-    await s.waitForEvents((e) => e.some((x) => x.event === 'diag'));
-    const statuses = (await bus.request('statuses')).output as Record<string, { last_diag: unknown }>;
+    const { bus } = await supervise({ fixed_shard_count: 2, per_cluster: 2 });
+    // Until the supervisor has read an answer: a cluster records its answer as it sends it.
+    const lastDiag = await eventually(
+      async () => ((await bus.request('statuses')).output as Record<string, { last_diag: unknown }>)['0']!.last_diag,
+      15_000,
+      'a diagnostic of cluster 0 in statuses',
+    );
     // The fixture's shards answer latencies 40 and 41 ms.
-    expect(statuses['0']!.last_diag).toEqual({ at: expect.any(Number), shards_up: 2, shards: 2, latency: 40.5 });
+    expect(lastDiag).toEqual({ at: expect.any(Number), shards_up: 2, shards: 2, latency: 40.5 });
   });
 
   it('runs a cluster written in Python that speaks the protocol over a raw socket', async () => {
@@ -108,15 +113,27 @@ describe('launching', () => {
       interp: 'python3',
       ping_interval: 0.3,
     });
-    const events = await s.waitForEvents((e) => e.filter((x) => x.event === 'diag' && x.lang === 'python').length >= 4);
-    expect(events.filter((e) => e.event === 'start').map((e) => e.argv)).toEqual([
+    type Status = { status: string; restarts: number; last_diag: { shards_up: number; latency: number } | null };
+    // Every cluster's answer read by the supervisor (the fixture records an answer as it sends it, and four
+    // answers in all may all be cluster 0's).
+    const statuses = await eventually(
+      async () => {
+        const all = (await bus.request('statuses')).output as Record<string, Status>;
+        return Object.keys(all).length === 2 && Object.values(all).every((c) => c.last_diag !== null) ? all : undefined;
+      },
+      15_000,
+      'a diagnostic of both clusters in statuses',
+    );
+    expect(
+      s
+        .events()
+        .filter((e) => e.event === 'start')
+        .map((e) => e.argv),
+    ).toEqual([
       ['[0, 1]', '4', '0', 'Cluster 0', '0', FIXTURES],
       ['[2, 3]', '4', '1', 'Cluster 1', '0', FIXTURES],
     ]);
-    const statuses = (await bus.request('statuses')).output as Record<
-      string,
-      { status: string; restarts: number; last_diag: { shards_up: number; latency: number } }
-    >;
+    expect(s.events().some((e) => e.event === 'diag' && e.lang === 'python')).toBe(true);
     for (const status of Object.values(statuses)) {
       expect(status.restarts).toBe(0);
       expect(status.last_diag).toMatchObject({ shards_up: 2, latency: 12.5 });
@@ -127,7 +144,7 @@ describe('launching', () => {
 describe('the shard count from Discord', () => {
   const gatewayBot = JSON.parse(readFileSync(join(FIXTURES, 'discord/gateway-bot.json'), 'utf8'));
 
-  it('asks GET /api/v10/gateway/bot with the bot token, and waits out a 429', async () => {
+  it('asks the proxy GET /api/gateway/bot with the bot token, as the Go version did, and waits out a 429', async () => {
     const discord = await startFakeDiscord([
       { status: 429, body: { message: 'You are being rate limited.', retry_after: 0.3, global: false } },
       { status: 200, body: { ...gatewayBot, shards: 3 } },
@@ -135,7 +152,10 @@ describe('the shard count from Discord', () => {
     try {
       const { s } = await supervise({ per_cluster: 1, proxy: discord.url, token: 'tok3n', cluster_start_next_delay: 0 });
       await s.waitForEvents((e) => e.filter((x) => x.event === 'launch_next').length === 3);
-      expect(discord.requests.map((r) => r.authorization)).toEqual(['Bot tok3n', 'Bot tok3n']);
+      expect(discord.requests.map((r) => [r.path, r.authorization])).toEqual([
+        ['/api/gateway/bot', 'Bot tok3n'],
+        ['/api/gateway/bot', 'Bot tok3n'],
+      ]);
       expect(discord.requests[1]!.at - discord.requests[0]!.at).toBeGreaterThanOrEqual(290);
       expect(
         s

@@ -65,6 +65,15 @@ export function listeners<T>() {
   };
 }
 
+/** Writes an entry to a transport's action log and tells its listeners: one entry, one timestamp, wherever it is read. */
+export function actionLogWriter(transport: Pick<Transport, 'writeActionLog'>, notify?: (entry: Record<string, unknown>) => void) {
+  return (entry: Record<string, unknown>) => {
+    const stamped = actionLogEntry(boundActionLogEntry(entry));
+    transport.writeActionLog(stamped);
+    notify?.(plain(stamped) as Record<string, unknown>);
+  };
+}
+
 /** Bounds the memory of the maps below: at most this many outstanding requests are remembered. */
 const MAX_REMEMBERED = 10_000;
 
@@ -89,12 +98,7 @@ export interface BusActorOptions {
  */
 export function busActor(transport: Transport, log: Logger, options: BusActorOptions = {}) {
   const warn = limitedWarnings(log);
-  const writeActionLog = (entry: Record<string, unknown>) => {
-    // One entry, one timestamp, whether it is read from the bus or from the live stream.
-    const stamped = actionLogEntry(boundActionLogEntry(entry));
-    transport.writeActionLog(stamped);
-    options.onActionLog?.(plain(stamped) as Record<string, unknown>);
-  };
+  const writeActionLog = actionLogWriter(transport, options.onActionLog);
   return fromCallback<BusCommand, void, BusEvent>(({ sendBack, receive, system }) => {
     const output = createReplyEncoder();
     /** What concerns one cluster goes straight to its Instance actor: the orchestrator need not see every answer. */

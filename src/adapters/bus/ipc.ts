@@ -1,13 +1,18 @@
 import type { ChildProcess } from 'node:child_process';
-import { plain } from '../../protocol/index.js';
+import { describeEntry, plain, type BusMessage, type SupervisorEntry } from '../../protocol/index.js';
 import type { BusAdapter } from '../../interfaces/busAdapter.js';
-import { busActor, listeners, type Sender, type Transport } from './busActor.js';
+import { actionLogWriter, busActor, listeners, type Sender, type Transport } from './busActor.js';
 import type { Logger } from '../logger.js';
 
 export interface IpcBusOptions {
   actionLogMax: number;
   /** Named in MEWLD_CHANNEL for clusters that log it; nothing travels on it. */
   channel: string;
+  /**
+   * ms (launch_timeout): when no cluster has said a word on this bus that long after the first
+   * one started, it is surely a cluster written for the Go mewld, which talks over Redis: said once.
+   */
+  silenceMs?: number;
 }
 
 /**
@@ -73,6 +78,24 @@ export function createIpcBus(options: IpcBusOptions, logger: Logger): BusAdapter
       }),
   };
 
+  let silenceWatch: NodeJS.Timeout | undefined;
+  const watchForSilence = () => {
+    if (silenceWatch !== undefined || options.silenceMs === undefined) return;
+    silenceWatch = setTimeout(() => {
+      if (received > 0) return;
+      const entry: SupervisorEntry = {
+        event: 'bus_silent',
+        within_s: Math.round(options.silenceMs! / 1000),
+        // In the entry itself, so that the dashboard and the alert webhook say it too.
+        likely: 'clusters written for the Go mewld talk over Redis: set redis: host:port in the config',
+      };
+      log.error(describeEntry(entry));
+      writeActionLog(entry);
+    }, options.silenceMs);
+    silenceWatch.unref();
+  };
+  const writeActionLog = actionLogWriter(transport, actionLogListeners.notify);
+
   return {
     kind: 'ipc',
     actor: busActor(transport, log, { onActionLog: actionLogListeners.notify }),
@@ -82,12 +105,24 @@ export function createIpcBus(options: IpcBusOptions, logger: Logger): BusAdapter
       attach,
     },
     actionLog: { recent: async (limit = options.actionLogMax) => actionLog.slice(-limit), subscribe: actionLogListeners.subscribe },
+    // As on Redis, the message is the supervisor's to read from nobody in particular; what is for the clusters (scope bot) reaches them all.
+    async publish(raw) {
+      for (const receiver of receivers) receiver(raw, undefined);
+      try {
+        const json = JSON.parse(raw) as { scope?: unknown };
+        if (json?.scope === 'bot') transport.send(json as BusMessage, { to: 'all' });
+      } catch {
+        // not JSON: the bus says so when it reads it
+      }
+    },
     async close() {
+      clearTimeout(silenceWatch);
       channels.clear();
     },
   };
 
   function attach(clusterId: number, child: ChildProcess) {
+    watchForSilence();
     channels.set(clusterId, child);
     // Its own channel: whatever comes on it is this cluster's, proven.
     const from = { id: clusterId, proven: true };

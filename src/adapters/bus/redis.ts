@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { Redis, type RedisOptions } from 'ioredis';
 import { actionLogKey, clusterChannel, clusterKey, decodeMessage, goJson, launcherChannel, withinDepth } from '../../protocol/index.js';
 import type { BusAdapter } from '../../interfaces/busAdapter.js';
+import type { Session } from '../../interfaces/sessions.js';
 import { busActor, listeners, type Transport } from './busActor.js';
 import { limitedWarnings, type Logger } from '../logger.js';
 import { processInfo } from '../runFiles.js';
@@ -163,19 +164,33 @@ export function createRedisBus(options: RedisBusOptions, logger: Logger): BusAda
         });
       }),
     writeActionLog(entry) {
-      pub
-        .multi()
-        .rpush(key, goJson(entry))
-        .ltrim(key, -options.actionLogMax, -1)
-        .exec()
-        .catch((err: Error) => log.error({ err: err.message }, 'could not write the action log'));
+      pub.eval(APPEND_ACTION_LOG, 1, key, goJson(entry), options.actionLogMax).then(
+        (converted) => {
+          if (converted === 1) sayConverted();
+        },
+        // Never silently: a refused write is an entry lost, and the operator must hear of it.
+        (err: Error) => warn('action_log_write', { key }, `could not write the action log ${key}: ${err.message}`),
+      );
     },
   };
+
+  // The Go mewld (since 2024) SETs its last entry as a string at the same key: turned into the list, that entry first.
+  const sayConverted = () =>
+    log.warn({ key }, `${key} held the Go mewld's action log (its last entry, a string): it is now a list, with that entry first`);
+  const convertGoActionLog = () =>
+    pub.eval(CONVERT_GO_ACTION_LOG, 1, key).then(
+      (converted) => {
+        if (converted === 1) sayConverted();
+      },
+      (err: Error) => warn('action_log_convert', { key }, `could not read the action log ${key}: ${err.message}`),
+    );
+  pub.on('ready', () => void convertGoActionLog());
 
   /** The action log's last `limit` entries; anyone on the server may have written there: what is not an entry, or is nested too deep, is left out. */
   const readActionLog = async (limit = options.actionLogMax): Promise<Record<string, unknown>[]> => {
     let rows: string[];
     try {
+      await convertGoActionLog();
       rows = await pub.lrange(key, -limit, -1);
     } catch (err) {
       warn('action_log_read', { key }, `could not read the action log ${key}: ${(err as Error).message}`);
@@ -219,6 +234,29 @@ export function createRedisBus(options: RedisBusOptions, logger: Logger): BusAda
       attach() {},
     },
     actionLog: { recent: readActionLog, subscribe: actionLogListeners.subscribe },
+    // Kept in Redis: a session outlives the supervisor's restart. Only hashes of the ids are keys.
+    sessions: {
+      async get(id) {
+        const raw = await pub.get(`${options.channel}/session/${id}`);
+        let session: Session | undefined;
+        try {
+          session = raw === null ? undefined : (JSON.parse(raw) as Session);
+        } catch {
+          return undefined; // not one this supervisor wrote: no session
+        }
+        return session && typeof session === 'object' && typeof session.expires === 'number' ? session : undefined;
+      },
+      async set(id, session) {
+        const ttl = Math.max(1, session.expires - Date.now());
+        await pub.set(`${options.channel}/session/${id}`, JSON.stringify(session), 'PX', ttl);
+      },
+      async delete(id) {
+        await pub.del(`${options.channel}/session/${id}`);
+      },
+    },
+    async publish(raw) {
+      await pub.publish(options.channel, raw);
+    },
     async close() {
       await claim.release().catch(() => {});
       sub.disconnect();
@@ -320,3 +358,29 @@ function parseHolder(raw: string | null): ClaimHolder | undefined {
     return undefined;
   }
 }
+
+/** A Go-era action log (a string) becomes the list, its entry first; 1 when it did. */
+const CONVERT_GO_ACTION_LOG = `
+if redis.call('type', KEYS[1]).ok == 'string' then
+  local old = redis.call('get', KEYS[1])
+  redis.call('del', KEYS[1])
+  redis.call('rpush', KEYS[1], old)
+  return 1
+end
+return 0`;
+
+/** Appends an entry and keeps the last ARGV[2], converting a Go-era string first; refuses any other type, with what it is. */
+const APPEND_ACTION_LOG = `
+local kind = redis.call('type', KEYS[1]).ok
+local converted = 0
+if kind == 'string' then
+  local old = redis.call('get', KEYS[1])
+  redis.call('del', KEYS[1])
+  redis.call('rpush', KEYS[1], old)
+  converted = 1
+elseif kind ~= 'list' and kind ~= 'none' then
+  return redis.error_reply('it is a ' .. kind .. ', not a list')
+end
+redis.call('rpush', KEYS[1], ARGV[1])
+redis.call('ltrim', KEYS[1], -tonumber(ARGV[2]), -1)
+return converted`;

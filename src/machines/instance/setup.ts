@@ -1,19 +1,8 @@
-import {
-  assertEvent,
-  assign,
-  enqueueActions,
-  fromCallback,
-  log,
-  sendParent,
-  sendTo,
-  setup,
-  type ActorSystem,
-  type AnyActorRef,
-} from 'xstate';
+import { assertEvent, assign, enqueueActions, fromCallback, log, sendParent, sendTo, setup, type AnyActorRef } from 'xstate';
 import { BUS_SYSTEM_ID } from '../../interfaces/bus.js';
 import type { ProcessCommand, ProcessEvent, ProcessInput } from '../../interfaces/clusterProcess.js';
 import { sanitizeHealth } from '../../protocol/index.js';
-import { actionOf, record, reply } from '../record.js';
+import { actionOf, record, reply, type AnyActorSystem } from '../record.js';
 import { backoffDelay, nextRandom, restartsWithin } from './backoff.js';
 import type { InstanceContext, InstanceEvent, InstanceInput, InstanceTag, InstanceView } from './types.js';
 import { refusal } from './view.js';
@@ -36,7 +25,7 @@ const withoutNonce = ({ context }: { context: InstanceContext }) => ({ ...contex
 const launchToken = (context: Pick<InstanceContext, 'launches'>) => `launch-${context.launches}`;
 
 /** The bus actor, where what a cluster owes is asked for and checked. */
-const bus = ({ system }: { system: ActorSystem<any> }) => system.get(BUS_SYSTEM_ID) as AnyActorRef;
+const bus = ({ system }: { system: AnyActorSystem }) => system.get(BUS_SYSTEM_ID) as AnyActorRef;
 
 export const instanceSetup = setup({
   types: {

@@ -73,9 +73,31 @@ const launchSlotSetup = setup({
     /** A holder is done with the slot: up or down (it identified, or may have), or stopped before that. */
     leave: assign(({ context, event }, params: { identified: boolean }) => {
       assertEvent(event, ['cluster.up', 'cluster.down', 'cluster.stopped']);
-      return { holders: without(context.holders, event.id), identified: context.identified || params.identified };
+      return {
+        holders: without(context.holders, event.id),
+        credited: without(context.credited, event.id),
+        identified: context.identified || params.identified,
+      };
     }),
-    release: assign({ holders: [], identified: false }),
+    release: assign({ holders: [], credited: [], identified: false }),
+    /**
+     * A launch_next that named no cluster (the Go version took it as "next,
+     * please"): the holder's. In a wave of several, the first holder not yet
+     * given one: each holder sends one, so each gets one, in some order.
+     */
+    creditHolder: enqueueActions(({ context, event, enqueue, system }) => {
+      assertEvent(event, 'bus.launchNext');
+      const id = context.holders.find((h) => !context.credited.includes(h));
+      if (id === undefined) {
+        enqueue(
+          log(() => ({ level: 'warn', msg: 'ignored a launch_next that names no cluster: every holder of the launch slot has had one' })),
+        );
+        return;
+      }
+      enqueue.assign({ credited: [...context.credited, id] });
+      enqueue.sendTo(cluster(id)({ system }), { type: 'bus.launchNext', at: event.at });
+    }),
+    ignoreLaunchNext: log(() => ({ level: 'warn', msg: 'ignored a launch_next that names no cluster: no cluster holds the launch slot' })),
     // Restarted while it held the slot: it stopped and asks again; it still has the slot.
     grantAgain: sendTo(
       ({ event, system }) => {
@@ -140,6 +162,7 @@ export const launchSlotMachine = launchSlotSetup.createMachine({
     launchOrder: input.clusters.map((c) => c.id),
     requests: [],
     holders: [],
+    credited: [],
     identified: false,
     sessionsLeft: input.sessionStartLimit?.remaining ?? null,
     sessionStartLimit: input.sessionStartLimit,
@@ -150,6 +173,7 @@ export const launchSlotMachine = launchSlotSetup.createMachine({
     'cluster.stopped': { actions: 'forget' },
     'fleet.paused': { actions: 'pause' },
     'fleet.resumed': { actions: 'resume' },
+    'bus.launchNext': { actions: 'ignoreLaunchNext' },
   },
   type: 'parallel',
   states: {
@@ -199,6 +223,7 @@ export const launchSlotMachine = launchSlotSetup.createMachine({
             'cluster.down': { guard: 'fromHolder', actions: { type: 'leave', params: { identified: true } } },
             'cluster.stopped': { guard: 'fromHolder', actions: { type: 'leave', params: { identified: false } } },
             'slot.request': { guard: 'fromHolder', actions: 'grantAgain' },
+            'bus.launchNext': { actions: 'creditHolder' },
           },
         },
         cooldown: {

@@ -20,7 +20,9 @@ export type LaunchSlotEvent =
   | Extract<InstanceReport, { type: 'slot.request' | 'cluster.up' | 'cluster.down' | 'cluster.stopped' }>
   /** Fleet protection: automatic restarts wait (operators' starts do not). */
   | { type: 'fleet.paused' }
-  | { type: 'fleet.resumed' };
+  | { type: 'fleet.resumed' }
+  /** A launch_next that named no cluster: it is the slot holder's (docs/protocol.md, launch_next). */
+  | { type: 'bus.launchNext'; at: number };
 
 /** What the launch slot tells the orchestrator. */
 export type LaunchSlotReport =
@@ -35,6 +37,8 @@ export interface LaunchSlotContext {
   requests: { id: number; automatic: boolean }[];
   /** The clusters holding the slot (a wave: their buckets are disjoint). */
   holders: number[];
+  /** Holders an id-less launch_next was already given to: the next one goes to another. */
+  credited: number[];
   /** Whether a holder got as far as identifying, which the start delay must then follow. */
   identified: boolean;
   /** Discord's session starts left, as last told less the shards launched since; null when not counted. */

@@ -145,6 +145,10 @@ export const orchestratorSetup = setup({
     }),
     forwardLaunchNext: enqueueActions(({ event, context, enqueue }) => {
       assertEvent(event, 'bus.launchNext');
+      if (event.id === undefined) {
+        enqueue.sendTo('launchSlot', { type: 'bus.launchNext', at: event.at });
+        return;
+      }
       if (!isCluster(context, event.id)) {
         enqueue(log(() => ({ level: 'warn', msg: `ignored launch_next for unknown cluster ${event.id}` })));
         return;

@@ -1,0 +1,390 @@
+import { describe, expect, it } from 'vitest';
+import { createActor, fromCallback, fromPromise, setup, SimulatedClock, type AnyActorLogic, type AnyEventObject } from 'xstate';
+import { advance } from '../../../tests/helpers/machines.js';
+import { buildClusterMap } from '../../clusterMap/index.js';
+import { instanceSystemId } from '../../interfaces/bus.js';
+import type { GatewayInfo, SessionStartLimit } from '../../interfaces/gateway.js';
+import { launchSlotMachine, type LaunchSlotSnapshot } from './machine.js';
+import type { LaunchSlotInput } from './types.js';
+
+/**
+ * The launch slot alone, hosted as the orchestrator hosts it: a parent that
+ * records what the slot tells it (launch.done), a bus (systemId "bus") that
+ * records the action log, and stand-ins for the clusters' Instance actors
+ * (systemIds "cluster-<id>") that record the slot.granted each one gets.
+ */
+function host(input: Partial<LaunchSlotInput> & { shards?: number; perCluster?: number } = {}, gateway?: () => Promise<GatewayInfo>) {
+  const clock = new SimulatedClock();
+  const { shards = 6, perCluster = 2, ...rest } = input;
+  const clusters = buildClusterMap(shards, perCluster);
+  const slotInput: LaunchSlotInput = {
+    clusters,
+    buckets: 1,
+    shardCount: shards,
+    startNextDelay: 1000,
+    minimumSafeSessions: 5,
+    sessionStartLimit: null,
+    ...rest,
+  };
+  /** slot.granted, in the order the clusters got it. */
+  const granted: number[] = [];
+  /** bus.launchNext passed on to a cluster, by id. */
+  const launchNext: number[] = [];
+  const toParent: AnyEventObject[] = [];
+  const actionLog: unknown[] = [];
+  const logs: { level: string; msg: string }[] = [];
+  let gatewayCalls = 0;
+  const discord = fromPromise<GatewayInfo>(() => {
+    gatewayCalls++;
+    return gateway ? gateway() : Promise.reject(new Error('no gateway in this test'));
+  });
+  const instance = fromCallback<AnyEventObject, { id: number }>(({ input: { id }, receive }) =>
+    receive((event) => {
+      if (event.type === 'slot.granted') granted.push(id);
+      if (event.type === 'bus.launchNext') launchNext.push(id);
+    }),
+  );
+  const bus = fromCallback<AnyEventObject>(({ receive }) =>
+    receive((event) => {
+      if (event.type === 'actionLog.write') actionLog.push(event.entry);
+    }),
+  );
+  const parent = setup({
+    actors: { slot: launchSlotMachine.provide({ actors: { gateway: discord } }) as AnyActorLogic, bus, instance },
+  }).createMachine({
+    invoke: [
+      { id: 'bus', src: 'bus', systemId: 'bus' },
+      ...clusters.map((c) => ({
+        id: instanceSystemId(c.id),
+        src: 'instance' as const,
+        systemId: instanceSystemId(c.id),
+        input: { id: c.id },
+      })),
+      // Last: the clusters are there when it grants the slot at once.
+      { id: 'slot', src: 'slot', input: slotInput },
+    ],
+    on: { '*': { actions: ({ event }) => void toParent.push(event) } },
+  });
+  const actor = createActor(parent, { clock, logger: (entry: { level: string; msg: string }) => void logs.push(entry) });
+  actor.start();
+  const slotActor = () => actor.getSnapshot().children.slot!;
+  const snap = () => slotActor().getSnapshot() as LaunchSlotSnapshot;
+  const send = (event: AnyEventObject) => slotActor().send(event);
+  return {
+    clock,
+    tick: (ms: number) => advance(clock, ms),
+    granted,
+    launchNext,
+    actionLog,
+    logs,
+    snap,
+    send,
+    up: (id: number) => send({ type: 'cluster.up', id }),
+    down: (id: number) => send({ type: 'cluster.down', id, reason: 'exited', launching: true, restart: false, exit: null, error: null }),
+    stopped: (id: number) => send({ type: 'cluster.stopped', id }),
+    request: (id: number, automatic = false) => send({ type: 'slot.request', id, automatic }),
+    launchDone: () => toParent.filter((e) => e.type === 'launch.done').length,
+    gatewayCalls: () => gatewayCalls,
+  };
+}
+
+const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
+const limit = (remaining: number, resetAfter = 30_000): SessionStartLimit => ({ total: 1000, remaining, resetAfter, maxConcurrency: 1 });
+
+describe('the launch slot: the first launch', () => {
+  it('gives the slot to one cluster at a time, in order, with cluster_start_next_delay after each that identified', () => {
+    const t = host();
+    expect(t.granted).toEqual([0]);
+    expect(t.snap().context.holders).toEqual([0]);
+    t.up(0);
+    // Up: the delay runs before the next one.
+    expect(t.granted).toEqual([0]);
+    t.tick(999);
+    expect(t.granted).toEqual([0]);
+    t.tick(1);
+    expect(t.granted).toEqual([0, 1]);
+    t.down(1);
+    // Down while launching: it identified (or may have), so the delay too.
+    t.tick(999);
+    expect(t.granted).toEqual([0, 1]);
+    t.tick(1);
+    expect(t.granted).toEqual([0, 1, 2]);
+    expect(t.launchDone()).toBe(0);
+    t.up(2);
+    expect(t.launchDone()).toBe(1);
+  });
+
+  it('says the first launch is done once, when the last cluster has let go of the slot', () => {
+    const t = host({ shards: 2, perCluster: 1 });
+    expect(t.launchDone()).toBe(0);
+    t.up(0);
+    t.tick(1000);
+    expect(t.launchDone()).toBe(0);
+    t.up(1);
+    expect(t.launchDone()).toBe(1);
+    t.tick(5000);
+    t.request(0);
+    t.up(0);
+    t.tick(5000);
+    expect(t.launchDone()).toBe(1);
+  });
+
+  it('a holder stopped before it identified: the next gets the slot at once, no delay', () => {
+    const t = host();
+    t.stopped(0);
+    expect(t.granted).toEqual([0, 1]);
+  });
+
+  it('no delay configured: the next gets the slot at once', () => {
+    const t = host({ startNextDelay: 0 });
+    t.up(0);
+    expect(t.granted).toEqual([0, 1]);
+    t.down(1);
+    expect(t.granted).toEqual([0, 1, 2]);
+  });
+
+  it('ignores reports from clusters that do not hold the slot', () => {
+    const t = host();
+    t.up(2);
+    t.down(1);
+    t.stopped(1);
+    t.tick(5000);
+    expect(t.granted).toEqual([0]);
+    expect(t.snap().context.holders).toEqual([0]);
+  });
+
+  it('with identify buckets, a wave of clusters whose shards are in different buckets holds the slot together', () => {
+    // 12 shards, 2 a cluster, 4 buckets: {0,1}, {2,3}, {0,1}, {2,3}, ...
+    const t = host({ shards: 12, buckets: 4 });
+    expect(t.granted).toEqual([0, 1]);
+    t.up(0);
+    // The wave holds the slot until each member is done with it.
+    t.tick(5000);
+    expect(t.granted).toEqual([0, 1]);
+    t.up(1);
+    t.tick(1000);
+    expect(t.granted).toEqual([0, 1, 2, 3]);
+  });
+
+  it("a launch_next that names no cluster is the holder's; in a wave, each holder gets one, and one too many is ignored", () => {
+    const t = host({ shards: 12, buckets: 4 });
+    expect(t.granted).toEqual([0, 1]);
+    t.send({ type: 'bus.launchNext', at: 1 });
+    expect(t.launchNext).toEqual([0]);
+    t.send({ type: 'bus.launchNext', at: 2 });
+    expect(t.launchNext).toEqual([0, 1]);
+    t.send({ type: 'bus.launchNext', at: 3 });
+    expect(t.launchNext).toEqual([0, 1]);
+    expect(t.logs.at(-1)!.msg).toMatch(/every holder of the launch slot has had one/);
+    t.up(0);
+    t.up(1);
+    // Between waves nobody holds the slot.
+    t.send({ type: 'bus.launchNext', at: 4 });
+    expect(t.launchNext).toEqual([0, 1]);
+    expect(t.logs.at(-1)!.msg).toMatch(/no cluster holds the launch slot/);
+    t.tick(1000);
+    expect(t.granted).toEqual([0, 1, 2, 3]);
+    t.send({ type: 'bus.launchNext', at: 5 });
+    expect(t.launchNext).toEqual([0, 1, 2]);
+  });
+
+  it('with 3 shards a cluster and 4 buckets, one cluster at a time (each shares a bucket with the next)', () => {
+    const t = host({ shards: 9, perCluster: 3, buckets: 4 });
+    expect(t.granted).toEqual([0]);
+    t.up(0);
+    t.tick(1000);
+    expect(t.granted).toEqual([0, 1]);
+  });
+});
+
+describe('the launch slot: restarts and operator starts', () => {
+  it('serves requests before what is left of the first launch, first come first served', () => {
+    const t = host({ shards: 8 });
+    // Cluster 0 holds the slot; 3 and then 2 ask (say, an operator's starts).
+    t.request(3);
+    t.request(2);
+    t.up(0);
+    t.tick(1000);
+    expect(t.granted).toEqual([0, 3]);
+    t.up(3);
+    t.tick(1000);
+    expect(t.granted).toEqual([0, 3, 2]);
+    t.up(2);
+    t.tick(1000);
+    expect(t.granted).toEqual([0, 3, 2, 1]);
+    t.up(1);
+    expect(t.launchDone()).toBe(1);
+  });
+
+  it('queues a cluster once, however often it asks', () => {
+    const t = host({ shards: 4 });
+    t.up(0);
+    t.tick(1000);
+    t.up(1);
+    t.tick(1000);
+    t.request(0);
+    expect(t.granted).toEqual([0, 1, 0]);
+    t.request(1);
+    t.request(1);
+    t.up(0);
+    t.tick(1000);
+    t.up(1);
+    t.tick(5000);
+    expect(t.granted).toEqual([0, 1, 0, 1]);
+  });
+
+  it('a holder that asks again (restarted while it held the slot) gets it again, without queueing', () => {
+    const t = host();
+    t.request(0);
+    expect(t.granted).toEqual([0, 0]);
+    expect(t.snap().context.requests).toEqual([]);
+    t.up(0);
+    t.tick(1000);
+    expect(t.granted).toEqual([0, 0, 1]);
+  });
+
+  it('forgets a cluster stopped while it waited: it does not get the slot', () => {
+    const t = host({ shards: 8 });
+    t.request(3);
+    t.stopped(3);
+    t.stopped(1);
+    t.up(0);
+    t.tick(1000);
+    expect(t.granted).toEqual([0, 2]);
+    // Stopped clusters are left out of the first launch: it is over once 2 is done.
+    t.up(2);
+    t.tick(5000);
+    expect(t.granted).toEqual([0, 2]);
+    expect(t.launchDone()).toBe(1);
+  });
+
+  it('while restarts are paused, holds automatic restarts and the first launch, not operator starts', () => {
+    const t = host({ shards: 8 });
+    t.send({ type: 'fleet.paused' });
+    t.request(2, true);
+    t.request(3, false);
+    t.up(0);
+    t.tick(1000);
+    expect(t.granted).toEqual([0, 3]);
+    t.up(3);
+    t.tick(10_000);
+    expect(t.granted).toEqual([0, 3]);
+    t.send({ type: 'fleet.resumed' });
+    expect(t.granted).toEqual([0, 3, 2]);
+    t.up(2);
+    t.tick(1000);
+    expect(t.granted).toEqual([0, 3, 2, 1]);
+  });
+});
+
+describe('the launch slot: session starts', () => {
+  it('never asks Discord when the count is unknown (fixed_shard_count)', () => {
+    const t = host({ sessionStartLimit: null, minimumSafeSessions: 1000 });
+    expect(t.granted).toEqual([0]);
+    expect(t.gatewayCalls()).toBe(0);
+  });
+
+  it('counts down the session starts each launch uses, and asks Discord again when the count says too few', async () => {
+    const remaining = 100;
+    // 6 shards, 2 a cluster; 9 left and a minimum of 5.
+    const t = host({ sessionStartLimit: limit(9), minimumSafeSessions: 5 }, async () => ({
+      shards: 6,
+      source: 'discord',
+      sessionStartLimit: limit(remaining),
+    }));
+    expect(t.granted).toEqual([0]);
+    expect(t.snap().context.sessionsLeft).toBe(7);
+    t.up(0);
+    t.tick(1000);
+    // 7 left, 2 needed: 5 after, still no fewer than the minimum before.
+    expect(t.granted).toEqual([0, 1]);
+    expect(t.snap().context.sessionsLeft).toBe(5);
+    expect(t.gatewayCalls()).toBe(0);
+    t.up(1);
+    t.tick(1000);
+    // 5 left: fine by the minimum (5), and the launch needs 2. Then 3 left.
+    expect(t.granted).toEqual([0, 1, 2]);
+    expect(t.snap().context.sessionsLeft).toBe(3);
+    t.up(2);
+    t.tick(1000);
+    // Next: a restart of 0, with 3 left, under the minimum: ask Discord, which says 100.
+    t.request(0);
+    expect(t.gatewayCalls()).toBe(1);
+    expect(t.granted).toEqual([0, 1, 2]);
+    await flush();
+    expect(t.granted).toEqual([0, 1, 2, 0]);
+    expect(t.snap().context.sessionsLeft).toBe(98);
+    expect(t.snap().context.sessionStartLimit).toEqual(limit(100));
+    expect(t.actionLog).toEqual([]);
+  });
+
+  it('asks Discord when fewer are left than the launch needs, even above the minimum', async () => {
+    const t = host({ shards: 8, perCluster: 8, sessionStartLimit: limit(7), minimumSafeSessions: 1 }, async () => ({
+      shards: 8,
+      source: 'discord',
+      sessionStartLimit: limit(8),
+    }));
+    expect(t.gatewayCalls()).toBe(1);
+    await flush();
+    expect(t.granted).toEqual([0]);
+    expect(t.snap().context.sessionsLeft).toBe(0);
+  });
+
+  it("still too few: waits for Discord's reset, says so in the action log, then asks again", async () => {
+    let remaining = 3;
+    const t = host({ sessionStartLimit: limit(3, 30_000), minimumSafeSessions: 5 }, async () => ({
+      shards: 6,
+      source: 'discord',
+      sessionStartLimit: limit(remaining, 20_000),
+    }));
+    expect(t.gatewayCalls()).toBe(1);
+    await flush();
+    expect(t.granted).toEqual([]);
+    expect(t.snap().hasTag('waiting for sessions')).toBe(true);
+    expect(t.actionLog).toEqual([{ event: 'sessions_low', remaining: 3, needed: 2, minimum: 5, reset_after_ms: 20_000 }]);
+    expect(t.logs).toContainEqual({
+      level: 'error',
+      msg: "only 3 session starts left, and the next launch needs 2 (minimum_safe_sessions_remaining is 5): no cluster starts for 20 s, until Discord's reset (running out gets the bot token reset)",
+    });
+    // Discord's reset, as its answer said (not as the first count said).
+    remaining = 1000;
+    t.tick(19_999);
+    expect(t.gatewayCalls()).toBe(1);
+    t.tick(1);
+    expect(t.gatewayCalls()).toBe(2);
+    await flush();
+    expect(t.snap().hasTag('waiting for sessions')).toBe(false);
+    expect(t.granted).toEqual([0]);
+  });
+
+  it('says so when Discord now recommends another shard count', async () => {
+    const t = host({ sessionStartLimit: limit(1) }, async () => ({ shards: 12, source: 'discord', sessionStartLimit: limit(100) }));
+    await flush();
+    expect(t.granted).toEqual([0]);
+    expect(t.logs).toContainEqual({
+      level: 'warn',
+      msg: 'Discord now recommends 12 shards; the bot runs 6: restart the supervisor to reshard',
+    });
+  });
+
+  it('launches anyway when Discord cannot be asked, and says why', async () => {
+    const t = host({ sessionStartLimit: limit(1) }, () => Promise.reject(new Error('ECONNRESET')));
+    await flush();
+    expect(t.granted).toEqual([0]);
+    expect(t.logs).toContainEqual({
+      level: 'warn',
+      msg: 'could not ask Discord how many session starts are left (ECONNRESET): launching anyway',
+    });
+  });
+
+  it('an answer without a session start limit: the count becomes unknown, and nothing is held', async () => {
+    const t = host({ sessionStartLimit: limit(1) }, async () => ({ shards: 6, source: 'discord', sessionStartLimit: null }));
+    await flush();
+    expect(t.granted).toEqual([0]);
+    expect(t.snap().context.sessionsLeft).toBeNull();
+    t.up(0);
+    t.tick(1000);
+    expect(t.granted).toEqual([0, 1]);
+    expect(t.gatewayCalls()).toBe(1);
+  });
+});
