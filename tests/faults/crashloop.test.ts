@@ -22,10 +22,12 @@ describe('a crash-looping cluster', () => {
     const exits = exitsOf(s.logs, 1);
     expect(forks).toHaveLength(5); // the launch and max_restarts restarts
     const gaps = forks.slice(1).map((fork, i) => fork - exits[i]!);
-    // 0.2 s, 0.4 s, 0.8 s, 1.6 s: each wait is the backoff, give or take the launch slot.
+    // 0.2 s, 0.4 s, 0.8 s, 1.6 s: each wait is at least the backoff. Above it, a spawn and the launch slot on a
+    // machine that may be busy (up to 0.9 s seen beside two CPU burners); 1.5 s of slack still catches a factor
+    // of 4 (0.8 s, 3.2 s, ...) or a backoff that does not grow.
     [200, 400, 800, 1600].forEach((expected, i) => {
       expect(gaps[i]).toBeGreaterThanOrEqual(expected - 5);
-      expect(gaps[i]).toBeLessThan(expected + 700);
+      expect(gaps[i]).toBeLessThan(expected + 1500);
     });
     const entries = (await harness.redis.client().lrange(`${channel}/actlogs`, 0, -1)).map((r) => JSON.parse(r) as Record<string, unknown>);
     const failed = entries.find((e) => e.event === 'cluster_failed')!;

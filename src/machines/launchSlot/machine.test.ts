@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, fromCallback, fromPromise, setup, SimulatedClock, type AnyActorLogic, type AnyEventObject } from 'xstate';
 import { advance } from '../../../tests/helpers/machines.js';
-import { buildClusterMap } from '../../clusterMap/index.js';
+import { buildClusterMap, type ClusterSpec } from '../../clusterMap/index.js';
 import { instanceSystemId } from '../../interfaces/bus.js';
 import type { GatewayInfo, SessionStartLimit } from '../../interfaces/gateway.js';
-import { launchSlotMachine, type LaunchSlotSnapshot } from './machine.js';
+import { errorText, launchSlotMachine, type LaunchSlotSnapshot } from './machine.js';
 import type { LaunchSlotInput } from './types.js';
 
 /**
@@ -13,10 +13,14 @@ import type { LaunchSlotInput } from './types.js';
  * records the action log, and stand-ins for the clusters' Instance actors
  * (systemIds "cluster-<id>") that record the slot.granted each one gets.
  */
-function host(input: Partial<LaunchSlotInput> & { shards?: number; perCluster?: number } = {}, gateway?: () => Promise<GatewayInfo>) {
+function host(
+  input: Partial<LaunchSlotInput> & { shards?: number; perCluster?: number } = {},
+  /** 'default': the machine's own gateway actor, which says it needs one. */
+  gateway?: (() => Promise<GatewayInfo>) | 'default',
+) {
   const clock = new SimulatedClock();
   const { shards = 6, perCluster = 2, ...rest } = input;
-  const clusters = buildClusterMap(shards, perCluster);
+  const clusters: ClusterSpec[] = rest.clusters ?? buildClusterMap(shards, perCluster);
   const slotInput: LaunchSlotInput = {
     clusters,
     buckets: 1,
@@ -36,7 +40,7 @@ function host(input: Partial<LaunchSlotInput> & { shards?: number; perCluster?: 
   let gatewayCalls = 0;
   const discord = fromPromise<GatewayInfo>(() => {
     gatewayCalls++;
-    return gateway ? gateway() : Promise.reject(new Error('no gateway in this test'));
+    return gateway && gateway !== 'default' ? gateway() : Promise.reject(new Error('no gateway in this test'));
   });
   const instance = fromCallback<AnyEventObject, { id: number }>(({ input: { id }, receive }) =>
     receive((event) => {
@@ -50,7 +54,11 @@ function host(input: Partial<LaunchSlotInput> & { shards?: number; perCluster?: 
     }),
   );
   const parent = setup({
-    actors: { slot: launchSlotMachine.provide({ actors: { gateway: discord } }) as AnyActorLogic, bus, instance },
+    actors: {
+      slot: (gateway === 'default' ? launchSlotMachine : launchSlotMachine.provide({ actors: { gateway: discord } })) as AnyActorLogic,
+      bus,
+      instance,
+    },
   }).createMachine({
     invoke: [
       { id: 'bus', src: 'bus', systemId: 'bus' },
@@ -386,5 +394,101 @@ describe('the launch slot: session starts', () => {
     t.tick(1000);
     expect(t.granted).toEqual([0, 1]);
     expect(t.gatewayCalls()).toBe(1);
+  });
+});
+
+// Edges that mutation testing found unguarded (docs/testing.md).
+describe('launch_next that names no cluster', () => {
+  it('one too many for the wave is ignored with a warning', () => {
+    const t = host();
+    t.send({ type: 'bus.launchNext', at: 1 });
+    t.send({ type: 'bus.launchNext', at: 2 });
+    expect(t.launchNext).toEqual([0]);
+    expect(t.logs).toContainEqual({
+      level: 'warn',
+      msg: 'ignored a launch_next that names no cluster: every holder of the launch slot has had one',
+    });
+  });
+
+  it('one while no cluster holds the slot is ignored with a warning', () => {
+    const t = host();
+    t.up(0);
+    t.send({ type: 'bus.launchNext', at: 1 });
+    expect(t.launchNext).toEqual([]);
+    expect(t.logs).toContainEqual({ level: 'warn', msg: 'ignored a launch_next that names no cluster: no cluster holds the launch slot' });
+  });
+});
+
+describe('a slot request from a cluster already queued', () => {
+  it('is not queued twice: a queued automatic restart asking again as an operator start still waits while restarts are paused', () => {
+    const t = host({ shards: 8 });
+    t.send({ type: 'fleet.paused' });
+    t.request(2, true);
+    t.request(2, false);
+    expect(t.snap().context.requests).toEqual([{ id: 2, automatic: true }]);
+    t.up(0);
+    t.tick(10_000);
+    expect(t.granted).toEqual([0]);
+    t.send({ type: 'fleet.resumed' });
+    expect(t.granted).toEqual([0, 2]);
+  });
+
+  it('an operator start queued first keeps its place as an operator start', () => {
+    const t = host({ shards: 8 });
+    t.send({ type: 'fleet.paused' });
+    t.request(3, false);
+    t.request(3, true);
+    expect(t.snap().context.requests).toEqual([{ id: 3, automatic: false }]);
+    t.up(0);
+    t.tick(1000);
+    expect(t.granted).toEqual([0, 3]);
+  });
+});
+
+describe('a fresh answer from Discord', () => {
+  it('that recommends the shard count the bot runs says nothing about resharding', async () => {
+    const t = host({ sessionStartLimit: limit(1) }, async () => ({ shards: 6, source: 'discord', sessionStartLimit: limit(100) }));
+    await flush();
+    expect(t.granted).toEqual([0]);
+    expect(t.snap().context.sessionsLeft).toBe(98);
+    expect(t.logs.filter((l) => l.level === 'warn')).toEqual([]);
+  });
+});
+
+describe('when Discord cannot be asked', () => {
+  it('says what was thrown even when it is not an Error', async () => {
+    const t = host({ sessionStartLimit: limit(1) }, () => Promise.reject(undefined));
+    await flush();
+    expect(t.granted).toEqual([0]);
+    expect(t.logs).toContainEqual({
+      level: 'warn',
+      msg: 'could not ask Discord how many session starts are left (undefined): launching anyway',
+    });
+  });
+
+  it('without a gateway actor provided, says that one is needed and launches anyway', async () => {
+    const t = host({ sessionStartLimit: limit(1) }, 'default');
+    await flush();
+    expect(t.granted).toEqual([0]);
+    expect(t.logs).toContainEqual({
+      level: 'warn',
+      msg: 'could not ask Discord how many session starts are left (launchSlotMachine needs a gateway actor: provide one): launching anyway',
+    });
+  });
+
+  it('errorText: the message of an Error, anything else as a string, never a throw', () => {
+    expect(errorText(new Error('ECONNRESET'))).toBe('ECONNRESET');
+    expect(errorText('timed out')).toBe('timed out');
+    expect(errorText(undefined)).toBe('undefined');
+    expect(errorText(null)).toBe('null');
+  });
+});
+
+describe('the first launch of a bot with no clusters', () => {
+  it('is done at once, with nobody holding the slot', () => {
+    const t = host({ clusters: [] });
+    expect(t.launchDone()).toBe(1);
+    expect(t.granted).toEqual([]);
+    expect(t.snap().context).toMatchObject({ holders: [], credited: [], identified: false });
   });
 });
