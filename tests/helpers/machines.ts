@@ -1,6 +1,7 @@
 import { createActor, fromCallback, setup, SimulatedClock, type AnyActorLogic, type AnyActorRef, type AnyEventObject } from 'xstate';
 import { instanceSystemId, type BusCommand, type BusEvent } from '../../src/interfaces/bus.js';
 import type { ProcessCommand, ProcessEvent, ProcessInput } from '../../src/interfaces/clusterProcess.js';
+import type { OrchestratorInput } from '../../src/machines/orchestrator/types.js';
 
 /**
  * Test doubles for machine unit tests: a cluster process that obeys commands
@@ -195,3 +196,26 @@ export function busHost(busLogic: AnyActorLogic, clusters: number) {
   const bus = () => actor.getSnapshot().children.bus!;
   return { actor, bus, reports };
 }
+
+/** The orchestrator's input in its unit tests: 8 shards in 4 clusters, no jitter, fleet protection off. */
+export const orchestratorInput: OrchestratorInput = {
+  perCluster: 2,
+  names: ['Alpha', 'Beta'],
+  fixedShardCount: 8,
+  minimumSafeSessions: 5,
+  startNextDelay: 1000,
+  timing: { pingInterval: 10_000, pingTimeout: 2000, launchTimeout: 5000, killTimeout: 2000, reconnectGrace: 0 },
+  restart: {
+    backoffInitial: 500,
+    backoffFactor: 2,
+    backoffMax: 5000,
+    jitter: 0,
+    resetAfter: 60_000,
+    maxRestarts: 5,
+    within: 60_000,
+    noRestartExitCodes: [],
+  },
+  fleet: { crashRatio: 1, window: 10_000, pause: 20_000 },
+  nonceSalt: 'n',
+  seed: 42,
+};

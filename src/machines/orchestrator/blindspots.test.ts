@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise, SimulatedClock } from 'xstate';
-import { advance, fakeBus, fakeProcesses } from '../../../tests/helpers/machines.js';
+import { advance, fakeBus, fakeProcesses, orchestratorInput } from '../../../tests/helpers/machines.js';
 import type { GatewayInfo } from '../../interfaces/gateway.js';
 import { instanceMachine, type InstanceSnapshot } from '../instance/machine.js';
 import { launchSlotMachine } from '../launchSlot/machine.js';
@@ -16,25 +16,10 @@ import type { OrchestratorInput } from './types.js';
  */
 
 const baseInput: OrchestratorInput = {
-  perCluster: 2,
-  names: ['Alpha', 'Beta'],
-  fixedShardCount: 8,
-  minimumSafeSessions: 5,
-  startNextDelay: 1000,
+  ...orchestratorInput,
   // Diagnostics far apart: the fake bus answers them, but they are not what is tested.
-  timing: { pingInterval: 3_600_000, pingTimeout: 2000, launchTimeout: 5000, killTimeout: 2000, reconnectGrace: 0 },
-  restart: {
-    backoffInitial: 500,
-    backoffFactor: 2,
-    backoffMax: 5000,
-    jitter: 0,
-    resetAfter: 60_000,
-    maxRestarts: 1000,
-    within: 60_000,
-    noRestartExitCodes: [],
-  },
-  fleet: { crashRatio: 1, window: 10_000, pause: 20_000 },
-  nonceSalt: 'n',
+  timing: { ...orchestratorInput.timing, pingInterval: 3_600_000 },
+  restart: { ...orchestratorInput.restart, maxRestarts: 1000 },
   seed: 7,
 };
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise, SimulatedClock } from 'xstate';
-import { advance, fakeBus, fakeProcesses, type FakeProcesses } from '../../../tests/helpers/machines.js';
+import { advance, fakeBus, fakeProcesses, type FakeProcesses, orchestratorInput } from '../../../tests/helpers/machines.js';
 import type { GatewayInfo } from '../../interfaces/gateway.js';
 import { instanceMachine, type InstanceSnapshot } from '../instance/machine.js';
 import { launchSlotMachine } from '../launchSlot/machine.js';
@@ -13,27 +13,7 @@ import type { OrchestratorInput } from './types.js';
  * (machine.test.ts, blindspots.test.ts) leave unread.
  */
 
-const baseInput: OrchestratorInput = {
-  perCluster: 2,
-  names: ['Alpha', 'Beta'],
-  fixedShardCount: 8,
-  minimumSafeSessions: 5,
-  startNextDelay: 1000,
-  timing: { pingInterval: 10_000, pingTimeout: 2000, launchTimeout: 5000, killTimeout: 2000, reconnectGrace: 0 },
-  restart: {
-    backoffInitial: 500,
-    backoffFactor: 2,
-    backoffMax: 5000,
-    jitter: 0,
-    resetAfter: 60_000,
-    maxRestarts: 5,
-    within: 60_000,
-    noRestartExitCodes: [],
-  },
-  fleet: { crashRatio: 1, window: 10_000, pause: 20_000 },
-  nonceSalt: 'n',
-  seed: 42,
-};
+const baseInput = orchestratorInput;
 
 interface Options {
   gateway?: () => Promise<GatewayInfo>;
