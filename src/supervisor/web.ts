@@ -18,6 +18,7 @@ export async function startWeb(
   if (web === false) return null;
   const generated = web.token === undefined;
   const token = web.token ?? randomBytes(24).toString('base64url');
+  const oauth = oauthLogin(loaded.config);
   try {
     // The action log so far, for the dashboard; not worth waiting for if the bus is slow to answer.
     const earlier = await Promise.race([
@@ -37,7 +38,7 @@ export async function startWeb(
         maxClientBuffer: web.max_client_buffer,
         // In Redis when the bus is Redis (they outlive a restart, and are good on any machine of the bot), else in the run directory.
         sessions: deps.bus.sessions ?? sessionFile(deps.runDir),
-        ...(oauthLogin(loaded.config) && { oauth: oauthLogin(loaded.config) }),
+        ...(oauth && { oauth }),
         go: { live: deps.live, actionLogs, publish: (raw) => deps.bus.publish(raw), dir: workDir(loaded.config) },
         // use_custom_webui (the Go version's): the API for a web UI of one's own, not the bundled dashboard.
         ...(loaded.config.use_custom_webui && { assets: {} }),
