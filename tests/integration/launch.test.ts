@@ -97,7 +97,8 @@ describe('launching', () => {
     const { bus } = await supervise({ fixed_shard_count: 2, per_cluster: 2 });
     // Until the supervisor has read an answer: a cluster records its answer as it sends it.
     const lastDiag = await eventually(
-      async () => ((await bus.request('statuses')).output as Record<string, { last_diag: unknown }>)['0']!.last_diag,
+      // A short wait per request: one sent before the supervisor has subscribed is never answered.
+      async () => ((await bus.request('statuses', undefined, 1_000)).output as Record<string, { last_diag: unknown }>)['0']!.last_diag,
       15_000,
       'a diagnostic of cluster 0 in statuses',
     );
@@ -118,7 +119,7 @@ describe('launching', () => {
     // answers in all may all be cluster 0's).
     const statuses = await eventually(
       async () => {
-        const all = (await bus.request('statuses')).output as Record<string, Status>;
+        const all = (await bus.request('statuses', undefined, 1_000)).output as Record<string, Status>;
         return Object.keys(all).length === 2 && Object.values(all).every((c) => c.last_diag !== null) ? all : undefined;
       },
       15_000,
