@@ -54,8 +54,10 @@ function shardRange(shards) {
   return `shards ${shards[0]}–${shards[shards.length - 1]}`;
 }
 
-// The server's summary of the last diagnostic (the one summary every view shows).
+// The server's summary of the current diagnostic (the one summary every view shows; null when there is none).
 const latencyOf = (cluster) => cluster.health?.latency ?? null;
+// Each shard's current figures; none when the server says the last answer is stale (health_fresh is its rule, not ours).
+const currentShards = (cluster) => new Map((cluster.health_fresh ? (cluster.last_diag?.health ?? []) : []).map((h) => [h.shard_id, h]));
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -90,7 +92,7 @@ function renderSummary() {
   for (const c of model.clusters.values()) {
     const group = c.group;
     counts[group] = (counts[group] ?? 0) + 1;
-    for (const h of c.last_diag?.health ?? []) guilds += h.guilds ?? 0;
+    for (const h of currentShards(c).values()) guilds += h.guilds ?? 0;
     const latency = latencyOf(c);
     if (latency !== null) latencies.push(latency);
   }
@@ -144,12 +146,13 @@ function renderTile(c) {
   tile.querySelector('.tile-state').textContent = STATE_LABEL[c.state] ?? c.state;
   tile.querySelector('.tile-shards').textContent = shardRange(c.shards);
   const dots = tile.querySelector('.tile-dots');
-  const health = new Map((c.last_diag?.health ?? []).map((h) => [h.shard_id, h]));
+  const health = currentShards(c);
+  const none = c.last_diag ? `no current diagnostic (the last, ${ago(c.last_diag.at)}, is stale)` : 'no diagnostic yet';
   dots.replaceChildren(
     ...c.shards.map((s) => {
       const h = health.get(s);
       const dot = el('i', h ? (h.up ? 'up' : 'down') : 'unknown');
-      dot.title = h ? `shard ${s}: ${h.up ? (h.latency === null ? 'up' : `${h.latency} ms`) : 'down'}` : `shard ${s}: no diagnostic yet`;
+      dot.title = h ? `shard ${s}: ${h.up ? (h.latency === null ? 'up' : `${h.latency} ms`) : 'down'}` : `shard ${s}: ${none}`;
       return dot;
     }),
   );
@@ -203,7 +206,7 @@ function renderDetail() {
   fact(facts, 'started', c.started_at ? `${clock(c.started_at)} (${ago(c.started_at)})` : '–');
   fact(facts, 'up since', c.up_at ? `${clock(c.up_at)} (${duration(Date.now() - c.up_at)})` : '–');
   fact(facts, 'restarts', String(c.restarts));
-  fact(facts, 'last diagnostic', c.last_diag ? ago(c.last_diag.at) : '–');
+  fact(facts, 'last diagnostic', c.last_diag ? `${ago(c.last_diag.at)}${c.health_fresh ? '' : ' (stale: not current)'}` : '–');
   fact(facts, 'last exit', c.last_exit ? `${c.last_exit.signal ?? `code ${c.last_exit.code}`}, ${ago(c.last_exit.at)}` : '–');
   if (c.down_reason) fact(facts, 'down because', c.down_reason.replace(/_/g, ' '));
   if (c.backoff_ms) fact(facts, 'backoff', duration(c.backoff_ms));
@@ -212,7 +215,7 @@ function renderDetail() {
   for (const button of panel.querySelectorAll('[data-command]')) button.disabled = !c.allowed.includes(button.dataset.command);
 
   const rows = $('detail-shards');
-  const health = new Map((c.last_diag?.health ?? []).map((h) => [h.shard_id, h]));
+  const health = currentShards(c);
   rows.replaceChildren(
     ...c.shards.map((s) => {
       const h = health.get(s);
@@ -319,6 +322,7 @@ function apply(message) {
       const c = model.clusters.get(message.id);
       if (!c) break;
       c.last_diag = { at: message.at, health: message.health };
+      c.health_fresh = message.fresh;
       c.health = message.summary;
       renderTile(c);
       renderSummary();

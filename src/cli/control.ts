@@ -112,7 +112,7 @@ export function statusTable(phase: PhaseInfo, gateway: GatewayView, clusters: Ap
   ];
   if (gateway.session_starts_left !== null) head.push(`${gateway.session_starts_left} session starts left`);
   const rows = clusters.map((c) => {
-    const { shards_up, latency } = c.health ?? { shards_up: 0, latency: null };
+    // Current figures only (c.health is null when they are not): a stopped cluster's last ones would read as live.
     return [
       String(c.id),
       c.name,
@@ -120,8 +120,8 @@ export function statusTable(phase: PhaseInfo, gateway: GatewayView, clusters: Ap
       c.pid === null ? '-' : String(c.pid),
       c.up_at === null || c.pid === null ? '-' : duration(now - c.up_at),
       String(c.restarts),
-      c.last_diag ? `${shards_up}/${c.shards.length}` : '-',
-      latency === null ? '-' : `${Math.round(latency)} ms`,
+      c.health ? `${c.health.shards_up}/${c.shards.length}` : '-',
+      c.health?.latency == null ? '-' : `${Math.round(c.health.latency)} ms`,
     ];
   });
   const table = [['ID', 'NAME', 'STATE', 'PID', 'UP FOR', 'RESTARTS', 'SHARDS UP', 'LATENCY'], ...rows];

@@ -20,6 +20,11 @@ export interface ExitInfo {
 /** Why a cluster went to `dead`. */
 export type DownReason = 'exited' | 'spawn_failed' | 'launch_timeout' | 'ping_timeout';
 
+/** The cluster's shard health as current figures, or null when there are none: the one rule every view and total applies. */
+export function currentHealth(view: Pick<ClusterView, 'last_diag' | 'health_fresh'>): ShardHealth[] | null {
+  return view.health_fresh && view.last_diag ? view.last_diag.health : null;
+}
+
 export interface ClusterView {
   id: number;
   name: string;
@@ -37,7 +42,15 @@ export interface ClusterView {
   started_at: number | null;
   up_at: number | null;
   restarts: number;
+  /** The last diagnostic answer: `at` says how old its figures are; `health_fresh` whether they are current. */
   last_diag: { at: number; health: ShardHealth[] } | null;
+  /**
+   * The figures of `last_diag` are current: the cluster is up and they are its
+   * process's answer to the latest round. Otherwise (stopped, down, a new
+   * process that has not answered yet, a round missed while the bus was down)
+   * they are stale, and every view shows them as unknown (see currentHealth).
+   */
+  health_fresh: boolean;
   last_exit: ExitInfo | null;
   down_reason: DownReason | null;
   backoff_ms: number | null;

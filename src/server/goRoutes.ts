@@ -1,5 +1,6 @@
 import type { Hono, MiddlewareHandler } from 'hono';
 import { goJson, goMap, withinDepth, type ShardHealth } from '../protocol/index.js';
+import { currentHealth } from '../interfaces/clusterView.js';
 import type { LiveState } from './liveState.js';
 
 /**
@@ -58,7 +59,8 @@ export function goRoutes(app: Hono, auth: MiddlewareHandler, options: GoRoutesOp
         ClusterID: v.id,
         Shards: v.shards,
         Active: v.active,
-        ClusterHealth: v.last_diag ? goHealth(v.last_diag.health) : null,
+        // Current figures only: a stopped or dead cluster's last ones are not its health.
+        ClusterHealth: goHealth(currentHealth(v)),
         CurrentlyKilling: v.group === 'stopping' || v.group === 'dead',
         LockClusterTime: null,
         LaunchedFully: v.up_at !== null,
@@ -102,13 +104,14 @@ export function goRoutes(app: Hono, auth: MiddlewareHandler, options: GoRoutesOp
     if (!/^[+-]?\d+$/.test(raw)) return error('Invalid cid, could not parse as int');
     const cluster = live.cluster(Number(raw));
     if (!cluster) return error('Invalid cid, no such instance');
-    if (cluster.last_diag === null) {
+    const health = currentHealth(cluster);
+    if (health === null) {
       return cluster.up_at === null
         ? error('Instance not fully launched')
         : c.body('{"error":"Error scanning shards: timeoutError"}', 400, { 'content-type': 'application/json' });
     }
     // 400 on success too, as the Go version answered (its handler wrote StatusBadRequest there).
-    return c.body(goJson(goMap({ health: goHealth(cluster.last_diag.health), locked: false })), 400, {
+    return c.body(goJson(goMap({ health: goHealth(health), locked: false })), 400, {
       'content-type': 'application/json',
     });
   });
@@ -120,7 +123,9 @@ export function goRoutes(app: Hono, auth: MiddlewareHandler, options: GoRoutesOp
   });
 }
 
-/** ShardHealth as the Go struct encodes it: a figure the cluster did not give is Go's zero value. */
-function goHealth(health: readonly ShardHealth[]) {
-  return health.map((h) => ({ shard_id: h.shard_id, up: h.up, latency: h.latency ?? 0, guilds: h.guilds ?? 0, users: h.users ?? 0 }));
+/** ShardHealth as the Go struct encodes it: a figure the cluster did not give is Go's zero value; no figures, a Go nil slice. */
+function goHealth(health: readonly ShardHealth[] | null) {
+  return (
+    health && health.map((h) => ({ shard_id: h.shard_id, up: h.up, latency: h.latency ?? 0, guilds: h.guilds ?? 0, users: h.users ?? 0 }))
+  );
 }

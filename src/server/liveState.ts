@@ -1,5 +1,5 @@
 import type { AnyActorRef, InspectionEvent } from 'xstate';
-import type { ClusterView, InstanceGroup } from '../interfaces/clusterView.js';
+import { currentHealth, type ClusterView, type InstanceGroup } from '../interfaces/clusterView.js';
 import type { GatewayInfo } from '../interfaces/gateway.js';
 import {
   bucketsOf,
@@ -57,7 +57,7 @@ export interface GatewayView {
 export type LiveMessage =
   | ({ type: 'snapshot'; seq: number; clusters: ApiCluster[]; gateway: GatewayView; action_logs: Record<string, unknown>[] } & PhaseInfo)
   | { type: 'cluster'; seq: number; cluster: ApiCluster }
-  | { type: 'diagnostic'; seq: number; id: number; at: number; health: ShardHealth[]; summary: HealthSummary }
+  | { type: 'diagnostic'; seq: number; id: number; at: number; health: ShardHealth[]; summary: HealthSummary | null; fresh: boolean }
   | { type: 'action_log'; seq: number; entry: Record<string, unknown> }
   | ({ type: 'phase'; seq: number } & PhaseInfo)
   | { type: 'gateway'; seq: number; gateway: GatewayView };
@@ -143,9 +143,9 @@ export function createLiveState(options: { busKind: string; now?: () => number }
 
   const cluster = (id: number): ApiCluster | undefined => {
     const view = views.get(id);
-    return (
-      view && { ...view, transitions: transitions.get(id) ?? [], health: view.last_diag ? healthSummary(view.last_diag.health) : null }
-    );
+    if (!view) return undefined;
+    const health = currentHealth(view);
+    return { ...view, transitions: transitions.get(id) ?? [], health: health && healthSummary(health) };
   };
 
   const onInstance = (snapshot: InstanceSnapshot) => {
@@ -164,7 +164,9 @@ export function createLiveState(options: { busKind: string; now?: () => number }
         id: view.id,
         at: view.last_diag.at,
         health: view.last_diag.health,
-        summary: healthSummary(view.last_diag.health),
+        fresh: view.health_fresh,
+        // As the cluster's `health`: null unless the figures are current.
+        summary: view.health_fresh ? healthSummary(view.last_diag.health) : null,
       });
     }
     if (!before || changedBesidesDiag(before, view)) emit({ type: 'cluster', cluster: cluster(view.id)! });

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { currentHealth } from '../interfaces/clusterView.js';
 import { instanceMachine, type InstanceState } from '../machines/index.js';
 import { PHASES, type ApiCluster, type LiveState } from './liveState.js';
 
@@ -93,13 +94,15 @@ export function createMetrics(live: LiveState): Metrics {
       for (const c of clusters()) if (c.health?.latency != null) set({ cluster: String(c.id) }, c.health.latency / 1000);
     },
   );
-  gauge('mewld_cluster_guilds', 'Guilds, as the last diagnostic answer said.', ['cluster'], (set) => {
-    for (const c of clusters())
-      if (c.last_diag)
+  gauge('mewld_cluster_guilds', 'Guilds, as the current diagnostic answer says (absent when no shard says).', ['cluster'], (set) => {
+    for (const c of clusters()) {
+      const known = (currentHealth(c) ?? []).filter((h) => h.guilds !== null);
+      if (known.length > 0)
         set(
           { cluster: String(c.id) },
-          c.last_diag.health.reduce((sum, h) => sum + (h.guilds ?? 0), 0),
+          known.reduce((sum, h) => sum + (h.guilds ?? 0), 0),
         );
+    }
   });
 
   new Counter({

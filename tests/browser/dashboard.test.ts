@@ -154,6 +154,27 @@ describe('the dashboard', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png') });
   });
 
+  it("a stopped cluster's last figures are not shown as current: its dots turn unknown and the guild total drops", async () => {
+    const web = await s.web();
+    const guilds = () => page.locator('#summary .count.metric:has-text("guilds") b').textContent();
+    // 12 shards of 5 guilds each (the fixture's figures), all current.
+    await expect.poll(guilds, { timeout: 15_000 }).toBe('60');
+    const post = (path: string) => fetch(new URL(path, web.base), { method: 'POST', headers: web.auth });
+    expect((await post('/api/clusters/5/stop')).status).toBe(200);
+    await page.waitForFunction(() => document.querySelector('.tile[data-id="5"]')?.getAttribute('data-state') === 'stopped');
+    expect(await page.locator('.tile[data-id="5"] .tile-dots i.unknown').count()).toBe(2);
+    expect(await page.locator('.tile[data-id="5"] .tile-latency').textContent()).toBe('');
+    expect(await page.locator('.tile[data-id="5"] .tile-dots i').first().getAttribute('title')).toMatch(
+      /^shard 10: no current diagnostic \(the last, .* ago, is stale\)$/,
+    );
+    await expect.poll(guilds).toBe('50');
+    expect((await post('/api/clusters/5/start')).status).toBe(200);
+    await page.waitForFunction(() => document.querySelectorAll('.tile[data-id="5"] .tile-dots i.up').length === 2, undefined, {
+      timeout: 15_000,
+    });
+    await expect.poll(guilds).toBe('60');
+  });
+
   it("shows Discord's identify buckets and the session starts left, counted down live as clusters restart", async () => {
     const gatewayBot = JSON.parse(readFileSync(join(ROOT, 'tests/fixtures/discord/gateway-bot-large.json'), 'utf8'));
     const discord = await startFakeDiscord([

@@ -103,7 +103,7 @@ describe('launching', () => {
       'a diagnostic of cluster 0 in statuses',
     );
     // The fixture's shards answer latencies 40 and 41 ms.
-    expect(lastDiag).toEqual({ at: expect.any(Number), shards_up: 2, shards: 2, latency: 40.5 });
+    expect(lastDiag).toEqual({ at: expect.any(Number), shards_up: 2, shards: 2, latency: 40.5, fresh: true });
   });
 
   it('runs a cluster written in Python that speaks the protocol over a raw socket', async () => {

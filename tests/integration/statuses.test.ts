@@ -112,7 +112,9 @@ beforeAll(async () => {
   await eventually(
     async () => {
       const c = await statuses();
-      return c['1']!.restarts === 1 && c['1']!.status === 'running' && c['0']!.last_diag !== null && c['1']!.last_diag !== null;
+      // Diagnosed since: an answer of cluster 1's new process, not the one its killed process gave.
+      const fresh = (id: string) => (c[id]!.last_diag as { fresh?: boolean } | null)?.fresh === true;
+      return c['1']!.restarts === 1 && c['1']!.status === 'running' && fresh('0') && fresh('1');
     },
     20_000,
     'cluster 1 up again, and a diagnostic of both running clusters',
@@ -209,16 +211,16 @@ describe('statuses on Redis', () => {
     expect(Object.fromEntries(exitOf('1'))).toEqual({ code: null, signal: 'SIGKILL', at: expect.any(Number) });
     expect(keysOf(exitOf('2'))).toEqual(['code', 'signal', 'at']);
     expect(Object.fromEntries(exitOf('2'))).toMatchObject({ code: 1, signal: null });
-    // last_diag, a summary: {at, shards_up, shards, latency}, `at` in seconds, the latency to a tenth of a millisecond.
+    // last_diag, a summary: {at, shards_up, shards, latency, fresh}, `at` in seconds, the latency to a tenth of a millisecond.
     for (const [id, latency] of [
       ['0', 40.5],
       ['1', 42.5],
     ] as const) {
       const diag = c(id).last_diag as Map<string, unknown>;
-      expect(keysOf(diag), `the last_diag of cluster ${id}`).toEqual(['at', 'shards_up', 'shards', 'latency']);
+      expect(keysOf(diag), `the last_diag of cluster ${id}`).toEqual(['at', 'shards_up', 'shards', 'latency', 'fresh']);
       const at = diag.get('at') as number;
       expect(Number.isInteger(at) && at <= now && at > now - 600, `cluster ${id}: last_diag.at ${at}`).toBe(true);
-      expect(Object.fromEntries(diag)).toEqual({ at, shards_up: 2, shards: 2, latency });
+      expect(Object.fromEntries(diag)).toEqual({ at, shards_up: 2, shards: 2, latency, fresh: true });
     }
 
     // As Go's encoding/json writes strings: <, > and & escaped.

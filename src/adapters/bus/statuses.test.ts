@@ -20,6 +20,7 @@ const view = (id: number, also: Partial<ClusterView> = {}): ClusterView => ({
   up_at: 1_700_000_000_000,
   restarts: 0,
   last_diag: null,
+  health_fresh: false,
   last_exit: null,
   down_reason: null,
   backoff_ms: null,

@@ -49,7 +49,8 @@ function statusOf(v: ClusterView) {
     up_at: v.up_at === null ? null : Math.floor(v.up_at / 1000),
     last_exit: v.last_exit,
     // A summary: every cluster receives every reply on Redis, so statuses stays small (the HTTP API has each shard).
-    last_diag: v.last_diag ? { at: Math.floor(v.last_diag.at / 1000), ...statusesHealth(v.last_diag.health) } : null,
+    // `fresh: false`: the last known figures, not current ones (the cluster is down, or has not answered since).
+    last_diag: v.last_diag ? { at: Math.floor(v.last_diag.at / 1000), ...statusesHealth(v.last_diag.health), fresh: v.health_fresh } : null,
     down_reason: v.down_reason,
     backoff_ms: v.backoff_ms,
     failed_reason: v.failed_reason,

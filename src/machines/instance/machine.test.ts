@@ -331,6 +331,38 @@ describe('instanceMachine', () => {
     expect(t.state()).toBe('diagPending');
   });
 
+  it("the last answer is current only while it is the running process's and no round has been missed", () => {
+    const t = start();
+    t.launch();
+    const answer = () => {
+      t.tick(1000);
+      t.send({
+        type: 'diag.answer',
+        nonce: t.lastDiagNonce(),
+        health: [{ shard_id: 0, up: true, latency: 40, guilds: 1, users: 1 }],
+        at: t.clock.now(),
+      });
+    };
+    expect(t.snap().context.diag.fresh).toBe(false);
+    answer();
+    expect(t.snap().context.diag.fresh).toBe(true);
+    // The bus goes down: the figures hold until a round passes with no way to ask.
+    t.send({ type: 'bus.down' });
+    expect(t.snap().context.diag.fresh).toBe(true);
+    t.tick(1000);
+    expect(t.state()).toBe('running');
+    expect(t.snap().context.diag.fresh).toBe(false);
+    t.send({ type: 'bus.up' });
+    t.tick(1000 + 3000);
+    t.send({ type: 'diag.answer', nonce: t.lastDiagNonce(), health: [], at: t.clock.now() });
+    expect(t.snap().context.diag.fresh).toBe(true);
+    // A new process: what the last one said is kept, but no longer current.
+    t.send({ type: 'cluster.restart' });
+    t.send({ type: 'slot.granted' });
+    expect(t.state()).toBe('waitingLaunchNext');
+    expect(t.snap().context.diag).toMatchObject({ fresh: false, last: { health: [] } });
+  });
+
   it('while the bus is down no diagnostic deadline runs', () => {
     const t = start();
     t.launch();

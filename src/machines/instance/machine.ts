@@ -54,7 +54,7 @@ export const instanceMachine = instanceSetup.createMachine({
     startedAt: null,
     upAt: null,
     launches: 0,
-    diag: { seq: 0, nonce: null, last: null },
+    diag: { seq: 0, nonce: null, last: null, fresh: false },
     lastExit: null,
     recentExits: [],
     lastLines: [],
@@ -151,7 +151,7 @@ export const instanceMachine = instanceSetup.createMachine({
       after: {
         pingInterval: [
           { guard: 'busUp', target: 'diagPending' },
-          { target: 'running', reenter: true },
+          { target: 'running', reenter: true, actions: 'markRoundMissed' },
         ],
       },
       on: {

@@ -21,6 +21,9 @@ export const OVERDUE_LIMIT_MS = 60_000;
 /** The diagnostic state once no answer is awaited (answered, abandoned, or a new process). */
 const withoutNonce = ({ context }: { context: InstanceContext }) => ({ ...context.diag, nonce: null });
 
+/** A new process: nothing it says is known yet, and what the last one said is no longer current. */
+const newProcess = ({ context }: { context: InstanceContext }) => ({ ...context.diag, nonce: null, fresh: false });
+
 /** What a launch's bus.catchUp is known by: its process's number, so that a late answer for an earlier launch is told apart. */
 const launchToken = (context: Pick<InstanceContext, 'launches'>) => `launch-${context.launches}`;
 
@@ -77,7 +80,7 @@ export const instanceSetup = setup({
       stopRequested: false,
       downReason: null,
       spawnError: null,
-      diag: withoutNonce,
+      diag: newProcess,
     }),
     recordSpawn: assign(({ event }) => {
       assertEvent(event, 'process.spawned');
@@ -106,7 +109,7 @@ export const instanceSetup = setup({
       assertEvent(event, 'diag.answer');
       // Held to the cluster's own shards: a cluster cannot report 11,500 shards, or an infinite guild count, for a 2-shard cluster.
       const { health, dropped } = sanitizeHealth(event.health, context.input.cluster.shards);
-      enqueue.assign({ diag: { ...context.diag, nonce: null, last: { at: event.at, health } } });
+      enqueue.assign({ diag: { ...context.diag, nonce: null, last: { at: event.at, health }, fresh: true } });
       if (dropped > 0) {
         enqueue(
           log(() => ({
@@ -119,9 +122,11 @@ export const instanceSetup = setup({
     }),
     newNonce: assign(({ context: { input, diag } }) => ({
       reconnecting: false,
-      diag: { seq: diag.seq + 1, nonce: `${input.nonceSalt}-${input.cluster.id}-${diag.seq + 1}`, last: diag.last },
+      diag: { ...diag, seq: diag.seq + 1, nonce: `${input.nonceSalt}-${input.cluster.id}-${diag.seq + 1}` },
     })),
     forgetNonce: assign({ diag: withoutNonce }),
+    // A round with the bus down: no answer can come, so the last one is no longer current.
+    markRoundMissed: assign({ diag: ({ context }) => (context.diag.fresh ? { ...context.diag, fresh: false } : context.diag) }),
     requestStop: assign({ stopRequested: true }),
     // `reconnecting` only when the bus comes back from down: a repeated "up" gives no grace.
     setBusUp: assign(({ context }, params: { up: boolean }) => ({ busUp: params.up, reconnecting: params.up && !context.busUp })),

@@ -113,6 +113,12 @@ export interface InstanceContext {
     /** The nonce of the diagnostic awaiting its answer. */
     nonce: string | null;
     last: { at: number; health: ShardHealth[] } | null;
+    /**
+     * `last` is the running process's answer and no round has been missed
+     * since (the bus was up at every ping): its figures are current. Else they
+     * are only the last known ones.
+     */
+    fresh: boolean;
   };
   lastExit: ExitInfo | null;
   recentExits: ExitInfo[];

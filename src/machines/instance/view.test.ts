@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterAction } from '../../interfaces/commands.js';
+import { currentHealth } from '../../interfaces/clusterView.js';
 import { instanceMachine, type InstanceSnapshot, type InstanceState } from './machine.js';
 import type { InstanceContext, InstanceInput } from './types.js';
 import { refusal, viewOf } from './view.js';
@@ -33,7 +34,7 @@ const baseContext: InstanceContext = {
   startedAt: null,
   upAt: null,
   launches: 0,
-  diag: { seq: 0, nonce: null, last: null },
+  diag: { seq: 0, nonce: null, last: null, fresh: false },
   lastExit: null,
   recentExits: [],
   lastLines: [],
@@ -134,6 +135,7 @@ describe('viewOf: a cluster as operators see it', () => {
       up_at: null,
       restarts: 0,
       last_diag: null,
+      health_fresh: false,
       last_exit: null,
       down_reason: null,
       backoff_ms: null,
@@ -149,7 +151,7 @@ describe('viewOf: a cluster as operators see it', () => {
         startedAt: 1000,
         upAt: 2000,
         launches: 3,
-        diag: { seq: 4, nonce: null, last },
+        diag: { seq: 4, nonce: null, last, fresh: true },
         lastExit: { code: 1, signal: null, at: 500 },
         // Left from an earlier down: not shown while it is up.
         downReason: 'exited',
@@ -167,11 +169,30 @@ describe('viewOf: a cluster as operators see it', () => {
       up_at: 2000,
       restarts: 2,
       last_diag: last,
+      health_fresh: true,
       last_exit: { code: 1, signal: null, at: 500 },
       down_reason: null,
       backoff_ms: null,
       failed_reason: null,
     });
+  });
+
+  it.each(['stopping', 'stopped', 'dead', 'backoff', 'failed', 'queued', 'starting', 'waitingLaunchNext'] as const)(
+    '%s: the last answer is kept, but as stale figures, not current ones',
+    (state) => {
+      const last = { at: 9000, health: [{ shard_id: 6, up: true, latency: 40, guilds: 1, users: 2 }] };
+      const view = viewOf(snapshotIn(state, { diag: { seq: 4, nonce: null, last, fresh: true } }));
+      expect(view).toMatchObject({ last_diag: last, health_fresh: false });
+      expect(currentHealth(view)).toBeNull();
+    },
+  );
+
+  it('up, but no answer since the process started or a round missed: stale', () => {
+    const last = { at: 9000, health: [{ shard_id: 6, up: true, latency: 40, guilds: 1, users: 2 }] };
+    const view = viewOf(snapshotIn('running', { pid: 1, diag: { seq: 4, nonce: null, last, fresh: false } }));
+    expect(view.health_fresh).toBe(false);
+    expect(currentHealth(view)).toBeNull();
+    expect(currentHealth(viewOf(snapshotIn('running', { pid: 1, diag: { seq: 4, nonce: null, last, fresh: true } })))).toBe(last.health);
   });
 
   it.each(['diagPending', 'diagOverdue'] as const)('%s is up too', (state) => {

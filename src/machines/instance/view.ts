@@ -35,6 +35,7 @@ function computeView(snapshot: InstanceView): ClusterView {
     up_at: c.upAt,
     restarts: Math.max(0, c.launches - 1),
     last_diag: c.diag.last,
+    health_fresh: c.diag.fresh && snapshot.hasTag('up'),
     last_exit: c.lastExit,
     down_reason: down ? c.downReason : null,
     backoff_ms: snapshot.hasTag('backoff') ? c.restarts.backoffMs : null,
