@@ -1,6 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import { currentHealth } from '../interfaces/clusterView.js';
-import { instanceMachine, type InstanceState } from '../machines/index.js';
+import { currentHealth, INSTANCE_GROUPS } from '../interfaces/clusterView.js';
 import { PHASES, type ApiCluster, type LiveState } from './liveState.js';
 
 /**
@@ -11,7 +10,11 @@ import { PHASES, type ApiCluster, type LiveState } from './liveState.js';
  * to the name and shards, so that a rename does not start new series.
  */
 
-const STATES = Object.keys(instanceMachine.states) as InstanceState[];
+/**
+ * prom-client's defaults that promtool refuses: gauges named like counters
+ * (`_total`). The same figures are there without the total, by type.
+ */
+const REFUSED_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
 export interface Metrics {
   contentType: string;
@@ -24,33 +27,59 @@ export function createMetrics(live: LiveState): Metrics {
   let scraped: ApiCluster[] | null = null;
   const clusters = () => (scraped ??= live.clusters());
   collectDefaultMetrics({ register: registry, prefix: 'mewld_' });
+  for (const name of REFUSED_DEFAULTS) registry.removeSingleMetric(`mewld_${name}`);
 
-  /** A gauge whose series are all set afresh at each scrape. */
+  /**
+   * A gauge whose series are all set afresh at each scrape. A series not set
+   * is absent, never 0: a figure that is not known is not exported (prom-client
+   * would give a gauge without labels a 0 of its own).
+   */
   const gauge = <L extends string>(
     name: string,
     help: string,
     labelNames: L[],
     fill: (set: (labels: Record<L, string>, value: number) => void) => void,
-  ) =>
-    new Gauge({
+  ) => {
+    let known = false;
+    const metric = new Gauge({
       name,
       help,
       labelNames,
       registers: [registry],
       collect() {
         this.reset();
-        fill((labels, value) => this.set(labels, value));
+        known = false;
+        fill((labels, value) => {
+          known = true;
+          this.set(labels, value);
+        });
       },
     });
+    const get = metric.get.bind(metric);
+    metric.get = async () => {
+      const got = await get();
+      return known ? got : { ...got, values: [] };
+    };
+    return metric;
+  };
 
   gauge('mewld_phase', 'The supervisor phase: 1 for the current one.', ['phase'], (set) => {
     const { phase } = live.phase();
     for (const p of PHASES) set({ phase: p }, p === phase ? 1 : 0);
   });
   gauge('mewld_bus_up', 'Whether the bus (Redis or IPC) is up.', [], (set) => set({}, live.phase().bus.up ? 1 : 0));
-  gauge('mewld_shards', 'The shard count.', [], (set) => set({}, live.gateway().shards ?? 0));
-  gauge('mewld_identify_buckets', "The identify buckets launches share (Discord's max_concurrency, capped by the config).", [], (set) =>
-    set({}, live.gateway().identify_buckets ?? 0),
+  gauge('mewld_shards', 'The shard count (absent until it is known).', [], (set) => {
+    const { shards } = live.gateway();
+    if (shards !== null) set({}, shards);
+  });
+  gauge(
+    'mewld_identify_buckets',
+    "The identify buckets launches share (Discord's max_concurrency, capped by the config; absent until known).",
+    [],
+    (set) => {
+      const buckets = live.gateway().identify_buckets;
+      if (buckets !== null) set({}, buckets);
+    },
   );
   gauge(
     'mewld_session_starts_left',
@@ -61,9 +90,11 @@ export function createMetrics(live: LiveState): Metrics {
       if (left !== null) set({}, left);
     },
   );
-  gauge('mewld_clusters', 'Clusters in each state.', ['state'], (set) => {
-    const counts = new Map<string, number>(STATES.map((s) => [s, 0]));
-    for (const c of clusters()) counts.set(c.state, (counts.get(c.state) ?? 0) + 1);
+  // By what a state means (its group: idle, starting, up, stopping, dead, backoff, failed, stopped), not by the
+  // machine's internal state names, which may change between versions.
+  gauge('mewld_clusters', 'Clusters in each state: idle, starting, up, stopping, dead, backoff, failed, stopped.', ['state'], (set) => {
+    const counts = new Map<string, number>(INSTANCE_GROUPS.map((g) => [g, 0]));
+    for (const c of clusters()) counts.set(c.group, (counts.get(c.group) ?? 0) + 1);
     for (const [state, n] of counts) set({ state }, n);
   });
   gauge('mewld_cluster_info', "A cluster's name and shards (always 1).", ['cluster', 'name', 'shards'], (set) => {
