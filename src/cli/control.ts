@@ -10,11 +10,15 @@ import { readWebAccess } from '../adapters/webAccess.js';
  * (webAccess.ts); web.token or MEWLD_WEB_TOKEN, when set, is the token.
  */
 
-export const CONTROL_COMMANDS = ['status', 'start', 'stop', 'restart', 'rolling-restart'] as const;
-export type ControlCommand = (typeof CONTROL_COMMANDS)[number];
+export type ControlCommand = 'status' | 'start' | 'stop' | 'restart' | 'rolling-restart';
 
-export const isControlCommand = (word: string | undefined): word is ControlCommand =>
-  (CONTROL_COMMANDS as readonly string[]).includes(word ?? '');
+/** What the command line gave beside the command (checked there: an id is digits). */
+export interface ControlArgs {
+  /** The cluster of start, stop and restart. */
+  id?: string;
+  /** status: the API's answers as JSON rather than a table. */
+  json?: boolean;
+}
 
 interface Io {
   out(text: string): void;
@@ -22,7 +26,7 @@ interface Io {
 }
 
 /** Runs one command; resolves with the exit code (0 done, 1 refused or unreachable, 2 used wrongly). */
-export async function control(command: ControlCommand, args: string[], loaded: LoadedConfig, io: Io): Promise<number> {
+export async function control(command: ControlCommand, args: ControlArgs, loaded: LoadedConfig, io: Io): Promise<number> {
   const web = loaded.config.web;
   if (web === false) {
     io.err(`mewld ${command}: the supervisor's web API is off in ${loaded.file} (web: false)\n`);
@@ -56,6 +60,10 @@ export async function control(command: ControlCommand, args: string[], loaded: L
       ]);
       const refused = [phase, gateway, clusters].find((r) => r.status !== 200);
       if (refused) return fail(io, command, refused);
+      if (args.json) {
+        io.out(`${JSON.stringify({ phase: phase.body, gateway: gateway.body, clusters: clusters.body.clusters }, null, 2)}\n`);
+        return 0;
+      }
       io.out(
         statusTable(
           phase.body as unknown as PhaseInfo,
@@ -70,7 +78,7 @@ export async function control(command: ControlCommand, args: string[], loaded: L
       const res = await call('POST', '/api/rolling-restart');
       return res.status === 200 ? done(io, 'rolling restart started') : fail(io, command, res);
     }
-    const id = args[0];
+    const { id } = args;
     if (id === undefined || !/^\d+$/.test(id)) {
       io.err(`mewld ${command}: which cluster? mewld ${command} ID (a cluster id: 0, 1, ...)\n`);
       return 2;

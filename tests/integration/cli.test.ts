@@ -24,7 +24,27 @@ describe('the mewld command', () => {
   it('an unknown flag: exit 2 with the usage', () => {
     const result = mewld(['--frobnicate']);
     expect(result.status).toBe(2);
-    expect(result.stderr).toMatch(/Unknown option '--frobnicate'/);
+    expect(result.stderr).toMatch(/^mewld: unknown option '--frobnicate'/);
+  });
+
+  it('each command has its own help; a mistyped option, an unknown command or an extra word is refused with exit 2, in one line', () => {
+    const help = mewld(['stop', '--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: mewld stop \[options\] <ID>\n\nstop a cluster; it stays stopped until started\n/);
+    expect(help.stdout).toMatch(/-c, --config <FILE> +the config file/);
+    expect(mewld(['help', 'status']).stdout).toMatch(/--json +print what the API answers, as JSON/);
+    for (const [args, stderr] of [
+      [['status', '--jsn'], /^mewld status: unknown option '--jsn'\n\(Did you mean --json\?\)\n$/],
+      [['status', 'extra'], /^mewld status: too many arguments for 'status'\. Expected 0 arguments but got 1\.\n$/],
+      [['stop', '1', '2'], /^mewld stop: too many arguments for 'stop'\. Expected 1 argument but got 2\.\n$/],
+      [['stop'], /^mewld stop: missing required argument 'ID'\n$/],
+      [['restart', 'x'], /^mewld restart: .*'x' is invalid for argument 'ID'\. a cluster id is a whole number: 0, 1, \.\.\.\n$/],
+      [['stauts'], /^mewld: unknown command 'stauts' \(the commands are status, start, stop, restart, rolling-restart, systemd; /],
+    ] as const) {
+      const result = mewld([...args]);
+      expect({ args, status: result.status, stdout: result.stdout }).toEqual({ args, status: 2, stdout: '' });
+      expect(result.stderr).toMatch(stderr);
+    }
   });
 
   it('a bad config is refused before anything starts: exit 2, one line per problem naming key and line', () => {
@@ -124,13 +144,29 @@ describe('operator commands to a running supervisor', () => {
     const pidOf1 = Number(lines[3]!.split(/ +/)[3]);
     expect(s.clusterPids()).toContain(pidOf1);
 
+    // For scripts: what the API answers, as JSON.
+    const json = await command(['status', '--json', ...config]);
+    expect(json.code).toBe(0);
+    const parsed = JSON.parse(json.stdout) as {
+      phase: { phase: string };
+      gateway: { shards: number };
+      clusters: { id: number; name: string }[];
+    };
+    expect(parsed.phase.phase).toBe('up');
+    expect(parsed.gateway.shards).toBe(6);
+    expect(parsed.clusters.map((c) => [c.id, c.name])).toEqual([
+      [0, 'Ayame'],
+      [1, 'Botan'],
+      [2, 'Chihiro'],
+    ]);
+
     expect(await command(['restart', '1', ...config])).toMatchObject({ code: 0, stdout: 'ok: restart: cluster 1\n' });
     await s.waitForEvents((e) => e.filter((x) => x.event === 'start' && x.id === 1).length === 2);
     expect(await command(['stop', '9', ...config])).toMatchObject({
       code: 1,
       stderr: 'mewld stop: no cluster with id 9 (ids are 0 to 2)\n',
     });
-    expect(await command(['stop', ...config])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^mewld stop: which cluster\?/) });
+    expect(await command(['stop', ...config])).toMatchObject({ code: 2, stderr: "mewld stop: missing required argument 'ID'\n" });
     expect(await command(['stop', '2', ...config])).toMatchObject({ code: 0 });
     await eventually(async () => (await command(['status', ...config])).stdout.includes('stopped'), 10_000, 'cluster 2 stopped');
     expect(await command(['stop', '2', ...config])).toMatchObject({ code: 1, stderr: 'mewld stop: cluster 2 is already stopped\n' });
