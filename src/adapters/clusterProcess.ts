@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { StringDecoder } from 'node:string_decoder';
 import { fromCallback } from 'xstate';
 import type { ClusterLink } from '../interfaces/busAdapter.js';
+import type { ClusterLogs } from '../interfaces/clusterLogs.js';
 import type { ProcessCommand, ProcessEvent, ProcessInput } from '../interfaces/clusterProcess.js';
 import type { Logger } from './logger.js';
 
@@ -22,6 +23,10 @@ export interface LaunchSettings {
   bus: ClusterLink;
   /** Where each cluster process is written down, so that a later run can end what this one leaves behind. */
   registry?: ProcessRegistry;
+  /** Each cluster's recent lines, for `mewld logs` and the API. */
+  logs?: ClusterLogs;
+  /** The level of stderr lines in the supervisor's log (config `logs.stderr`; default auto). */
+  stderrLevel?: StderrLevel;
   /**
    * Changes a cluster's launch (an embedder's own start: other arguments,
    * another program, more environment), given the one mewld would use.
@@ -169,6 +174,18 @@ export function boundedLines(stream: NodeJS.ReadableStream, onLine: (line: strin
   });
 }
 
+export type StderrLevel = 'auto' | 'info' | 'warn';
+
+/** Words that make a stderr line look like an error rather than a program's normal talk (which often goes to stderr too). */
+// TypeError, ECONNREFUSED's Error, RuntimeException as well: the word may end a longer name.
+const LOOKS_LIKE_AN_ERROR = /(error|exception)\b|\b(fatal|panic|traceback|uncaught|unhandled)\b|^\s+at /i;
+
+/** The level a stderr line is logged at: with `auto`, warn only for what looks like an error. */
+export function stderrLevel(line: string, setting: StderrLevel = 'auto'): 'info' | 'warn' {
+  if (setting !== 'auto') return setting;
+  return LOOKS_LIKE_AN_ERROR.test(line) ? 'warn' : 'info';
+}
+
 /**
  * The cluster process adapter: one actor per cluster, for the cluster's whole
  * life. Each process runs in its own process group, so that signals reach
@@ -209,12 +226,13 @@ export function spawnCluster(settings: LaunchSettings, logger: Logger) {
       }
     };
 
-    const capture = (stream: NodeJS.ReadableStream | null, name: 'stdout' | 'stderr') => {
+    const capture = (stream: NodeJS.ReadableStream | null, name: 'stdout' | 'stderr', pid: number) => {
       if (!stream) return;
       boundedLines(stream, (line) => {
         tail.push(line.length > TAIL_LINE_MAX ? `${line.slice(0, TAIL_LINE_MAX)}…` : line);
         if (tail.length > TAIL_LINES) tail.shift();
-        log[name === 'stderr' ? 'warn' : 'info']({ stream: name }, line);
+        settings.logs?.push(input.cluster.id, { at: Date.now(), stream: name, pid, text: line });
+        log[name === 'stderr' ? stderrLevel(line, settings.stderrLevel) : 'info']({ stream: name }, line);
       });
     };
 
@@ -261,8 +279,8 @@ export function spawnCluster(settings: LaunchSettings, logger: Logger) {
       child = proc;
       settings.registry?.started(input.cluster.id, pid);
       settings.bus.attach(input.cluster.id, proc);
-      capture(proc.stdout, 'stdout');
-      capture(proc.stderr, 'stderr');
+      capture(proc.stdout, 'stdout', pid);
+      capture(proc.stderr, 'stderr', pid);
       proc.once('exit', (code, signal) => {
         const exitedAt = performance.timeOrigin + performance.now();
         // Leave nothing of the group behind: a replacement will run the same shards.

@@ -1,4 +1,6 @@
+import WebSocket from 'ws';
 import type { LoadedConfig } from '../config/index.js';
+import type { ClusterLogLine } from '../interfaces/clusterLogs.js';
 import type { ApiCluster, GatewayView, PhaseInfo } from '../server/liveState.js';
 import { readWebAccess } from '../adapters/webAccess.js';
 
@@ -10,7 +12,7 @@ import { readWebAccess } from '../adapters/webAccess.js';
  * (webAccess.ts); web.token or MEWLD_WEB_TOKEN, when set, is the token.
  */
 
-export type ControlCommand = 'status' | 'start' | 'stop' | 'restart' | 'rolling-restart';
+export type ControlCommand = 'status' | 'start' | 'stop' | 'restart' | 'rolling-restart' | 'logs';
 
 /** What the command line gave beside the command (checked there: an id is digits). */
 export interface ControlArgs {
@@ -18,6 +20,10 @@ export interface ControlArgs {
   id?: string;
   /** status: the API's answers as JSON rather than a table. */
   json?: boolean;
+  /** logs: how many of the recent lines. */
+  lines?: number;
+  /** logs: then the new lines as they come, until interrupted. */
+  follow?: boolean;
 }
 
 interface Io {
@@ -74,6 +80,10 @@ export async function control(command: ControlCommand, args: ControlArgs, loaded
       );
       return 0;
     }
+    if (command === 'logs') {
+      if (args.id === undefined) return 2;
+      return await logs(io, { base, token, id: Number(args.id), lines: args.lines ?? 100, follow: args.follow === true, call });
+    }
     if (command === 'rolling-restart') {
       const res = await call('POST', '/api/rolling-restart');
       return res.status === 200 ? done(io, 'rolling restart started') : fail(io, command, res);
@@ -91,6 +101,75 @@ export async function control(command: ControlCommand, args: ControlArgs, loaded
     );
     return 1;
   }
+}
+
+/** One line of a cluster's output as `mewld logs` prints it: when, which process, what (stderr lines to stderr). */
+function printLine(io: Io, line: ClusterLogLine) {
+  const text = `${new Date(line.at).toISOString()} [${line.pid}] ${line.text}\n`;
+  if (line.stream === 'stderr') io.err(text);
+  else io.out(text);
+}
+
+const lineKey = (line: ClusterLogLine) => `${line.at} ${line.pid} ${line.stream} ${line.text}`;
+
+/**
+ * `mewld logs ID`: the cluster's recent lines; with -f, then each new line as
+ * the live stream brings it, until interrupted (exit 0) or the supervisor goes
+ * away (exit 1). The stream is followed before the recent lines are asked for,
+ * and what both gave is printed once: no line is lost or doubled in between.
+ */
+async function logs(
+  io: Io,
+  options: {
+    base: string;
+    token: string;
+    id: number;
+    lines: number;
+    follow: boolean;
+    call: (method: 'GET', path: string) => Promise<{ status: number; body: Record<string, unknown> }>;
+  },
+): Promise<number> {
+  let socket: WebSocket | undefined;
+  let early: ClusterLogLine[] | null = [];
+  const closed = new Promise<number>((resolve) => {
+    if (!options.follow) return;
+    socket = new WebSocket(`${options.base.replace(/^http/, 'ws')}/api/ws`, { headers: { authorization: `Bearer ${options.token}` } });
+    socket.on('open', () => socket!.send(JSON.stringify({ type: 'follow', id: options.id })));
+    socket.on('message', (data) => {
+      const message = JSON.parse(String(data)) as { type: string; id?: number; line?: ClusterLogLine };
+      if (message.type !== 'log' || message.id !== options.id || !message.line) return;
+      if (early) early.push(message.line);
+      else printLine(io, message.line);
+    });
+    socket.on('error', (err) => {
+      io.err(`mewld logs: the live stream failed: ${err.message}\n`);
+      resolve(1);
+    });
+    socket.on('close', () => {
+      io.err('mewld logs: the supervisor closed the live stream\n');
+      resolve(1);
+    });
+    const stop = () => {
+      socket!.removeAllListeners('close');
+      socket!.close();
+      resolve(0);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  if (socket) await new Promise((resolve, reject) => socket!.once('open', resolve).once('error', reject));
+  const res = await options.call('GET', `/api/clusters/${options.id}/logs?lines=${options.lines}`);
+  if (res.status !== 200) {
+    socket?.close();
+    return fail(io, 'logs', res);
+  }
+  const recent = res.body.lines as ClusterLogLine[];
+  for (const line of recent) printLine(io, line);
+  if (!socket) return 0;
+  const printed = new Set(recent.map(lineKey));
+  for (const line of early ?? []) if (!printed.has(lineKey(line))) printLine(io, line);
+  early = null;
+  return closed;
 }
 
 /** Where to reach a server that listens on `host`: a wildcard address is reached on loopback. */

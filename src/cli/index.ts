@@ -129,6 +129,13 @@ function program(run: (loaded: LoadedConfig) => Promise<number>): Command {
         await operator(name, command.optsWithGlobals(), { id });
       });
   }
+  sub('logs', "a cluster's recent output (stderr lines on stderr), each line with its time and process id")
+    .argument('<ID>', 'the cluster id (0, 1, ...)', clusterIdArgument)
+    .option('-n, --lines <N>', 'how many of the recent lines (the supervisor keeps logs.lines of each)', lineCount, 100)
+    .option('-f, --follow', 'then print new lines as they come, through restarts, until interrupted')
+    .action(async (id: string, options: { lines: number; follow?: boolean }, command: Command) => {
+      await operator('logs', command.optsWithGlobals(), { id, lines: options.lines, follow: options.follow === true });
+    });
   sub('rolling-restart', 'restart every cluster in order, each once the one before is up').action(
     async (_options: unknown, command: Command) => {
       await operator('rolling-restart', command.optsWithGlobals(), {});
@@ -142,6 +149,11 @@ function program(run: (loaded: LoadedConfig) => Promise<number>): Command {
     throw new Exit(0);
   });
   return mewld;
+}
+
+function lineCount(value: string): number {
+  if (!/^\d{1,6}$/.test(value)) throw new InvalidArgumentError('a number of lines: 0, 1, ...');
+  return Number(value);
 }
 
 function clusterIdArgument(value: string): string {

@@ -88,6 +88,18 @@ const restartFields = v.strictObject(
   must('a mapping of restart settings'),
 );
 
+/** How a stderr line is logged: `auto` at warn when it looks like an error, else at info (docs/operations.md, cluster output). */
+export const STDERR_LEVELS = ['auto', 'info', 'warn'] as const;
+
+const logsFields = v.strictObject(
+  {
+    // Each cluster's last lines, for `mewld logs` and the API; a line is cut at 16 KiB, so 1000 lines cost 16 MiB at most.
+    lines: v.optional(count(1, 'lines', 100_000), 1000),
+    stderr: v.optional(v.picklist(STDERR_LEVELS, must(STDERR_LEVELS.join(', '))), 'auto'),
+  },
+  must('a mapping with lines, stderr'),
+);
+
 const webFields = v.strictObject(
   {
     host: v.optional(text('a host name or address to listen on'), '127.0.0.1'),
@@ -182,6 +194,7 @@ export const configSchema = v.strictObject({
   action_log_max: v.optional(count(1, 'entries'), 1000),
   log_level: v.optional(v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`)),
   restart: v.optional(restartFields, {}),
+  logs: v.optional(logsFields, {}),
   // false, or the mapping: chosen by the value, so that a mistake inside the mapping is reported as itself.
   web: v.optional(
     v.lazy((input) => (input === false ? v.literal(false) : webFields)),
@@ -709,11 +722,12 @@ function nodeAt(root: unknown, path: PropertyKey[], wantKey: boolean): YamlNode 
   return node as YamlNode | undefined;
 }
 
-const NESTED = new Set(['restart', 'web', 'alerts', 'oauth']);
+const NESTED = new Set(['restart', 'logs', 'web', 'alerts', 'oauth']);
 
 function entriesAt(path: PropertyKey[]): Record<string, v.GenericSchema> {
   const nested: Record<string, { entries: Record<string, v.GenericSchema> }> = {
     restart: restartFields,
+    logs: logsFields,
     web: webFields,
     alerts: alertFields,
     oauth: oauthFields,

@@ -1,6 +1,7 @@
 import { Hono, type Context } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
 import type { UpgradeWebSocket, WSContext } from 'hono/ws';
+import type { ClusterLogLine, ClusterLogs } from '../interfaces/clusterLogs.js';
 import type { CommandResult } from '../interfaces/commands.js';
 import type { SessionStore } from '../interfaces/sessions.js';
 import { createAuth, fromThisOrigin, type OAuthSettings } from './auth.js';
@@ -34,6 +35,8 @@ export interface ApiOptions {
   maxClientBuffer: number;
   /** At most this many /api/ws clients at once (default 256); more are refused. */
   maxClients?: number;
+  /** Each cluster's recent output: GET /api/clusters/:id/logs, and `follow` on /api/ws. */
+  logs?: ClusterLogs;
   /** Where sessions are kept across runs; in memory only without it. */
   sessions?: SessionStore;
   /** Log in with Discord (the config's oauth and allowed_ids). */
@@ -54,6 +57,28 @@ const STATUS: Record<Exclude<CommandResult, { ok: true }>['status'], 404 | 409 |
 
 function answer(c: Context, result: CommandResult) {
   return result.ok ? c.json({ ok: true }) : c.json({ ok: false, error: result.reason }, STATUS[result.status]);
+}
+
+/** A line of a followed cluster's output on /api/ws. */
+type LogMessage = { type: 'log'; id: number; line: ClusterLogLine };
+
+/** One client follows this many clusters at most: each costs a listener on every line. */
+const MAX_FOLLOWED = 16;
+
+/** What a live client may ask: a snapshot, or to follow or stop following a cluster's output; anything else is ignored. */
+function clientRequest(data: unknown): { type: 'snapshot' } | { type: 'follow' | 'unfollow'; id: number } | null {
+  if (typeof data !== 'string' || data.length > 200) return null;
+  let message: unknown;
+  try {
+    message = JSON.parse(data);
+  } catch {
+    return null;
+  }
+  if (typeof message !== 'object' || message === null) return null;
+  const { type, id } = message as { type?: unknown; id?: unknown };
+  if (type === 'snapshot') return { type };
+  if ((type === 'follow' || type === 'unfollow') && typeof id === 'number' && Number.isInteger(id) && id >= 0) return { type, id };
+  return null;
 }
 
 /** A cluster id from the path: a non-negative integer, or null. */
@@ -157,6 +182,18 @@ export function createApi(options: ApiOptions) {
     return c.body(`{"entries":[${json.join(',')}]}`, 200, { 'content-type': 'application/json' });
   });
 
+  if (options.logs) {
+    const logs = options.logs;
+    app.get('/api/clusters/:id/logs', (c) => {
+      const id = clusterId(c.req.param('id'));
+      if (id === null) return c.json({ ok: false, error: `not a cluster id: ${c.req.param('id')}` }, 400);
+      if (!options.live.cluster(id)) return c.json({ ok: false, error: `no cluster with id ${id}` }, 404);
+      const raw = c.req.query('lines') ?? '100';
+      if (!/^\d{1,6}$/.test(raw)) return c.json({ ok: false, error: `lines must be a whole number, got ${raw}` }, 400);
+      return c.json({ id, lines: logs.recent(id, Number(raw)) });
+    });
+  }
+
   app.get('/api/gateway', (c) => c.json(options.live.gateway()));
 
   app.get('/api/phase', (c) => c.json(options.live.phase()));
@@ -166,8 +203,8 @@ export function createApi(options: ApiOptions) {
     let clients = 0;
     const full = `too many live clients (${maxClients}): try again later`;
     // Every client gets the same message object: serialized once for all of them.
-    const serialized = new WeakMap<LiveMessage, string>();
-    const serialize = (message: LiveMessage) => {
+    const serialized = new WeakMap<LiveMessage | LogMessage, string>();
+    const serialize = (message: LiveMessage | LogMessage) => {
       let json = serialized.get(message);
       if (json === undefined) serialized.set(message, (json = JSON.stringify(message)));
       return json;
@@ -178,13 +215,16 @@ export function createApi(options: ApiOptions) {
       async (c, next) => (clients >= maxClients ? c.json({ ok: false, error: full }, 503, { 'retry-after': '5' }) : next()),
       options.upgradeWebSocket(() => {
         let unsubscribe: (() => void) | undefined;
+        // The clusters whose output this client follows, each with the way to stop.
+        const following = new Map<number, () => void>();
         let dropped = false;
-        const send = (ws: WSContext<{ bufferedAmount: number; terminate(): void }>, message: LiveMessage) => {
+        const send = (ws: WSContext<{ bufferedAmount: number; terminate(): void }>, message: LiveMessage | LogMessage) => {
           if (dropped) return;
           // A slow client must not slow the supervisor or grow its memory: drop it, it reconnects.
           if (ws.raw && ws.raw.bufferedAmount > options.maxClientBuffer) {
             dropped = true;
             unsubscribe?.();
+            for (const stop of following.values()) stop();
             options.log?.warn(
               { behind: ws.raw.bufferedAmount },
               `dropped a WebSocket client that fell ${ws.raw.bufferedAmount} bytes behind`,
@@ -214,12 +254,25 @@ export function createApi(options: ApiOptions) {
             unsubscribe = options.live.subscribe((message) => send(ws, message));
           },
           onMessage(event, ws) {
-            // The only request: a fresh snapshot, after a gap in seq.
-            if (typeof event.data === 'string' && event.data.includes('"snapshot"')) send(ws, options.live.snapshot());
+            const request = clientRequest(event.data);
+            // A fresh snapshot, after a gap in seq.
+            if (request?.type === 'snapshot') send(ws, options.live.snapshot());
+            // A cluster's output as it comes ({type: 'log'} messages, outside the seq: they are this client's alone).
+            if (request?.type === 'follow' && options.logs && !following.has(request.id) && following.size < MAX_FOLLOWED) {
+              following.set(
+                request.id,
+                options.logs.follow(request.id, (line) => send(ws, { type: 'log', id: request.id, line })),
+              );
+            }
+            if (request?.type === 'unfollow') {
+              following.get(request.id)?.();
+              following.delete(request.id);
+            }
           },
           onClose() {
             clients--;
             unsubscribe?.();
+            for (const stop of following.values()) stop();
           },
         };
       }),

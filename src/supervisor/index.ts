@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createActor, toPromise, type Actor, type InspectionEvent } from 'xstate';
 import { createAlertWebhook } from '../adapters/alertWebhook.js';
 import { createIpcBus } from '../adapters/bus/ipc.js';
+import { createClusterLogs } from '../adapters/clusterLogs.js';
 import { spawnCluster, type LaunchCustomizer } from '../adapters/clusterProcess.js';
 import { fetchGateway } from '../adapters/discordGateway.js';
 import { machineLogger, type Logger } from '../adapters/logger.js';
@@ -68,6 +69,7 @@ export async function startSupervisor(loaded: LoadedConfig, logger: Logger, opti
         )
       : createIpcBus({ channel: config.redis_channel, actionLogMax: config.action_log_max, silenceMs: ms(config.launch_timeout) }, logger);
   logger.info(bus.kind === 'redis' ? `bus: Redis at ${redact(config.redis!)}, channel ${config.redis_channel}` : 'bus: embedded (IPC)');
+  const clusterLogs = createClusterLogs(config.logs.lines);
   const clusterProcess = spawnCluster(
     {
       workDir: workDir(config),
@@ -79,6 +81,8 @@ export async function startSupervisor(loaded: LoadedConfig, logger: Logger, opti
       runId,
       bus: bus.link,
       registry: claim.registry,
+      logs: clusterLogs,
+      stderrLevel: config.logs.stderr,
       launch: options.launch,
     },
     logger,
@@ -123,7 +127,7 @@ export async function startSupervisor(loaded: LoadedConfig, logger: Logger, opti
     ...(watchers.length > 0 && { inspect: (event: InspectionEvent) => watchers.forEach((watch) => watch(event)) }),
   });
   actor.start();
-  const web = startWeb(loaded, { live, commands, bus, runDir: claim.dir }, logger);
+  const web = startWeb(loaded, { live, commands, bus, runDir: claim.dir, logs: clusterLogs }, logger);
   const finish = async () => {
     await (await web)?.close();
     await alerts?.close();

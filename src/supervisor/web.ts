@@ -4,6 +4,7 @@ import { sessionFile } from '../adapters/runFiles.js';
 import { writeWebAccess } from '../adapters/webAccess.js';
 import { oauthLogin, workDir, type LoadedConfig } from '../config/index.js';
 import type { BusAdapter } from '../interfaces/busAdapter.js';
+import type { ClusterLogs } from '../interfaces/clusterLogs.js';
 import type { CommandBridge } from '../server/commandBridge.js';
 import type { LiveState } from '../server/liveState.js';
 import type { WebServer } from '../server/node.js';
@@ -11,7 +12,7 @@ import type { WebServer } from '../server/node.js';
 /** The HTTP API and dashboard; a port already taken is logged, and the supervisor goes on without them. */
 export async function startWeb(
   loaded: LoadedConfig,
-  deps: { live: LiveState; commands: CommandBridge; bus: BusAdapter; runDir: string },
+  deps: { live: LiveState; commands: CommandBridge; bus: BusAdapter; runDir: string; logs: ClusterLogs },
   logger: Logger,
 ): Promise<WebServer | null> {
   const web = loaded.config.web;
@@ -34,6 +35,7 @@ export async function startWeb(
         token,
         live: deps.live,
         commands: deps.commands,
+        logs: deps.logs,
         actionLogs,
         maxClientBuffer: web.max_client_buffer,
         // In Redis when the bus is Redis (they outlive a restart, and are good on any machine of the bot), else in the run directory.

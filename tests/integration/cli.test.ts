@@ -39,7 +39,7 @@ describe('the mewld command', () => {
       [['stop', '1', '2'], /^mewld stop: too many arguments for 'stop'\. Expected 1 argument but got 2\.\n$/],
       [['stop'], /^mewld stop: missing required argument 'ID'\n$/],
       [['restart', 'x'], /^mewld restart: .*'x' is invalid for argument 'ID'\. a cluster id is a whole number: 0, 1, \.\.\.\n$/],
-      [['stauts'], /^mewld: unknown command 'stauts' \(the commands are status, start, stop, restart, rolling-restart, systemd; /],
+      [['stauts'], /^mewld: unknown command 'stauts' \(the commands are status, start, stop, restart, logs, rolling-restart, systemd; /],
     ] as const) {
       const result = mewld([...args]);
       expect({ args, status: result.status, stdout: result.stdout }).toEqual({ args, status: 2, stdout: '' });
