@@ -279,7 +279,48 @@ function select(id) {
   model.selected = model.selected === id ? null : id;
   for (const [tid, tile] of tiles) tile.classList.toggle('selected', tid === model.selected);
   renderDetail();
+  followOutput(model.selected);
 }
+
+// ---------- the selected cluster's output (its recent lines, then each new one from the live stream)
+
+const OUTPUT_LINES = 200;
+let followed = null;
+
+function outputLine(line) {
+  const item = el('li', line.stream === 'stderr' ? 'stderr' : '');
+  item.append(el('time', '', clock(line.at)), el('span', 'pid', String(line.pid)), el('span', 'text', line.text));
+  return item;
+}
+
+function appendOutput(lines) {
+  const list = $('detail-output');
+  // Kept at the bottom while the reader is there; left alone when they scrolled up to read.
+  const atBottom = list.scrollTop + list.clientHeight >= list.scrollHeight - 4;
+  list.append(...lines.map(outputLine));
+  while (list.children.length > OUTPUT_LINES) list.firstElementChild.remove();
+  if (atBottom) list.scrollTop = list.scrollHeight;
+}
+
+async function followOutput(id) {
+  if (followed !== null) socket?.send(JSON.stringify({ type: 'unfollow', id: followed }));
+  followed = id;
+  $('detail-output').replaceChildren();
+  if (id === null) return;
+  // Follow first, then ask for the recent lines: what comes meanwhile is held, and shown once.
+  const early = [];
+  const hold = (line) => early.push(line);
+  outputSink = hold;
+  if (socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: 'follow', id }));
+  const res = await fetch(`/api/clusters/${id}/logs?lines=${OUTPUT_LINES}`).catch(() => null);
+  if (followed !== id) return;
+  const recent = res?.ok ? (await res.json()).lines : [];
+  const seen = new Set(recent.map((l) => `${l.at} ${l.pid} ${l.text}`));
+  appendOutput([...recent, ...early.filter((l) => !seen.has(`${l.at} ${l.pid} ${l.text}`))]);
+  outputSink = (line) => appendOutput([line]);
+}
+
+let outputSink = () => {};
 
 // ---------- the live stream
 
@@ -355,10 +396,20 @@ async function connect() {
   ws.onopen = () => {
     opened = true;
     retryDelay = 500;
+    // A new connection follows nothing yet: the open panel's cluster again, with its recent lines.
+    if (followed !== null) followOutput(followed);
     setLink('live');
     $('unauthorized').hidden = true;
   };
-  ws.onmessage = (event) => apply(JSON.parse(event.data));
+  ws.onmessage = (event) => {
+    const message = JSON.parse(event.data);
+    // A followed cluster's output: this client's own, outside the seq.
+    if (message.type === 'log') {
+      if (message.id === followed) outputSink(message.line);
+      return;
+    }
+    apply(message);
+  };
   ws.onclose = async (event) => {
     if (socket !== ws) return;
     setLink('reconnecting');

@@ -175,6 +175,22 @@ describe('the dashboard', () => {
     await expect.poll(guilds).toBe('60');
   });
 
+  it("shows the selected cluster's output, and follows it live through a restart", async () => {
+    const web = await s.web();
+    await page.click('.tile[data-id="3"]');
+    await expect.poll(() => page.locator('#detail-title').textContent()).toBe('#3 Daichi');
+    const lines = () => page.locator('#detail-output li .text').allTextContents();
+    await expect.poll(lines, { timeout: 15_000 }).toContain('cluster 3: connected, shards 6,7');
+    const pids = () => page.locator('#detail-output li .pid').allTextContents();
+    const [first] = await pids();
+    expect((await fetch(new URL('/api/clusters/3/restart', web.base), { method: 'POST', headers: web.auth })).status).toBe(200);
+    // The new process's line arrives over the live stream, with its pid: no reload, no second fetch.
+    await expect.poll(async () => new Set(await pids()).size, { timeout: 15_000 }).toBe(2);
+    expect((await lines()).filter((l) => l === 'cluster 3: connected, shards 6,7')).toHaveLength(2);
+    expect((await pids())[0]).toBe(first);
+    await page.click('#detail-close');
+  });
+
   it("shows Discord's identify buckets and the session starts left, counted down live as clusters restart", async () => {
     const gatewayBot = JSON.parse(readFileSync(join(ROOT, 'tests/fixtures/discord/gateway-bot-large.json'), 'utf8'));
     const discord = await startFakeDiscord([
