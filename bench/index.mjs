@@ -4,6 +4,7 @@
 //   node bench/index.mjs --smoke   one quick trial of everything, small sizes (part of npm test)
 //   --only footprint,crashRecovery   some scenarios; --warmup 60   the footprint window later (the steady state)
 //   --ping-interval 3600   ours without diagnostics in the footprint window (theirs keeps its heartbeats)
+//   --trials 20   more trials of each scenario (the default is 3)
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -33,10 +34,12 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '2' },
     // Our ping_interval in the footprint window: 1 is the scenario; 3600 leaves out every diagnostic (what the rest costs).
     'ping-interval': { type: 'string', default: '1' },
+    // More trials than the default 3: for a figure whose spread is wide (hang recovery waits for the next ping tick).
+    trials: { type: 'string' },
   },
 });
 const smoke = args.smoke;
-const TRIALS = smoke ? 1 : 3;
+const TRIALS = args.trials ? Number(args.trials) : smoke ? 1 : 3;
 const READY_MS = 300;
 
 /** Runs `trial(side)` for both supervisors, alternating, TRIALS times; collects what each returns. */

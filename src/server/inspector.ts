@@ -38,6 +38,9 @@ export const MAX_VIEWERS = 64;
 /** A viewer with more unsent (it does not read) is dropped: it reconnects with a reload. */
 const VIEWER_BUFFER = 2 * RECENT_BYTES;
 
+/** How long the page waits for the hosted inspector to say it is ready before it says that it has not. */
+const UNREACHABLE_AFTER_MS = 8000;
+
 function bridgeScript(): string {
   // The inspector in the iframe says when it is ready: from then on, events go
   // to that frame and that origin only (not '*', whatever the frame became).
@@ -48,8 +51,13 @@ let target = null;
 window.addEventListener('message', (e) => {
   if (e.source !== iframe.contentWindow || !e.data || e.data.type !== '@statelyai.connected') return;
   target = e.origin;
+  document.getElementById('unreachable').hidden = true;
   buffer.splice(0).forEach((event) => iframe.contentWindow.postMessage(event, target));
 });
+// The inspector is a hosted page: a browser that cannot reach it would show an empty frame and no word why.
+setTimeout(() => {
+  if (!target) document.getElementById('unreachable').hidden = false;
+}, ${UNREACHABLE_AFTER_MS});
 const token = new URLSearchParams(location.search).get('token') || '';
 const ws = new WebSocket('ws://' + location.host + '/?token=' + encodeURIComponent(token));
 ws.onmessage = (event) => {
@@ -65,8 +73,12 @@ const escapeAttribute = (value: string) => value.replace(/&/g, '&amp;').replace(
 function bridgePage(inspectorUrl: string, script: string): string {
   return `<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>mewld · Stately inspector</title>
-<style>html,body{height:100%;margin:0}iframe{width:100%;height:100%;border:0}</style></head>
+<style>html,body{height:100%;margin:0}iframe{width:100%;height:100%;border:0}
+#unreachable{position:fixed;inset:auto 1rem 1rem 1rem;margin:0;padding:1rem;font:15px/1.5 system-ui,sans-serif;background:#fff3cd;color:#3d2c00;border-radius:6px}</style></head>
 <body><iframe id="inspector" src="${escapeAttribute(inspectorUrl)}" referrerpolicy="no-referrer"></iframe>
+<p id="unreachable" role="alert" hidden>The Stately inspector (${escapeAttribute(inspectorUrl)}) has not answered: it is a page on the
+internet, which this browser must be able to reach. The relay is running and keeps the latest events for it; reload once
+the inspector can be reached. The machines are also drawn in docs/architecture.md, and the dashboard needs no internet.</p>
 <script>${script}</script></body></html>`;
 }
 

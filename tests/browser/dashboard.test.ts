@@ -219,6 +219,24 @@ describe('the dashboard', () => {
     }
   });
 
+  it('the inspector page says so when the hosted inspector cannot be reached, instead of an empty frame', async () => {
+    const { startInspectorRelay } = await import('../../src/server/inspector.js');
+    // Port 9 (discard): nothing answers there, as for a browser with no internet.
+    const relay = await startInspectorRelay({ host: '127.0.0.1', port: 0 }, 'http://127.0.0.1:9/inspect');
+    try {
+      const tab = await browser.newPage();
+      await tab.goto(relay.url, { waitUntil: 'domcontentloaded' });
+      expect(await tab.locator('#unreachable').isHidden()).toBe(true);
+      await tab.waitForSelector('#unreachable', { state: 'visible', timeout: 15_000 });
+      expect(await tab.locator('#unreachable').textContent()).toMatch(
+        /^The Stately inspector \(http:\/\/127\.0\.0\.1:9\/inspect\) has not answered/,
+      );
+      await tab.close();
+    } finally {
+      await relay.close();
+    }
+  });
+
   it('reconnects by itself when the supervisor restarts', async () => {
     const port = await freePort();
     const config = {
