@@ -159,7 +159,26 @@ function renderTile(c) {
   renderTileTimes(c, tile);
   const latency = latencyOf(c);
   tile.querySelector('.tile-latency').textContent = latency === null ? '' : `${Math.round(latency)} ms`;
-  tile.querySelector('.tile-restarts').textContent = c.restarts ? `↻ ${c.restarts}` : '';
+  // Restarts it did not ask for (crashes and hangs) on the tile; those on purpose only in its title and the panel.
+  const restarts = tile.querySelector('.tile-restarts');
+  const unplanned = c.restarts_by_cause.crash + c.restarts_by_cause.hang;
+  restarts.textContent = unplanned ? `↻ ${unplanned}` : '';
+  restarts.title = restartCauses(c);
+}
+
+/** "2 crashes, 1 by an operator": the restarts of a cluster by cause, the ones that happened. */
+function restartCauses(c) {
+  const { crash, hang, operator, rollout } = c.restarts_by_cause;
+  const parts = [
+    [crash, 'crash', 'crashes'],
+    [hang, 'hang', 'hangs'],
+    [operator, 'by an operator', 'by an operator'],
+    [rollout, 'by a rolling restart', 'by rolling restarts'],
+  ];
+  return parts
+    .filter(([n]) => n > 0)
+    .map(([n, one, more]) => `${n} ${n === 1 ? one : more}`)
+    .join(', ');
 }
 
 function renderTileTimes(c, tile = tiles.get(c.id)) {
@@ -205,7 +224,7 @@ function renderDetail() {
   fact(facts, 'pid', c.pid ?? '–');
   fact(facts, 'started', c.started_at ? `${clock(c.started_at)} (${ago(c.started_at)})` : '–');
   fact(facts, 'up since', c.up_at ? `${clock(c.up_at)} (${duration(Date.now() - c.up_at)})` : '–');
-  fact(facts, 'restarts', String(c.restarts));
+  fact(facts, 'restarts', c.restarts ? `${c.restarts} (${restartCauses(c)})` : '0');
   fact(facts, 'last diagnostic', c.last_diag ? `${ago(c.last_diag.at)}${c.health_fresh ? '' : ' (stale: not current)'}` : '–');
   fact(facts, 'last exit', c.last_exit ? `${c.last_exit.signal ?? `code ${c.last_exit.code}`}, ${ago(c.last_exit.at)}` : '–');
   if (c.down_reason) fact(facts, 'down because', c.down_reason.replace(/_/g, ' '));

@@ -41,7 +41,10 @@ export interface ClusterView {
   pid: number | null;
   started_at: number | null;
   up_at: number | null;
+  /** Launches after the first, all causes together (statuses' `restarts`, as the Go version counted). */
   restarts: number;
+  /** The same, by why: crashed (or could not be spawned), hung, restarted by an operator, or by a rolling restart. */
+  restarts_by_cause: { crash: number; hang: number; operator: number; rollout: number };
   /** The last diagnostic answer: `at` says how old its figures are; `health_fresh` whether they are current. */
   last_diag: { at: number; health: ShardHealth[] } | null;
   /**

@@ -138,12 +138,13 @@ export function createMetrics(live: LiveState): Metrics {
 
   new Counter({
     name: 'mewld_cluster_restarts_total',
-    help: 'Times the cluster was started again after its first launch (crashes, hangs, operator restarts).',
-    labelNames: ['cluster'],
+    help: 'Times the cluster was started again after its first launch, by cause: crash, hang, operator, rollout (a rolling restart).',
+    labelNames: ['cluster', 'cause'],
     registers: [registry],
     collect() {
       this.reset();
-      for (const c of clusters()) this.inc({ cluster: String(c.id) }, c.restarts);
+      for (const c of clusters())
+        for (const [cause, n] of Object.entries(c.restarts_by_cause)) this.inc({ cluster: String(c.id), cause }, n);
     },
   });
 

@@ -268,7 +268,8 @@ describe('GET /metrics', () => {
     expect(first.has('mewld_session_starts_left')).toBe(false);
     expect(first.get('mewld_cluster_info{cluster="2",name="Cluster 2",shards="4,5"}')).toBe(1);
     expect(first.get('mewld_cluster_latency_seconds{cluster="2"}')).toBeCloseTo(0.0245, 6); // the fixture's 24 and 25 ms
-    expect(first.get('mewld_cluster_restarts_total{cluster="2"}')).toBe(0);
+    for (const cause of ['crash', 'hang', 'operator', 'rollout'])
+      expect(first.get(`mewld_cluster_restarts_total{cluster="2",cause="${cause}"}`)).toBe(0);
     expect(first.get('mewld_process_resident_memory_bytes')).toBeGreaterThan(10e6);
 
     // What Prometheus's own checker says of the exposition.
@@ -280,7 +281,12 @@ describe('GET /metrics', () => {
     await eventually(
       async () => {
         const m = await scrape();
-        return m.get('mewld_cluster_restarts_total{cluster="2"}') === 1 && m.get('mewld_cluster_up{cluster="2"}') === 1;
+        // A kill -9 is a crash, not an operator's restart.
+        return (
+          m.get('mewld_cluster_restarts_total{cluster="2",cause="crash"}') === 1 &&
+          m.get('mewld_cluster_restarts_total{cluster="2",cause="operator"}') === 0 &&
+          m.get('mewld_cluster_up{cluster="2"}') === 1
+        );
       },
       10_000,
       'cluster 2 counted as restarted, and up',

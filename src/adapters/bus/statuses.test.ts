@@ -19,6 +19,7 @@ const view = (id: number, also: Partial<ClusterView> = {}): ClusterView => ({
   started_at: 1_700_000_000_000,
   up_at: 1_700_000_000_000,
   restarts: 0,
+  restarts_by_cause: { crash: 0, hang: 0, operator: 0, rollout: 0 },
   last_diag: null,
   health_fresh: false,
   last_exit: null,

@@ -363,6 +363,37 @@ describe('instanceMachine', () => {
     expect(t.snap().context.diag).toMatchObject({ fresh: false, last: { health: [] } });
   });
 
+  it('counts each launch after the first by its cause: crash, hang, operator, rollout', () => {
+    const t = start();
+    const byCause = () => t.snap().context.restarts.byCause;
+    t.launch();
+    expect(byCause()).toEqual({ crash: 0, hang: 0, operator: 0, rollout: 0 });
+    // A crash: restarted by the backoff.
+    t.procs.exit(0, 1);
+    t.tick(1000);
+    t.send({ type: 'slot.granted' });
+    t.send({ type: 'bus.launchNext', at: t.clock.now() });
+    expect(byCause()).toEqual({ crash: 1, hang: 0, operator: 0, rollout: 0 });
+    // A hang: no answer within ping_timeout.
+    t.tick(2000);
+    t.tick(1000);
+    t.send({ type: 'slot.granted' });
+    t.send({ type: 'bus.launchNext', at: t.clock.now() });
+    expect(byCause()).toEqual({ crash: 1, hang: 1, operator: 0, rollout: 0 });
+    // On purpose: an operator's restart, a rolling restart's, and a start after a stop.
+    t.send({ type: 'cluster.restart' });
+    t.send({ type: 'slot.granted' });
+    t.send({ type: 'bus.launchNext', at: t.clock.now() });
+    t.send({ type: 'cluster.restart', by: 'rollout' });
+    t.send({ type: 'slot.granted' });
+    t.send({ type: 'bus.launchNext', at: t.clock.now() });
+    t.send({ type: 'cluster.stop' });
+    t.send({ type: 'cluster.start' });
+    t.send({ type: 'slot.granted' });
+    expect(byCause()).toEqual({ crash: 1, hang: 1, operator: 2, rollout: 1 });
+    expect(t.snap().context.launches).toBe(6);
+  });
+
   it('while the bus is down no diagnostic deadline runs', () => {
     const t = start();
     t.launch();

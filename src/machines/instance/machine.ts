@@ -61,7 +61,7 @@ export const instanceMachine = instanceSetup.createMachine({
     downReason: null,
     spawnError: null,
     failedReason: null,
-    restarts: { times: [], attempt: 0, backoffMs: 0, seed: input.seed },
+    restarts: { times: [], attempt: 0, backoffMs: 0, seed: input.seed, byCause: { crash: 0, hang: 0, operator: 0, rollout: 0 } },
     stopRequested: false,
     busUp: true,
     automatic: false,
@@ -99,10 +99,10 @@ export const instanceMachine = instanceSetup.createMachine({
       tags: ['starting'],
       description: 'Waiting for the launch slot.',
       entry: 'requestLaunchSlot',
-      exit: 'clearAutomatic',
       on: {
-        'slot.granted': 'starting',
-        'cluster.stop': 'stopped',
+        // `automatic` is cleared by each way out, after the launch is counted (exit actions would run first).
+        'slot.granted': { target: 'starting', actions: ['countRestart', 'clearAutomatic'] },
+        'cluster.stop': { target: 'stopped', actions: 'clearAutomatic' },
       },
     },
     starting: {

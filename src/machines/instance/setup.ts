@@ -4,7 +4,7 @@ import type { ProcessCommand, ProcessEvent, ProcessInput } from '../../interface
 import { sanitizeHealth } from '../../protocol/index.js';
 import { actionOf, record, reply, type AnyActorSystem } from '../record.js';
 import { backoffDelay, nextRandom, restartsWithin } from './backoff.js';
-import type { InstanceContext, InstanceEvent, InstanceInput, InstanceTag, InstanceView } from './types.js';
+import type { InstanceContext, InstanceEvent, InstanceInput, InstanceTag, InstanceView, RestartCause } from './types.js';
 import { refusal } from './view.js';
 
 /** What the Instance machine's actions, guards and delays do (the statechart is machine.ts). */
@@ -20,6 +20,17 @@ export const OVERDUE_LIMIT_MS = 60_000;
 
 /** The diagnostic state once no answer is awaited (answered, abandoned, or a new process). */
 const withoutNonce = ({ context }: { context: InstanceContext }) => ({ ...context.diag, nonce: null });
+
+/**
+ * Why the cluster is launched again: a restart on purpose says by whom; one
+ * the backoff queued, how the last process went down (no answer or no
+ * launch_next is a hang); any other start is an operator's.
+ */
+function restartCause(context: InstanceContext): RestartCause {
+  if (context.restarting !== false) return context.restarting;
+  if (!context.automatic) return 'operator';
+  return context.downReason === 'ping_timeout' || context.downReason === 'launch_timeout' ? 'hang' : 'crash';
+}
 
 /** A new process: nothing it says is known yet, and what the last one said is no longer current. */
 const newProcess = ({ context }: { context: InstanceContext }) => ({ ...context.diag, nonce: null, fresh: false });
@@ -74,6 +85,14 @@ export const instanceSetup = setup({
     terminate: sendTo('process', { type: 'process.signal', signal: 'SIGTERM' }),
     kill: sendTo('process', { type: 'process.signal', signal: 'SIGKILL' }),
     reap: sendTo('process', { type: 'process.reap' }),
+    /** On leaving the queue for a launch, before `automatic` is cleared: a launch after the first is counted by its cause. */
+    countRestart: assign({
+      restarts: ({ context }) => {
+        if (context.launches === 0) return context.restarts;
+        const cause = restartCause(context);
+        return { ...context.restarts, byCause: { ...context.restarts.byCause, [cause]: context.restarts.byCause[cause] + 1 } };
+      },
+    }),
     countLaunch: assign({
       launches: ({ context }) => context.launches + 1,
       upAt: null,
@@ -139,6 +158,7 @@ export const instanceSetup = setup({
       const [random, seed] = nextRandom(context.restarts.seed);
       return {
         restarts: {
+          ...context.restarts,
           attempt: attempt + 1,
           seed,
           backoffMs: backoffDelay(policy, attempt, random),
@@ -158,12 +178,12 @@ export const instanceSetup = setup({
       id: context.input.cluster.id,
       reason: context.downReason ?? 'exited',
       launching: context.upAt === null,
-      restart: context.restarting,
+      restart: context.restarting !== false,
       exit: context.downReason === 'exited' ? context.lastExit : null,
       error: context.spawnError,
     })),
-    reportRestarting: enqueueActions(({ context, enqueue }) => {
-      enqueue.assign({ restarting: true });
+    reportRestarting: enqueueActions(({ context, event, enqueue }) => {
+      enqueue.assign({ restarting: event.type === 'cluster.restart' && event.by === 'rollout' ? 'rollout' : 'operator' });
       enqueue.sendParent({ type: 'cluster.restarting', id: context.input.cluster.id });
     }),
     /** A restart ends when the cluster is up, or down again (what follows is an ordinary start). */

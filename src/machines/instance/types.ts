@@ -45,7 +45,7 @@ export type InstanceCommand =
   | { type: 'cluster.start' }
   | { type: 'cluster.stop' }
   /** Stop, then queue for the launch slot; a cluster that is not running says cluster.restartSkipped. */
-  | { type: 'cluster.restart' }
+  | { type: 'cluster.restart'; by?: RestartBy }
   /** Shutdown's second signal: SIGKILL now, do not wait for kill_timeout. */
   | { type: 'cluster.kill' }
   /** The cluster said launch_next (through the bus and the orchestrator). */
@@ -94,6 +94,13 @@ export interface InstanceView {
   hasTag(tag: InstanceTag): boolean;
 }
 
+/** Who restarts a cluster on purpose: an operator (a command), or a rolling restart. */
+export type RestartBy = 'operator' | 'rollout';
+
+/** Why a cluster was launched again: it crashed (or could not be spawned), hung (no answer, no launch_next), or was restarted on purpose. */
+export type RestartCause = 'crash' | 'hang' | RestartBy;
+export type RestartCounts = Record<RestartCause, number>;
+
 /**
  * Kept to 18 top-level fields on purpose: XState copies the context with
  * Object.assign on every assign, and V8 turns such a copy with more than 19
@@ -135,6 +142,8 @@ export interface InstanceContext {
     backoffMs: number;
     /** The jitter's PRNG state (from input.seed). */
     seed: number;
+    /** Launches after the first, by why (the same object until one is counted: views compare it by reference). */
+    byCause: RestartCounts;
   };
   stopRequested: boolean;
   busUp: boolean;
@@ -142,6 +151,6 @@ export interface InstanceContext {
   automatic: boolean;
   /** The bus came back and no diagnostic has gone out since. */
   reconnecting: boolean;
-  /** Being restarted (stopped to be started again), until it is up or down again. */
-  restarting: boolean;
+  /** Being restarted (stopped to be started again), and by whom, until it is up or down again. */
+  restarting: false | RestartBy;
 }

@@ -41,7 +41,7 @@ const baseContext: InstanceContext = {
   downReason: null,
   spawnError: null,
   failedReason: null,
-  restarts: { times: [], attempt: 0, backoffMs: 0, seed: 1 },
+  restarts: { times: [], attempt: 0, backoffMs: 0, seed: 1, byCause: { crash: 0, hang: 0, operator: 0, rollout: 0 } },
   stopRequested: false,
   busUp: true,
   automatic: false,
@@ -134,6 +134,7 @@ describe('viewOf: a cluster as operators see it', () => {
       started_at: null,
       up_at: null,
       restarts: 0,
+      restarts_by_cause: { crash: 0, hang: 0, operator: 0, rollout: 0 },
       last_diag: null,
       health_fresh: false,
       last_exit: null,
@@ -156,7 +157,7 @@ describe('viewOf: a cluster as operators see it', () => {
         // Left from an earlier down: not shown while it is up.
         downReason: 'exited',
         failedReason: 'stale',
-        restarts: { times: [], attempt: 1, backoffMs: 800, seed: 1 },
+        restarts: { times: [], attempt: 1, backoffMs: 800, seed: 1, byCause: { crash: 1, hang: 0, operator: 1, rollout: 0 } },
       }),
     );
     expect(view).toMatchObject({
@@ -215,7 +216,12 @@ describe('viewOf: a cluster as operators see it', () => {
 
   it('backoff: why it went down, and how long it waits', () => {
     expect(
-      viewOf(snapshotIn('backoff', { downReason: 'exited', restarts: { times: [1], attempt: 2, backoffMs: 400, seed: 1 } })),
+      viewOf(
+        snapshotIn('backoff', {
+          downReason: 'exited',
+          restarts: { times: [1], attempt: 2, backoffMs: 400, seed: 1, byCause: { crash: 1, hang: 0, operator: 0, rollout: 0 } },
+        }),
+      ),
     ).toMatchObject({
       group: 'backoff',
       active: false,

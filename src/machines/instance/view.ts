@@ -34,6 +34,7 @@ function computeView(snapshot: InstanceView): ClusterView {
     started_at: c.startedAt,
     up_at: c.upAt,
     restarts: Math.max(0, c.launches - 1),
+    restarts_by_cause: c.restarts.byCause,
     last_diag: c.diag.last,
     health_fresh: c.diag.fresh && snapshot.hasTag('up'),
     last_exit: c.lastExit,

@@ -24,7 +24,7 @@ const rollingRestartSetup = setup({
     restartCurrent: enqueueActions(({ context, enqueue }) => {
       const id = context.current!;
       enqueue(log(() => ({ level: 'info', cluster: id, msg: `rolling restart: restarting cluster ${id}` })));
-      enqueue.sendTo(cluster(id), { type: 'cluster.restart' });
+      enqueue.sendTo(cluster(id), { type: 'cluster.restart', by: 'rollout' });
     }),
     finish: enqueueActions(({ enqueue }) => {
       // As after the first launch: the clusters hear that the bot is whole again.
