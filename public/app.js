@@ -30,6 +30,9 @@ const model = {
   gateway: null,
   actionLogs: [],
   selected: null,
+  // The state group shown alone (a counter clicked), and the search text.
+  filter: null,
+  search: '',
 };
 const tiles = new Map();
 
@@ -98,10 +101,16 @@ function renderSummary() {
   }
   const summary = $('summary');
   summary.replaceChildren();
+  // The counters are the filters: a click shows only that state's clusters, a second click all again.
   for (const group of SUMMARY_ORDER) {
-    if (!counts[group]) continue;
-    const item = el('span', `count group-${group}`);
-    item.append(el('b', '', String(counts[group])), el('span', '', group === 'up' ? 'running' : group));
+    if (!counts[group] && model.filter !== group) continue;
+    const item = el('button', `count group-${group}`);
+    item.type = 'button';
+    item.dataset.group = group;
+    item.setAttribute('aria-pressed', String(model.filter === group));
+    item.title = model.filter === group ? 'show every cluster' : `show only the ${group === 'up' ? 'running' : group} clusters`;
+    item.append(el('b', '', String(counts[group] ?? 0)), el('span', '', group === 'up' ? 'running' : group));
+    item.addEventListener('click', () => setFilter(model.filter === group ? null : group));
     summary.append(item);
   }
   if (latencies.length) {
@@ -138,6 +147,7 @@ function tileFor(id) {
 
 function renderTile(c) {
   const tile = tileFor(c.id);
+  tile.hidden = !matches(c);
   tile.dataset.state = c.state;
   tile.dataset.group = c.group;
   tile.classList.toggle('selected', model.selected === c.id);
@@ -191,6 +201,35 @@ function renderTileTimes(c, tile = tiles.get(c.id)) {
       : '';
 }
 
+// ---------- finding clusters: a state filter (the counters) and a search by id or name
+
+/** Whether a cluster is shown: in the state filtered on, and its id or name matches the search. */
+function matches(c) {
+  if (model.filter !== null && c.group !== model.filter) return false;
+  const query = model.search.trim().toLowerCase();
+  if (query === '') return true;
+  const id = query.replace(/^#/, '');
+  return (/^\d+$/.test(id) && c.id === Number(id)) || c.name.toLowerCase().includes(query);
+}
+
+function renderShown() {
+  let shown = 0;
+  for (const c of model.clusters.values()) {
+    const tile = tiles.get(c.id);
+    const visible = matches(c);
+    if (tile) tile.hidden = !visible;
+    if (visible) shown++;
+  }
+  const filtering = model.filter !== null || model.search.trim() !== '';
+  $('shown').textContent = filtering ? `${shown} of ${model.clusters.size} shown` : '';
+}
+
+function setFilter(group) {
+  model.filter = group;
+  renderSummary();
+  renderShown();
+}
+
 function renderGrid() {
   for (const c of model.clusters.values()) renderTile(c);
   for (const [id, tile] of tiles) {
@@ -200,6 +239,7 @@ function renderGrid() {
     }
   }
   $('empty').hidden = model.clusters.size > 0;
+  renderShown();
 }
 
 function fact(list, name, value) {
@@ -375,6 +415,7 @@ function apply(message) {
       renderTile(message.cluster);
       $('empty').hidden = true;
       renderSummary();
+      if (model.filter !== null || model.search !== '') renderShown();
       renderHeader();
       if (model.selected === message.cluster.id) renderDetail();
       break;
@@ -498,6 +539,10 @@ $('rolling-restart').addEventListener('click', () =>
   confirmThen(`Restart every cluster, one at a time?`, () => post('/api/rolling-restart', 'rolling restart started')),
 );
 $('detail-close').addEventListener('click', () => select(model.selected));
+$('search').addEventListener('input', (event) => {
+  model.search = event.target.value;
+  renderShown();
+});
 document.addEventListener('keydown', (e) => {
   if (e.key === 'Escape' && model.selected !== null && !$('confirm').open) select(model.selected);
 });

@@ -191,6 +191,32 @@ describe('the dashboard', () => {
     await page.click('#detail-close');
   });
 
+  it('finds clusters: the counters filter by state, the search box by id or name', async () => {
+    const web = await s.web();
+    const visible = () => page.locator('.tile:visible').evaluateAll((tiles) => tiles.map((t) => Number((t as HTMLElement).dataset.id)));
+    expect((await fetch(new URL('/api/clusters/2/stop', web.base), { method: 'POST', headers: web.auth })).status).toBe(200);
+    await page.waitForSelector('#summary button.count[data-group="stopped"]');
+    await page.click('#summary button.count[data-group="stopped"]');
+    await expect.poll(visible).toEqual([2]);
+    expect(await page.locator('#shown').textContent()).toBe('1 of 6 shown');
+    expect(await page.locator('#summary button.count[data-group="stopped"]').getAttribute('aria-pressed')).toBe('true');
+    // Clicked again: every cluster.
+    await page.click('#summary button.count[data-group="stopped"]');
+    await expect.poll(visible).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(await page.locator('#shown').textContent()).toBe('');
+    // By name, whatever the case; by id, with or without #.
+    await page.fill('#search', 'bOtAn');
+    await expect.poll(visible).toEqual([1]);
+    await page.fill('#search', '#4');
+    await expect.poll(visible).toEqual([4]);
+    await page.fill('#search', '');
+    await expect.poll(visible).toEqual([0, 1, 2, 3, 4, 5]);
+    expect((await fetch(new URL('/api/clusters/2/start', web.base), { method: 'POST', headers: web.auth })).status).toBe(200);
+    await page.waitForFunction(() => document.querySelector('.tile[data-id="2"]')?.getAttribute('data-group') === 'up', undefined, {
+      timeout: 15_000,
+    });
+  });
+
   it("shows Discord's identify buckets and the session starts left, counted down live as clusters restart", async () => {
     const gatewayBot = JSON.parse(readFileSync(join(ROOT, 'tests/fixtures/discord/gateway-bot-large.json'), 'utf8'));
     const discord = await startFakeDiscord([
