@@ -91,8 +91,10 @@ describe.each(implementations)('the %s bus', (_name, makeBus) => {
         result: { ok: false, status: 'conflict', reason: `for cluster ${c.id}` },
       });
     }
-    const replies = await t.recorded('reply', 3);
-    for (const r of replies) expect(r.output).toBe(`for cluster ${r.id}`);
+    // Refusals: each request rejects with the reason given for it, typed.
+    const refused = await t.recorded('request_failed', 3);
+    for (const r of refused)
+      expect(r).toMatchObject({ name: 'RequestRefusedError', reason: `for cluster ${r.id}`, error: `stop refused: for cluster ${r.id}` });
   });
 
   it('relays scope "bot" messages to every other cluster, not back to the sender', async () => {

@@ -7,11 +7,15 @@ import {
   clusterChannel,
   launchNextMessage,
   launcherChannel,
+  refusalOf,
   replyCommandId,
   type BusMessage,
   type ClusterInbound,
+  type CommandOutput,
   type ShardHealth,
 } from '../protocol/index.js';
+
+export type { CommandOutputs, StatusesEntry } from '../protocol/index.js';
 
 /**
  * mewld/client: the cluster side of the mewld protocol, for bots written in
@@ -73,6 +77,17 @@ export class RequestTimeoutError extends Error {
   override name = 'RequestTimeoutError';
 }
 
+/** The supervisor refused the command (an unknown cluster, a conflicting state...): `reason` says why, as it said it. */
+export class RequestRefusedError extends Error {
+  override name = 'RequestRefusedError';
+  constructor(
+    readonly action: string,
+    readonly reason: string,
+  ) {
+    super(`${action} refused: ${reason}`);
+  }
+}
+
 /** Reads the cluster's identity; throws with what is missing when this is not a cluster process. */
 export function clusterInfo(
   env: NodeJS.ProcessEnv = process.env,
@@ -120,10 +135,12 @@ export interface Cluster {
   ready(): Promise<void>;
   /**
    * Sends a launcher command (statuses, restart, ...) and resolves with the
-   * reply's output, matched by command_id; rejects with RequestTimeoutError
-   * when no reply comes in time (default 10 s).
+   * reply's output, matched by command_id ("ok", or the payload of statuses
+   * and num_processes, typed); rejects with RequestRefusedError when the
+   * supervisor refuses it, and with RequestTimeoutError when no reply comes
+   * in time (default 10 s).
    */
-  request(action: string, args?: Record<string, unknown>, options?: { timeout?: number }): Promise<unknown>;
+  request<A extends string>(action: A, args?: Record<string, unknown>, options?: { timeout?: number }): Promise<CommandOutput<A>>;
   /** Sends a message to every other cluster of the bot (scope "bot"). */
   broadcast(action: string, data?: unknown): Promise<void>;
   /** Messages from other clusters with this action; returns a function that unsubscribes. */
@@ -245,12 +262,17 @@ export async function connectCluster(options: ClusterOptions = {}): Promise<Clus
     request(action, args, requestOptions = {}) {
       const commandId = randomUUID();
       const timeout = requestOptions.timeout ?? requestTimeout;
-      return new Promise((resolve, reject) => {
+      return new Promise<CommandOutput<typeof action>>((resolve, reject) => {
         const timer = setTimeout(() => {
           pending.delete(commandId);
           reject(new RequestTimeoutError(`no reply to ${action} within ${timeout} ms: is the supervisor running?`));
         }, timeout);
-        pending.set(commandId, { resolve, timer });
+        const answer = (output: unknown) => {
+          const reason = refusalOf(output);
+          if (reason === null) resolve(output as CommandOutput<typeof action>);
+          else reject(new RequestRefusedError(action, reason));
+        };
+        pending.set(commandId, { resolve: answer, timer });
         transport.send(commandMessage(action, args, commandId)).catch((err: unknown) => {
           clearTimeout(timer);
           pending.delete(commandId);

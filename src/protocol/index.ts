@@ -8,6 +8,7 @@ export * from './actionLog.js';
 export * from './depth.js';
 export * from './goJson.js';
 export * from './health.js';
+export * from './replies.js';
 
 /**
  * The mewld bus protocol (docs/protocol.md), as pure functions: what a message on the

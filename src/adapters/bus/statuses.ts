@@ -1,6 +1,6 @@
 import type { ClusterView } from '../../interfaces/clusterView.js';
 import type { CommandAction, CommandResult } from '../../interfaces/commands.js';
-import { Encoded, GO_ZERO_TIME, healthSummary, type ShardHealth } from '../../protocol/index.js';
+import { Encoded, GO_ZERO_TIME, healthSummary, type ShardHealth, type StatusesEntry } from '../../protocol/index.js';
 
 /**
  * The Go encoding of what the supervisor answers on the bus: `statuses` as
@@ -37,7 +37,8 @@ export function createReplyEncoder() {
   };
 }
 
-function statusOf(v: ClusterView) {
+/** Typed by the protocol's contract, which the client library reads. */
+function statusOf(v: ClusterView): StatusesEntry {
   return {
     active: v.active,
     status: v.state,
