@@ -308,17 +308,33 @@ function describeLog(entry) {
     const size = typeof rest.bytes === 'number' ? `${rest.bytes.toLocaleString('en')} bytes` : 'not serializable';
     return { event: event ?? 'entry', text: `(too big to show: ${size})`, at: typeof ts === 'number' ? ts / 1000 : null };
   }
-  const parts = Object.entries(rest)
+  // A cluster's last output lines and its exits are shown as lines below the entry, not as JSON.
+  const { last_lines: lines, exits, ...fields } = rest;
+  const parts = Object.entries(fields)
     .filter(([, v]) => v !== null && v !== undefined && !(Array.isArray(v) && v.length === 0))
     .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`);
-  return { event: event ?? 'entry', text: parts.join(' '), at: typeof ts === 'number' ? ts / 1000 : null };
+  const exitList = Array.isArray(exits) ? exits.filter((x) => x && typeof x === 'object').map(describeExit) : [];
+  if (exitList.length) parts.push(`exits: ${exitList.join(', ')}`);
+  const output = Array.isArray(lines) ? lines.map(String) : [];
+  return { event: event ?? 'entry', text: parts.join(' '), at: typeof ts === 'number' ? ts / 1000 : null, output };
 }
 
+/** "code 1" or "SIGKILL", as a person says how a process ended. */
+const describeExit = (x) => (x.signal ? String(x.signal) : `code ${x.code}`);
+
 function logItem(entry) {
-  const { event, text, at } = describeLog(entry);
+  const { event, text, at, output } = describeLog(entry);
   const item = el('li');
   item.dataset.event = event;
   item.append(el('time', '', at ? clock(at) : ''), el('b', '', event), el('span', '', text));
+  if (output.length) {
+    const details = el('details', 'last-lines');
+    details.append(
+      el('summary', '', `its last ${output.length === 1 ? 'line' : `${output.length} lines`}`),
+      el('pre', '', output.join('\n')),
+    );
+    item.append(details);
+  }
   return item;
 }
 

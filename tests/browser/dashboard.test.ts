@@ -263,6 +263,32 @@ describe('the dashboard', () => {
     }
   });
 
+  it("a failed cluster's entry shows its exits and last output lines as text, not as JSON", async () => {
+    // cluster.mjs is written for Redis: on the embedded bus it dies at start (with FIXTURE_MODE crash, it would
+    // anyway), printing an error each time; given up after the second.
+    const failing = runSupervisor(
+      { fixed_shard_count: 1, per_cluster: 1, web: { port: 0 }, restart: { max_restarts: 1, within: 60, backoff_initial: 0.1, jitter: 0 } },
+      { FIXTURE_MODE: 'crash' },
+    );
+    running.push(failing);
+    const web = await failing.web();
+    const tab = await browser.newPage();
+    await tab.goto(`${web.base}?token=${web.token}`);
+    const entry = tab.locator('#action-log li[data-event="cluster_failed"]');
+    await entry.waitFor({ timeout: 20_000 });
+    expect(await entry.locator('span').textContent()).toMatch(/exits: code 1, code 1$/);
+    expect(await entry.locator('span').textContent()).not.toMatch(/last_lines|\["/);
+    await entry.locator('summary').click();
+    // The lines as the cluster printed them, one under the other.
+    const logs = (await (await fetch(new URL('/api/action-logs', web.base), { headers: web.auth })).json()) as {
+      entries: { event: string; last_lines?: string[] }[];
+    };
+    const lastLines = logs.entries.find((e) => e.event === 'cluster_failed')!.last_lines!;
+    expect(lastLines.length).toBeGreaterThan(0);
+    expect(await entry.locator('pre').textContent()).toBe(lastLines.join('\n'));
+    await tab.close();
+  });
+
   it('reconnects by itself when the supervisor restarts', async () => {
     const port = await freePort();
     const config = {
