@@ -62,7 +62,7 @@ export interface ClusterOptions {
   /** Redis address when MEWLD_REDIS_URL is not set (as under the Go mewld). */
   redisUrl?: string;
   /** Defaults to process.env and process.argv. */
-  env?: NodeJS.ProcessEnv;
+  env?: Environment;
   argv?: string[];
 }
 
@@ -72,6 +72,9 @@ export interface ClusterOptions {
  * asked to stop (`signal`).
  */
 export type LeaveReason = 'orphaned' | 'replaced' | 'signal';
+
+/** An environment as process.env is one: the published types need no @types/node for it. */
+export type Environment = Record<string, string | undefined>;
 
 export class RequestTimeoutError extends Error {
   override name = 'RequestTimeoutError';
@@ -90,7 +93,7 @@ export class RequestRefusedError extends Error {
 
 /** Reads the cluster's identity; throws with what is missing when this is not a cluster process. */
 export function clusterInfo(
-  env: NodeJS.ProcessEnv = process.env,
+  env: Environment = process.env,
   argv: string[] = process.argv,
   hasIpcChannel = typeof process.send === 'function',
 ): ClusterInfo {

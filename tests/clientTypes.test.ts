@@ -1,0 +1,52 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from './helpers/supervisor.js';
+
+/** The published types of mewld/client, as a cluster's TypeScript project without @types/node sees them. */
+describe("mewld/client's types", () => {
+  it('type-check in a project without @types/node, with typed outputs and typed refusals', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mewld-client-types-'));
+    const client = join(ROOT, 'dist/client/index.js');
+    writeFileSync(
+      join(dir, 'cluster.ts'),
+      `import { connectCluster, RequestRefusedError, type StatusesEntry } from ${JSON.stringify(client)};
+export async function run() {
+  const cluster = await connectCluster({ env: { MEWLD_CLUSTER_ID: '0' } });
+  const statuses = await cluster.request('statuses');
+  const first: StatusesEntry | undefined = statuses['0'];
+  const counts: { clusters: number; shards: number } = await cluster.request('num_processes');
+  const ok: 'ok' = await cluster.request('stop', { id: 1 });
+  try {
+    await cluster.request('start', { id: 9 });
+  } catch (err) {
+    if (err instanceof RequestRefusedError) return [first, counts, ok, err.reason.length];
+  }
+  return null;
+}
+`,
+    );
+    writeFileSync(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          noEmit: true,
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          target: 'es2022',
+          types: [],
+          skipLibCheck: false,
+        },
+        files: ['cluster.ts'],
+      }),
+    );
+    const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(dir, 'tsconfig.json')], {
+      encoding: 'utf8',
+    });
+    expect(tsc.stdout + tsc.stderr).toBe('');
+    expect(tsc.status).toBe(0);
+  });
+});
