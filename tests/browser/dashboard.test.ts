@@ -217,6 +217,23 @@ describe('the dashboard', () => {
     });
   });
 
+  it("on a phone, a tile's panel opens where the thumb is, over the grid, not below it", async () => {
+    const web = await s.web();
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    await phone.goto(`${web.base}?token=${web.token}`);
+    await phone.waitForFunction(() => document.querySelectorAll('.tile[data-group="up"]').length === 6);
+    await phone.locator('.tile[data-id="5"]').scrollIntoViewIfNeeded();
+    await phone.locator('.tile[data-id="5"]').tap();
+    await phone.waitForSelector('#detail:not([hidden])');
+    const box = (await phone.locator('#detail').boundingBox())!;
+    // In the viewport as it is, without scrolling: its top on screen, its bottom at the screen's bottom.
+    expect(box.y).toBeGreaterThanOrEqual(0);
+    expect(box.y).toBeLessThan(844);
+    expect(Math.round(box.y + box.height)).toBe(844);
+    expect(await phone.locator('#detail-title').textContent()).toBe('#5 Fumiko');
+    await phone.close();
+  });
+
   it("shows Discord's identify buckets and the session starts left, counted down live as clusters restart", async () => {
     const gatewayBot = JSON.parse(readFileSync(join(ROOT, 'tests/fixtures/discord/gateway-bot-large.json'), 'utf8'));
     const discord = await startFakeDiscord([
