@@ -266,7 +266,7 @@ function renderDetail() {
   fact(facts, 'up since', c.up_at ? `${clock(c.up_at)} (${duration(Date.now() - c.up_at)})` : '–');
   fact(facts, 'restarts', c.restarts ? `${c.restarts} (${restartCauses(c)})` : '0');
   fact(facts, 'last diagnostic', c.last_diag ? `${ago(c.last_diag.at)}${c.health_fresh ? '' : ' (stale: not current)'}` : '–');
-  fact(facts, 'last exit', c.last_exit ? `${c.last_exit.signal ?? `code ${c.last_exit.code}`}, ${ago(c.last_exit.at)}` : '–');
+  fact(facts, 'last exit', c.last_exit ? `${describeExit(c.last_exit)}, ${ago(c.last_exit.at)}` : '–');
   if (c.down_reason) fact(facts, 'down because', c.down_reason.replace(/_/g, ' '));
   if (c.backoff_ms) fact(facts, 'backoff', duration(c.backoff_ms));
   if (c.failed_reason) fact(facts, 'failed', c.failed_reason);
@@ -320,7 +320,9 @@ function describeLog(entry) {
 }
 
 /** "code 1" or "SIGKILL", as a person says how a process ended. */
-const describeExit = (x) => (x.signal ? String(x.signal) : `code ${x.code}`);
+function describeExit(x) {
+  return x.signal ? String(x.signal) : `code ${x.code}`;
+}
 
 function logItem(entry) {
   const { event, text, at, output } = describeLog(entry);
@@ -384,14 +386,14 @@ async function followOutput(id) {
   if (id === null) return;
   // Follow first, then ask for the recent lines: what comes meanwhile is held, and shown once.
   const early = [];
-  const hold = (line) => early.push(line);
-  outputSink = hold;
+  outputSink = (line) => early.push(line);
   if (socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: 'follow', id }));
   const res = await fetch(`/api/clusters/${id}/logs?lines=${OUTPUT_LINES}`).catch(() => null);
   if (followed !== id) return;
   const recent = res?.ok ? (await res.json()).lines : [];
-  const seen = new Set(recent.map((l) => `${l.at} ${l.pid} ${l.text}`));
-  appendOutput([...recent, ...early.filter((l) => !seen.has(`${l.at} ${l.pid} ${l.text}`))]);
+  const key = (l) => `${l.at} ${l.pid} ${l.stream} ${l.text}`;
+  const seen = new Set(recent.map(key));
+  appendOutput([...recent, ...early.filter((l) => !seen.has(key(l)))]);
   outputSink = (line) => appendOutput([line]);
 }
 

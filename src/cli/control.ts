@@ -16,7 +16,7 @@ export type ControlCommand = 'status' | 'start' | 'stop' | 'restart' | 'rolling-
 
 /** What the command line gave beside the command (checked there: an id is digits). */
 export interface ControlArgs {
-  /** The cluster of start, stop and restart. */
+  /** The cluster of start, stop, restart and logs. */
   id?: string;
   /** status: the API's answers as JSON rather than a table. */
   json?: boolean;
@@ -80,10 +80,6 @@ export async function control(command: ControlCommand, args: ControlArgs, loaded
       );
       return 0;
     }
-    if (command === 'logs') {
-      if (args.id === undefined) return 2;
-      return await logs(io, { base, token, id: Number(args.id), lines: args.lines ?? 100, follow: args.follow === true, call });
-    }
     if (command === 'rolling-restart') {
       const res = await call('POST', '/api/rolling-restart');
       return res.status === 200 ? done(io, 'rolling restart started') : fail(io, command, res);
@@ -92,6 +88,9 @@ export async function control(command: ControlCommand, args: ControlArgs, loaded
     if (id === undefined || !/^\d+$/.test(id)) {
       io.err(`mewld ${command}: which cluster? mewld ${command} ID (a cluster id: 0, 1, ...)\n`);
       return 2;
+    }
+    if (command === 'logs') {
+      return await logs(io, { base, token, id: Number(id), lines: args.lines ?? 100, follow: args.follow === true, call });
     }
     const res = await call('POST', `/api/clusters/${id}/${command}`);
     return res.status === 200 ? done(io, `${command}: cluster ${id}`) : fail(io, command, res);

@@ -20,6 +20,10 @@ export interface ExitInfo {
 /** Why a cluster went to `dead`. */
 export type DownReason = 'exited' | 'spawn_failed' | 'launch_timeout' | 'ping_timeout';
 
+/** Why a cluster was launched again: it crashed (or could not be spawned), hung (no answer, no launch_next), or was restarted on purpose by an operator or a rolling restart. */
+export type RestartCause = 'crash' | 'hang' | 'operator' | 'rollout';
+export type RestartCounts = Record<RestartCause, number>;
+
 /** The cluster's shard health as current figures, or null when there are none: the one rule every view and total applies. */
 export function currentHealth(view: Pick<ClusterView, 'last_diag' | 'health_fresh'>): ShardHealth[] | null {
   return view.health_fresh && view.last_diag ? view.last_diag.health : null;
@@ -44,7 +48,7 @@ export interface ClusterView {
   /** Launches after the first, all causes together (statuses' `restarts`, as the Go version counted). */
   restarts: number;
   /** The same, by why: crashed (or could not be spawned), hung, restarted by an operator, or by a rolling restart. */
-  restarts_by_cause: { crash: number; hang: number; operator: number; rollout: number };
+  restarts_by_cause: RestartCounts;
   /** The last diagnostic answer: `at` says how old its figures are; `health_fresh` whether they are current. */
   last_diag: { at: number; health: ShardHealth[] } | null;
   /**

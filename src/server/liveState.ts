@@ -120,6 +120,12 @@ export function phaseOf(root: OrchestratorSnapshot, slot?: LaunchSlotSnapshot): 
 const changedBesidesDiag = (a: ClusterView, b: ClusterView) =>
   (Object.keys(b) as (keyof ClusterView)[]).some((key) => key !== 'last_diag' && a[key] !== b[key]);
 
+/** The summary of a cluster's current figures, null when there are none: the Cluster's `health`. */
+function currentSummary(view: ClusterView): HealthSummary | null {
+  const health = currentHealth(view);
+  return health && healthSummary(health);
+}
+
 const isPingCycle = (from: string | undefined, to: string) =>
   (from === 'running' && to === 'diagPending') || (from === 'diagPending' && to === 'running');
 
@@ -143,9 +149,7 @@ export function createLiveState(options: { busKind: string; now?: () => number }
 
   const cluster = (id: number): ApiCluster | undefined => {
     const view = views.get(id);
-    if (!view) return undefined;
-    const health = currentHealth(view);
-    return { ...view, transitions: transitions.get(id) ?? [], health: health && healthSummary(health) };
+    return view && { ...view, transitions: transitions.get(id) ?? [], health: currentSummary(view) };
   };
 
   const onInstance = (snapshot: InstanceSnapshot) => {
@@ -166,7 +170,7 @@ export function createLiveState(options: { busKind: string; now?: () => number }
         health: view.last_diag.health,
         fresh: view.health_fresh,
         // As the cluster's `health`: null unless the figures are current.
-        summary: view.health_fresh ? healthSummary(view.last_diag.health) : null,
+        summary: currentSummary(view),
       });
     }
     if (!before || changedBesidesDiag(before, view)) emit({ type: 'cluster', cluster: cluster(view.id)! });

@@ -68,27 +68,22 @@ export function createMetrics(live: LiveState): Metrics {
     for (const p of PHASES) set({ phase: p }, p === phase ? 1 : 0);
   });
   gauge('mewld_bus_up', 'Whether the bus (Redis or IPC) is up.', [], (set) => set({}, live.phase().bus.up ? 1 : 0));
-  gauge('mewld_shards', 'The shard count (absent until it is known).', [], (set) => {
-    const { shards } = live.gateway();
-    if (shards !== null) set({}, shards);
-  });
-  gauge(
+  /** A gauge of one figure, absent while it is not known (null). */
+  const figure = (name: string, help: string, value: () => number | null) =>
+    gauge(name, help, [], (set) => {
+      const known = value();
+      if (known !== null) set({}, known);
+    });
+  figure('mewld_shards', 'The shard count (absent until it is known).', () => live.gateway().shards);
+  figure(
     'mewld_identify_buckets',
     "The identify buckets launches share (Discord's max_concurrency, capped by the config; absent until known).",
-    [],
-    (set) => {
-      const buckets = live.gateway().identify_buckets;
-      if (buckets !== null) set({}, buckets);
-    },
+    () => live.gateway().identify_buckets,
   );
-  gauge(
+  figure(
     'mewld_session_starts_left',
     "Discord's session starts left, by the supervisor's count (absent with fixed_shard_count).",
-    [],
-    (set) => {
-      const left = live.gateway().session_starts_left;
-      if (left !== null) set({}, left);
-    },
+    () => live.gateway().session_starts_left,
   );
   // By what a state means (its group: idle, starting, up, stopping, dead, backoff, failed, stopped), not by the
   // machine's internal state names, which may change between versions.

@@ -4,7 +4,8 @@ import type { ProcessCommand, ProcessEvent, ProcessInput } from '../../interface
 import { sanitizeHealth } from '../../protocol/index.js';
 import { actionOf, record, reply, type AnyActorSystem } from '../record.js';
 import { backoffDelay, nextRandom, restartsWithin } from './backoff.js';
-import type { InstanceContext, InstanceEvent, InstanceInput, InstanceTag, InstanceView, RestartCause } from './types.js';
+import type { RestartCause } from '../../interfaces/clusterView.js';
+import type { InstanceContext, InstanceEvent, InstanceInput, InstanceTag, InstanceView } from './types.js';
 import { refusal } from './view.js';
 
 /** What the Instance machine's actions, guards and delays do (the statechart is machine.ts). */

@@ -1,5 +1,5 @@
 import type { BusToInstance } from '../../interfaces/bus.js';
-import type { DownReason, ExitInfo, InstanceGroup } from '../../interfaces/clusterView.js';
+import type { DownReason, ExitInfo, InstanceGroup, RestartCause, RestartCounts } from '../../interfaces/clusterView.js';
 import type { ProcessEvent, ProcessInput } from '../../interfaces/clusterProcess.js';
 import type { Command, ClusterAction } from '../../interfaces/commands.js';
 import type { ShardHealth } from '../../protocol/index.js';
@@ -95,11 +95,7 @@ export interface InstanceView {
 }
 
 /** Who restarts a cluster on purpose: an operator (a command), or a rolling restart. */
-export type RestartBy = 'operator' | 'rollout';
-
-/** Why a cluster was launched again: it crashed (or could not be spawned), hung (no answer, no launch_next), or was restarted on purpose. */
-export type RestartCause = 'crash' | 'hang' | RestartBy;
-export type RestartCounts = Record<RestartCause, number>;
+export type RestartBy = Extract<RestartCause, 'operator' | 'rollout'>;
 
 /**
  * Kept to 18 top-level fields on purpose: XState copies the context with
