@@ -1,6 +1,7 @@
 import WebSocket from 'ws';
 import type { LoadedConfig } from '../config/index.js';
 import type { ClusterLogLine } from '../interfaces/clusterLogs.js';
+import { describeRollout, type RolloutView } from '../machines/index.js';
 import type { ApiCluster, GatewayView, PhaseInfo } from '../server/liveState.js';
 import { readWebAccess } from '../adapters/webAccess.js';
 
@@ -24,7 +25,12 @@ export interface ControlArgs {
   lines?: number;
   /** logs: then the new lines as they come, until interrupted. */
   follow?: boolean;
+  /** rolling-restart: begin one (the default), pause, resume or cancel the one in progress, or say where it is. */
+  rollout?: RolloutOp;
 }
+
+export const ROLLOUT_OPS = ['start', 'pause', 'resume', 'cancel', 'status'] as const;
+export type RolloutOp = (typeof ROLLOUT_OPS)[number];
 
 interface Io {
   out(text: string): void;
@@ -80,10 +86,7 @@ export async function control(command: ControlCommand, args: ControlArgs, loaded
       );
       return 0;
     }
-    if (command === 'rolling-restart') {
-      const res = await call('POST', '/api/rolling-restart');
-      return res.status === 200 ? done(io, 'rolling restart started') : fail(io, command, res);
-    }
+    if (command === 'rolling-restart') return await rollingRestart(io, args.rollout ?? 'start', args.json === true, call);
     const { id } = args;
     if (id === undefined || !/^\d+$/.test(id)) {
       io.err(`mewld ${command}: which cluster? mewld ${command} ID (a cluster id: 0, 1, ...)\n`);
@@ -100,6 +103,30 @@ export async function control(command: ControlCommand, args: ControlArgs, loaded
     );
     return 1;
   }
+}
+
+/**
+ * `mewld rolling-restart [start|pause|resume|cancel|status]`: each but status
+ * is the API's command of that name; each prints where the rolling restart is
+ * then (a pause takes effect once the cluster restarting is back).
+ */
+async function rollingRestart(
+  io: Io,
+  op: RolloutOp,
+  json: boolean,
+  call: (method: 'GET' | 'POST', path: string) => Promise<{ status: number; body: Record<string, unknown> }>,
+): Promise<number> {
+  const command = `rolling-restart ${op}`;
+  if (op !== 'status') {
+    const res = await call('POST', op === 'start' ? '/api/rolling-restart' : `/api/rolling-restart/${op}`);
+    if (res.status !== 200) return fail(io, command, res);
+  }
+  const progress = await call('GET', '/api/rolling-restart');
+  if (progress.status !== 200) return fail(io, command, progress);
+  const rollout = progress.body.rollout as RolloutView | null;
+  if (json) io.out(`${JSON.stringify({ rollout }, null, 2)}\n`);
+  else io.out(`${rollout ? describeRollout(rollout) : 'no rolling restart since the supervisor started'}\n`);
+  return 0;
 }
 
 /** One line of a cluster's output as `mewld logs` prints it: when, which process, what (stderr lines to stderr). */

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { createLogger } from '../adapters/logger.js';
 import { ConfigError, LOG_LEVELS, loadConfig, type LoadedConfig } from '../config/index.js';
 import type { InspectorRelay } from '../server/inspector.js';
-import { control, type ControlArgs, type ControlCommand } from './control.js';
+import { control, ROLLOUT_OPS, type ControlArgs, type ControlCommand, type RolloutOp } from './control.js';
 import { startSupervisor } from '../supervisor/index.js';
 import { AlreadyRunning } from '../adapters/runFiles.js';
 import { systemdUnit } from './systemd.js';
@@ -136,11 +136,12 @@ function program(run: (loaded: LoadedConfig) => Promise<number>): Command {
     .action(async (id: string, options: { lines: number; follow?: boolean }, command: Command) => {
       await operator('logs', command.optsWithGlobals(), { id, lines: options.lines, follow: options.follow === true });
     });
-  sub('rolling-restart', 'restart every cluster in order, each once the one before is up').action(
-    async (_options: unknown, command: Command) => {
-      await operator('rolling-restart', command.optsWithGlobals(), {});
-    },
-  );
+  sub('rolling-restart', 'restart every cluster in order, each once the one before is up; or pause, resume, cancel it, or show where it is')
+    .addArgument(new Argument('[ACTION]', 'what to do').choices(ROLLOUT_OPS).default('start'))
+    .option('--json', 'the progress as the API gives it')
+    .action(async (rollout: RolloutOp, options: { json?: boolean }, command: Command) => {
+      await operator('rolling-restart', command.optsWithGlobals(), { rollout, json: options.json === true });
+    });
   // The unit may well be written before the bot is deployed: the cluster program is not checked.
   sub('systemd', 'print a systemd unit that runs the supervisor on this config').action(async (_options: unknown, command: Command) => {
     process.stdout.write(

@@ -4,7 +4,9 @@
  * (docs/protocol.md, launcher actions).
  */
 
-export type CommandAction = 'rollingrestart' | 'start' | 'stop' | 'restart' | 'statuses' | 'num_processes' | 'shutdown' | 'restartproc';
+import type { CommandAction } from '../protocol/index.js';
+
+export { ROLLOUT_ACTIONS, type CommandAction, type RolloutAction } from '../protocol/index.js';
 
 /** The commands on one cluster. */
 export const CLUSTER_ACTIONS = ['start', 'stop', 'restart'] as const;

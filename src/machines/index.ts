@@ -13,3 +13,5 @@ export { rollingRestartMachine } from './rollingRestart/machine.js';
 export { orchestratorMachine, bucketsOf, type OrchestratorSnapshot } from './orchestrator/machine.js';
 export { fleetPauseMs } from './orchestrator/fleet.js';
 export { PHASES, type Phase, type OrchestratorInput, type OrchestratorOutput, type FleetPolicy } from './orchestrator/types.js';
+export { describeRollout, rolloutViewOf, ROLLOUT_STATES, type RolloutView, type RolloutState } from './rollingRestart/view.js';
+export type { RollingRestartSnapshot } from './rollingRestart/machine.js';

@@ -58,6 +58,8 @@ export type SupervisorEntry =
   | { event: 'cluster_start' | 'cluster_stop' | 'cluster_restart'; id: number }
   | { event: 'rolling_restart'; clusters: number }
   | { event: 'rolling_restart_done' }
+  | { event: 'rolling_restart_paused'; done: number; total: number; current?: number }
+  | { event: 'rolling_restart_resumed' | 'rolling_restart_cancelled'; done: number; total: number }
   | { event: 'shutdown' | 'restartproc' }
   | { event: 'bus_refused'; reason: string }
   /** The embedded bus: not one message from any cluster within launch_timeout, the sign of clusters that talk over Redis. */
@@ -120,6 +122,14 @@ export function describeEntry(entry: ActionLogEntry): string {
       return 'rolling restart: begins';
     case 'rolling_restart_done':
       return 'rolling restart: done';
+    case 'rolling_restart_paused':
+      return e.current === undefined
+        ? `rolling restart: paused, ${e.done} of ${e.total} clusters restarted`
+        : `rolling restart: pausing once cluster ${e.current} is back, ${e.done} of ${e.total} clusters restarted`;
+    case 'rolling_restart_resumed':
+      return `rolling restart: resumed, ${e.done} of ${e.total} clusters restarted`;
+    case 'rolling_restart_cancelled':
+      return `rolling restart: cancelled, ${e.done} of ${e.total} clusters restarted; the others are left as they are`;
     case 'shutdown':
       return 'shutting down: stopping every cluster';
     case 'restartproc':

@@ -28,13 +28,19 @@ export interface BusMessage {
   [key: string]: unknown;
 }
 
+/** What operators may do to a running rolling restart: mewld's own actions (the Go version has none). */
+export const ROLLOUT_ACTIONS = ['rollingrestart_pause', 'rollingrestart_resume', 'rollingrestart_cancel'] as const;
+export type RolloutAction = (typeof ROLLOUT_ACTIONS)[number];
+
 /** Launcher actions that are commands to the supervisor, answered with a reply. */
-export type CommandAction = 'rollingrestart' | 'start' | 'stop' | 'restart' | 'statuses' | 'num_processes' | 'shutdown' | 'restartproc';
+export type CommandAction =
+  'rollingrestart' | RolloutAction | 'start' | 'stop' | 'restart' | 'statuses' | 'num_processes' | 'shutdown' | 'restartproc';
 
 /** Actions the supervisor answers; anything else on scope "launcher" is refused. */
 export const LAUNCHER_ACTIONS = [
   'launch_next',
   'rollingrestart',
+  ...ROLLOUT_ACTIONS,
   'start',
   'stop',
   'restart',
@@ -231,6 +237,9 @@ export function interpretInbound(json: unknown): Inbound {
         : withId({ kind: 'invalid', reason: id });
     }
     case 'rollingrestart':
+    case 'rollingrestart_pause':
+    case 'rollingrestart_resume':
+    case 'rollingrestart_cancel':
     case 'statuses':
     case 'num_processes':
     case 'shutdown':

@@ -116,14 +116,20 @@ describe('parseInbound and interpretInbound', () => {
     expect(interpretInbound({ action: 'statuses' })).toEqual({ kind: 'ignored' });
   });
 
-  it.each(['rollingrestart', 'statuses', 'num_processes', 'shutdown', 'restartproc'])(
-    'reads %s, with a number command_id too',
-    (action) => {
-      expect(interpretInbound({ scope: 'launcher', action })).toEqual({ kind: 'command', action });
-      expect(interpretInbound({ scope: 'launcher', action, command_id: 42 })).toEqual({ kind: 'command', action, commandId: 42 });
-      expect(interpretInbound({ scope: 'launcher', action, command_id: 'c' })).toEqual({ kind: 'command', action, commandId: 'c' });
-    },
-  );
+  it.each([
+    'rollingrestart',
+    'rollingrestart_pause',
+    'rollingrestart_resume',
+    'rollingrestart_cancel',
+    'statuses',
+    'num_processes',
+    'shutdown',
+    'restartproc',
+  ])('reads %s, with a number command_id too', (action) => {
+    expect(interpretInbound({ scope: 'launcher', action })).toEqual({ kind: 'command', action });
+    expect(interpretInbound({ scope: 'launcher', action, command_id: 42 })).toEqual({ kind: 'command', action, commandId: 42 });
+    expect(interpretInbound({ scope: 'launcher', action, command_id: 'c' })).toEqual({ kind: 'command', action, commandId: 'c' });
+  });
 
   it.each(['start', 'stop', 'restart'])('reads %s with the cluster id', (action) => {
     expect(interpretInbound({ scope: 'launcher', action, args: { id: 0 }, command_id: 'c' })).toEqual({
@@ -267,7 +273,7 @@ describe('parseInbound and interpretInbound', () => {
       commandId: 'c',
     });
     expect(LAUNCHER_ACTIONS.join(', ')).toBe(
-      'launch_next, rollingrestart, start, stop, restart, statuses, num_processes, shutdown, restartproc, action_logs, diag, reshard',
+      'launch_next, rollingrestart, rollingrestart_pause, rollingrestart_resume, rollingrestart_cancel, start, stop, restart, statuses, num_processes, shutdown, restartproc, action_logs, diag, reshard',
     );
   });
 

@@ -167,6 +167,10 @@ export function createApi(options: ApiOptions) {
   }
 
   app.post('/api/rolling-restart', async (c) => answer(c, await options.commands.send({ type: 'command.rollingrestart' })));
+  app.get('/api/rolling-restart', (c) => c.json({ rollout: options.live.rollout() }));
+  for (const op of ['pause', 'resume', 'cancel'] as const) {
+    app.post(`/api/rolling-restart/${op}`, async (c) => answer(c, await options.commands.send({ type: `command.rollingrestart_${op}` })));
+  }
 
   app.get('/api/action-logs', async (c) => {
     const limit = Math.min(Math.max(Number(c.req.query('limit') ?? 100) || 100, 1), 10_000);

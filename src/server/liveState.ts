@@ -4,7 +4,10 @@ import type { GatewayInfo } from '../interfaces/gateway.js';
 import {
   bucketsOf,
   PHASES,
+  rolloutViewOf,
   viewOf,
+  type RollingRestartSnapshot,
+  type RolloutView,
   type InstanceSnapshot,
   type LaunchSlotSnapshot,
   type OrchestratorSnapshot,
@@ -55,12 +58,21 @@ export interface GatewayView {
 }
 
 export type LiveMessage =
-  | ({ type: 'snapshot'; seq: number; clusters: ApiCluster[]; gateway: GatewayView; action_logs: Record<string, unknown>[] } & PhaseInfo)
+  | ({
+      type: 'snapshot';
+      seq: number;
+      clusters: ApiCluster[];
+      gateway: GatewayView;
+      rollout: RolloutView | null;
+      action_logs: Record<string, unknown>[];
+    } & PhaseInfo)
   | { type: 'cluster'; seq: number; cluster: ApiCluster }
   | { type: 'diagnostic'; seq: number; id: number; at: number; health: ShardHealth[]; summary: HealthSummary | null; fresh: boolean }
   | { type: 'action_log'; seq: number; entry: Record<string, unknown> }
   | ({ type: 'phase'; seq: number } & PhaseInfo)
-  | { type: 'gateway'; seq: number; gateway: GatewayView };
+  | { type: 'gateway'; seq: number; gateway: GatewayView }
+  /** The rolling restart's progress, as it changes; the last one's outcome stays until the next begins. */
+  | { type: 'rollout'; seq: number; rollout: RolloutView };
 
 type Unsequenced<T> = T extends { seq: number } ? Omit<T, 'seq'> : never;
 
@@ -139,6 +151,8 @@ export function createLiveState(options: { busKind: string; now?: () => number }
   let root: OrchestratorSnapshot | undefined;
   /** The launch slot, once it runs: it keeps the count of session starts. */
   let slot: LaunchSlotSnapshot | undefined;
+  /** The rolling restart running now, or the last one. */
+  let rollout: RolloutView | null = null;
   let phase: PhaseInfo = { phase: 'discovering', bus: { kind: options.busKind, up: true } };
   let seq = 0;
 
@@ -228,12 +242,20 @@ export function createLiveState(options: { busKind: string; now?: () => number }
       sayGateway();
   };
 
+  const onRollout = (snapshot: RollingRestartSnapshot) => {
+    const next = rolloutViewOf(snapshot);
+    if (rollout && (Object.keys(next) as (keyof RolloutView)[]).every((key) => next[key] === rollout![key])) return;
+    rollout = next;
+    emit({ type: 'rollout', rollout });
+  };
+
   return {
     /** XState's inspection hook: pass to createActor({ inspect }). */
     inspect(event: InspectionEvent) {
       if (event.type !== '@xstate.snapshot') return;
       if (event.actorRef.sessionId === event.rootId) onRoot(event.snapshot as OrchestratorSnapshot);
       else if ((event.actorRef as AnyActorRef).id === 'launchSlot') onSlot(event.snapshot as LaunchSlotSnapshot);
+      else if ((event.actorRef as AnyActorRef).id === 'rollingRestart') onRollout(event.snapshot as RollingRestartSnapshot);
       else if ((event.actorRef as AnyActorRef).id.startsWith('cluster-') && (event.snapshot as InstanceSnapshot).context?.input) {
         onInstance(event.snapshot as InstanceSnapshot);
       }
@@ -257,6 +279,7 @@ export function createLiveState(options: { busKind: string; now?: () => number }
     cluster,
     phase: () => phase,
     gateway: gatewayView,
+    rollout: () => rollout,
     /** The whole state, numbered like the messages that follow it; of the action log, the newest entries up to SNAPSHOT_LOG_BYTES. */
     snapshot(): LiveMessage {
       const logs: Entry[] = [];
@@ -272,6 +295,7 @@ export function createLiveState(options: { busKind: string; now?: () => number }
         ...phase,
         clusters: this.clusters(),
         gateway: gatewayView(),
+        rollout,
         action_logs: logs.reverse(),
       };
     },

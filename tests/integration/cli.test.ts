@@ -178,6 +178,68 @@ describe('operator commands to a running supervisor', () => {
     expect(wrong.stderr).toMatch(/^mewld status: unauthorized/);
   });
 
+  it('rolling-restart: started, paused (the cluster restarting finishes first), resumed and cancelled, each saying where it is', async () => {
+    // Each cluster takes 1.5 s to say launch_next: time for a command to land while one restarts.
+    const s = runSupervisor(
+      { module: 'client_cluster.mjs', fixed_shard_count: 4, per_cluster: 1, web: { port: await freePort(), token: TOKEN } },
+      { FIXTURE_START_MS: '1500' },
+    );
+    running.push(s);
+    await s.waitForEvents((e) => e.filter((x) => x.event === 'all_clusters_launched').length === 4);
+    const config = ['--config', s.configFile];
+    const starts = (id: number) => s.events().filter((e) => e.event === 'start' && e.id === id).length;
+
+    expect(await command(['rolling-restart', 'status', ...config])).toMatchObject({
+      code: 0,
+      stdout: 'no rolling restart since the supervisor started\n',
+    });
+    expect(await command(['rolling-restart', 'pause', ...config])).toMatchObject({
+      code: 1,
+      stderr: 'mewld rolling-restart pause: no rolling restart is in progress\n',
+    });
+    expect(await command(['rolling-restart', ...config])).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/^rolling restart: 0 of 4 clusters restarted, cluster 0 restarting\n$/),
+    });
+    // Which cluster is restarting when the pause lands depends on how fast this machine runs the CLI.
+    const pause = await command(['rolling-restart', 'pause', ...config]);
+    const [, current, done] =
+      /^rolling restart: pausing once cluster (\d) is back, (\d) of 4 clusters restarted\n$/.exec(pause.stdout) ?? [];
+    expect(pause.code).toBe(0);
+    expect(Number(current)).toBe(Number(done));
+    const paused = await eventually(
+      async () => {
+        const r = await command(['rolling-restart', 'status', '--json', ...config]);
+        const { rollout } = JSON.parse(r.stdout) as { rollout: { state: string; done: number } };
+        return rollout.state === 'paused' ? rollout : undefined;
+      },
+      10_000,
+      'the rolling restart paused',
+    );
+    expect(paused).toEqual({ state: 'paused', total: 4, done: Number(current) + 1, current: null });
+    const next = paused.done;
+    // Paused: the next cluster is not restarted however long it waits.
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(starts(next)).toBe(1);
+    expect(await command(['rolling-restart', 'resume', ...config])).toMatchObject({
+      code: 0,
+      stdout: `rolling restart: ${next} of 4 clusters restarted, cluster ${next} restarting\n`,
+    });
+    await s.waitForEvents(() => starts(next) === 2);
+    expect(await command(['rolling-restart', 'cancel', ...config])).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/^rolling restart: cancelled, \d of 4 clusters restarted\n$/),
+    });
+    await s.waitForEvents((e) => e.filter((x) => x.event === 'launch_next' && x.id === next).length === 2);
+    await new Promise((r) => setTimeout(r, 2000));
+    // The cluster restarting when it was cancelled finished its restart; none after it was begun.
+    expect([0, 1, 2, 3].map(starts).slice(next + 1)).toEqual(Array(3 - next).fill(1));
+    expect(await command(['rolling-restart', 'cancel', ...config])).toMatchObject({
+      code: 1,
+      stderr: 'mewld rolling-restart cancel: no rolling restart is in progress\n',
+    });
+  });
+
   it('finds a supervisor with a random token and port by the file it leaves, which only its user can read, until it exits', async () => {
     const s = runSupervisor({ module: 'client_cluster.mjs', fixed_shard_count: 2, per_cluster: 2, web: { port: 0 } });
     await s.waitForEvents((e) => e.some((x) => x.event === 'all_clusters_launched'));

@@ -501,6 +501,35 @@ describe('orchestratorMachine', () => {
     expect(t.spawnOrder()).toEqual([0, 1, 2, 3, 0, 1, 2]);
   });
 
+  it('rolling restart paused by an operator: the cluster restarting finishes, the next waits for resume; cancel ends it', () => {
+    const t = start();
+    launchAll(t, 4);
+    t.command('command.rollingrestart_pause');
+    expect(t.lastReply().result).toMatchObject({ ok: false, status: 'conflict', reason: 'no rolling restart is in progress' });
+    t.command('command.rollingrestart');
+    t.command('command.rollingrestart_pause');
+    expect(t.lastReply()).toMatchObject({ action: 'rollingrestart_pause', result: { ok: true } });
+    t.bus.send({ type: 'bus.launchNext', id: 0, at: t.clock.now() });
+    t.tick(5000);
+    // Cluster 0 is back; cluster 1 is not restarted while paused, and the phase stays a rolling restart.
+    expect(t.spawnOrder()).toEqual([0, 1, 2, 3, 0]);
+    expect(t.snap().hasTag('rolling restart')).toBe(true);
+    t.command('command.rollingrestart_resume');
+    t.tick(1000);
+    expect(t.spawnOrder()).toEqual([0, 1, 2, 3, 0, 1]);
+    t.command('command.rollingrestart_cancel');
+    expect(t.lastReply()).toMatchObject({ action: 'rollingrestart_cancel', result: { ok: true } });
+    expect(t.snap().matches({ supervising: { phase: 'up' } })).toBe(true);
+    launchAll(t, 1);
+    t.tick(5000);
+    // Cluster 1 finishes its restart; 2 and 3 are left running as they were.
+    expect(t.spawnOrder()).toEqual([0, 1, 2, 3, 0, 1]);
+    expect(t.states()).toEqual(['running', 'running', 'running', 'running']);
+    expect(t.bus.actionLogs()).toContainEqual({ event: 'rolling_restart_cancelled', done: 1, total: 4 });
+    t.command('command.rollingrestart_cancel');
+    expect(t.lastReply().result).toMatchObject({ ok: false, status: 'conflict' });
+  });
+
   it('refuses a rolling restart during the first launch', () => {
     const t = start();
     t.command('command.rollingrestart');
@@ -634,7 +663,7 @@ describe('orchestratorMachine', () => {
   ])('any sequence of commands, crashes, hangs and time: $what, and no deadlock', ({ buckets }) => {
     const step = fc.oneof(
       fc.record({ op: fc.constantFrom('start', 'stop', 'restart'), id: fc.integer({ min: 0, max: 4 }) }),
-      fc.record({ op: fc.constant('rollingrestart') }),
+      fc.record({ op: fc.constantFrom('rollingrestart', 'rollingrestart_pause', 'rollingrestart_resume', 'rollingrestart_cancel') }),
       fc.record({ op: fc.constantFrom('crash', 'exit0', 'hang'), id: fc.integer({ min: 0, max: 3 }) }),
       fc.record({ op: fc.constant('launch_next') }),
       fc.record({ op: fc.constant('tick'), ms: fc.integer({ min: 1, max: 8000 }) }),
@@ -660,8 +689,8 @@ describe('orchestratorMachine', () => {
           else if (s.op === 'launch_next') t.launchNextForWaiting();
           else if (s.op === 'crash' || s.op === 'exit0') t.procs.exit(s.id, s.op === 'crash' ? 1 : 0);
           else if (s.op === 'hang') t.bus.options.answerDiagnostics = !t.bus.options.answerDiagnostics;
-          else if (s.op === 'rollingrestart') t.command('command.rollingrestart');
-          else t.command(`command.${s.op}`, { id: s.id });
+          else if ('id' in s) t.command(`command.${s.op}`, { id: s.id });
+          else t.command(`command.${s.op}`);
           expect(launching()).toBeLessThanOrEqual(buckets === 1 ? 1 : 2);
         }
         // Then the world heals: clusters answer, operators start what is stopped, time passes.

@@ -1,6 +1,6 @@
 import { forwardTo, log, type SnapshotFrom } from 'xstate';
 import type { CommandResult } from '../../interfaces/commands.js';
-import { bucketsOf, NOT_LAUNCHED, orchestratorSetup, SHUTTING_DOWN } from './setup.js';
+import { bucketsOf, NO_ROLLING_RESTART, NOT_LAUNCHED, orchestratorSetup, SHUTTING_DOWN } from './setup.js';
 
 export { bucketsOf } from './setup.js';
 
@@ -37,6 +37,10 @@ export const orchestratorMachine = orchestratorSetup.createMachine({
   on: {
     'command.statuses': { actions: 'replyStatuses' },
     'command.num_processes': { actions: 'replyNumProcesses' },
+    // The rolling restart answers these itself while it runs (phase.rollingRestart).
+    'command.rollingrestart_pause': refuse(NO_ROLLING_RESTART),
+    'command.rollingrestart_resume': refuse(NO_ROLLING_RESTART),
+    'command.rollingrestart_cancel': refuse(NO_ROLLING_RESTART),
     'command.shutdown': { target: '.shuttingDown', actions: [accept.actions, 'beginShutdown'] },
     'command.restartproc': { target: '.shuttingDown', actions: [accept.actions, 'beginShutdown'] },
     'bus.refused': { target: '.shuttingDown', actions: 'beginShutdown' },
@@ -193,7 +197,8 @@ export const orchestratorMachine = orchestratorSetup.createMachine({
             },
             rollingRestart: {
               tags: ['rolling restart'],
-              description: 'Restarts every live cluster in turn, each one up (or given up on) before the next.',
+              description:
+                'Restarts every live cluster in turn, each one up (or given up on) before the next; operators may pause, resume or cancel it.',
               invoke: {
                 id: 'rollingRestart',
                 src: 'rollingRestart',
@@ -202,6 +207,9 @@ export const orchestratorMachine = orchestratorSetup.createMachine({
               },
               on: {
                 'command.rollingrestart': refuse({ ok: false, status: 'conflict', reason: 'a rolling restart is already in progress' }),
+                'command.rollingrestart_pause': { actions: forwardTo('rollingRestart') },
+                'command.rollingrestart_resume': { actions: forwardTo('rollingRestart') },
+                'command.rollingrestart_cancel': { actions: forwardTo('rollingRestart') },
               },
             },
           },

@@ -20,6 +20,7 @@ const KILL_GRACE_MS = 1000;
 
 export const NOT_LAUNCHED: CommandResult = { ok: false, status: 'unavailable', reason: 'the clusters are not launched yet' };
 export const SHUTTING_DOWN: CommandResult = { ok: false, status: 'unavailable', reason: 'the supervisor is shutting down' };
+export const NO_ROLLING_RESTART: CommandResult = { ok: false, status: 'conflict', reason: 'no rolling restart is in progress' };
 
 /** Cluster ids are 0 to K-1. */
 const isCluster = (context: OrchestratorContext, id: number) => Number.isInteger(id) && id >= 0 && id < context.clusters.length;
@@ -231,6 +232,9 @@ export const orchestratorSetup = setup({
         'command.stop',
         'command.restart',
         'command.rollingrestart',
+        'command.rollingrestart_pause',
+        'command.rollingrestart_resume',
+        'command.rollingrestart_cancel',
         'command.shutdown',
         'command.restartproc',
       ]);

@@ -1,12 +1,14 @@
 import { assign, enqueueActions, log, setup, type SnapshotFrom } from 'xstate';
-import { announceAllLaunched, cluster, record } from '../record.js';
-import type { RollingRestartContext, RollingRestartEvent, RollingRestartInput } from './types.js';
+import { actionOf, announceAllLaunched, cluster, record, reply } from '../record.js';
+import type { RollingRestartContext, RollingRestartEvent, RollingRestartInput, RollingRestartReport } from './types.js';
 
 /**
  * A rolling restart (docs/architecture.md): every live cluster restarted in
  * launch order, one at a time, each up (or given up on) before the next.
  * Stopped, failed and already restarting clusters say so and are left as
- * they are. The orchestrator invokes it while it runs; it ends in `done`.
+ * they are. Operators may pause it (the cluster restarting finishes first),
+ * resume it and cancel it. The orchestrator invokes it while it runs; it ends
+ * in `done` or `cancelled`. Its tags are the progress operators are shown.
  */
 const rollingRestartSetup = setup({
   types: {
@@ -16,16 +18,35 @@ const rollingRestartSetup = setup({
   },
   guards: {
     nothingLeft: ({ context }) => context.queue.length === 0,
-    fromCurrent: ({ context, event }) => event.id === context.current,
+    fromCurrent: ({ context, event }) => 'id' in event && event.id === context.current,
   },
   actions: {
-    begin: enqueueActions(({ context, enqueue }) => record(enqueue, { event: 'rolling_restart', clusters: context.queue.length })),
+    begin: enqueueActions(({ context, enqueue }) => record(enqueue, { event: 'rolling_restart', clusters: context.total })),
     takeNext: assign(({ context }) => ({ current: context.queue[0]!, queue: context.queue.slice(1) })),
     restartCurrent: enqueueActions(({ context, enqueue }) => {
       const id = context.current!;
       enqueue(log(() => ({ level: 'info', cluster: id, msg: `rolling restart: restarting cluster ${id}` })));
       enqueue.sendTo(cluster(id), { type: 'cluster.restart', by: 'rollout' });
     }),
+    currentDone: assign(({ context }) => ({ done: [...context.done, context.current!], current: null })),
+    accept: enqueueActions(({ event, system, enqueue }) => {
+      if ('id' in event) return;
+      reply(enqueue, system, event, actionOf(event.type), { ok: true });
+    }),
+    recordPaused: enqueueActions(({ context, enqueue }) =>
+      record(enqueue, {
+        event: 'rolling_restart_paused',
+        done: context.done.length,
+        total: context.total,
+        ...(context.current !== null && { current: context.current }),
+      }),
+    ),
+    recordResumed: enqueueActions(({ context, enqueue }) =>
+      record(enqueue, { event: 'rolling_restart_resumed', done: context.done.length, total: context.total }),
+    ),
+    recordCancelled: enqueueActions(({ context, enqueue }) =>
+      record(enqueue, { event: 'rolling_restart_cancelled', done: context.done.length, total: context.total }),
+    ),
     finish: enqueueActions(({ enqueue }) => {
       // As after the first launch: the clusters hear that the bot is whole again.
       announceAllLaunched(enqueue);
@@ -34,11 +55,23 @@ const rollingRestartSetup = setup({
   },
 });
 
+/** The current cluster's reports that say it is done with, whichever way: then on to `target`. */
+const whenCurrentSettles = (target: string) =>
+  Object.fromEntries(
+    (['cluster.up', 'cluster.down', 'cluster.stopped', 'cluster.failed', 'cluster.restartSkipped'] as const).map((type) => [
+      type,
+      { guard: 'fromCurrent', target, actions: 'currentDone' },
+    ]),
+  ) as Record<RollingRestartReport['type'], { guard: 'fromCurrent'; target: string; actions: 'currentDone' }>;
+
 export const rollingRestartMachine = rollingRestartSetup.createMachine({
   id: 'rollingRestart',
-  context: ({ input }) => ({ queue: input.clusters, current: null }),
+  context: ({ input }) => ({ total: input.clusters.length, queue: input.clusters, current: null, done: [] }),
   entry: 'begin',
   initial: 'next',
+  on: {
+    'command.rollingrestart_cancel': { target: '.cancelled', actions: 'accept' },
+  },
   states: {
     next: {
       always: [
@@ -49,15 +82,42 @@ export const rollingRestartMachine = rollingRestartSetup.createMachine({
     restarting: {
       description: 'One cluster: stopped, started again, and up (or down, stopped, failed, or not restartable).',
       entry: 'restartCurrent',
-      on: {
-        'cluster.up': { guard: 'fromCurrent', target: 'next' },
-        'cluster.down': { guard: 'fromCurrent', target: 'next' },
-        'cluster.stopped': { guard: 'fromCurrent', target: 'next' },
-        'cluster.failed': { guard: 'fromCurrent', target: 'next' },
-        'cluster.restartSkipped': { guard: 'fromCurrent', target: 'next' },
+      initial: 'continuing',
+      states: {
+        continuing: {
+          tags: ['restarting'],
+          on: {
+            ...whenCurrentSettles('#rollingRestart.next'),
+            'command.rollingrestart_pause': { target: 'pausing', actions: ['accept', 'recordPaused'] },
+            'command.rollingrestart_resume': { actions: 'accept' },
+          },
+        },
+        pausing: {
+          tags: ['pausing'],
+          description: 'Paused by an operator: the cluster restarting finishes, and no other is begun.',
+          on: {
+            ...whenCurrentSettles('#rollingRestart.paused'),
+            'command.rollingrestart_pause': { actions: 'accept' },
+            'command.rollingrestart_resume': { target: 'continuing', actions: ['accept', 'recordResumed'] },
+          },
+        },
       },
     },
-    done: { type: 'final', entry: 'finish' },
+    paused: {
+      tags: ['paused'],
+      description: 'Waits for an operator to resume or cancel it; every cluster runs meanwhile.',
+      on: {
+        'command.rollingrestart_pause': { actions: 'accept' },
+        'command.rollingrestart_resume': { target: 'next', actions: ['accept', 'recordResumed'] },
+      },
+    },
+    done: { type: 'final', tags: ['done'], entry: 'finish' },
+    cancelled: {
+      type: 'final',
+      tags: ['cancelled'],
+      description: 'Cancelled by an operator: the clusters not yet restarted are left as they are; one restarting finishes its restart.',
+      entry: 'recordCancelled',
+    },
   },
 });
 
