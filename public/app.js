@@ -2,6 +2,8 @@
 // State arrives as a snapshot, then one numbered message per change; a gap in
 // the numbers asks for a fresh snapshot; a lost connection reconnects by itself.
 
+import { isProblem, layoutGrid, rowOf, rowsBetween, unplannedRestarts } from '/grid.js';
+
 const $ = (id) => document.getElementById(id);
 
 const STATE_LABEL = {
@@ -33,7 +35,13 @@ const model = {
   // The state group shown alone (a counter clicked), and the search text.
   filter: null,
   search: '',
+  // The grid's order and sections (public/grid.js), kept in the address so that a view can be shared.
+  sort: 'id',
+  groupBy: 'none',
+  // The rolling restart in progress, or the last one (GET /api/rolling-restart).
+  rollout: null,
 };
+// The tiles in the page: only those on screen (and a little around), by cluster id.
 const tiles = new Map();
 
 // ---------- formatting
@@ -126,10 +134,8 @@ function renderSummary() {
   }
 }
 
-function tileFor(id) {
-  let tile = tiles.get(id);
-  if (tile) return tile;
-  tile = el('button', 'tile');
+function createTile(id) {
+  const tile = el('button', 'tile');
   tile.type = 'button';
   tile.dataset.id = String(id);
   tile.innerHTML =
@@ -138,16 +144,13 @@ function tileFor(id) {
     '<span class="tile-dots"></span>' +
     '<span class="tile-stats"><span class="tile-uptime"></span><span class="tile-restarts"></span><span class="tile-latency"></span></span>';
   tile.addEventListener('click', () => select(id));
-  tiles.set(id, tile);
-  const grid = $('grid');
-  const after = [...tiles.keys()].filter((k) => k > id).sort((a, b) => a - b)[0];
-  grid.insertBefore(tile, after === undefined ? null : tiles.get(after));
   return tile;
 }
 
+/** Brings cluster c's tile up to date, if it is on screen. */
 function renderTile(c) {
-  const tile = tileFor(c.id);
-  tile.hidden = !matches(c);
+  const tile = tiles.get(c.id);
+  if (!tile) return;
   tile.dataset.state = c.state;
   tile.dataset.group = c.group;
   tile.classList.toggle('selected', model.selected === c.id);
@@ -171,7 +174,7 @@ function renderTile(c) {
   tile.querySelector('.tile-latency').textContent = latency === null ? '' : `${Math.round(latency)} ms`;
   // Restarts it did not ask for (crashes and hangs) on the tile; those on purpose only in its title and the panel.
   const restarts = tile.querySelector('.tile-restarts');
-  const unplanned = c.restarts_by_cause.crash + c.restarts_by_cause.hang;
+  const unplanned = unplannedRestarts(c);
   restarts.textContent = unplanned ? `↻ ${unplanned}` : '';
   restarts.title = restartCauses(c);
 }
@@ -212,34 +215,137 @@ function matches(c) {
   return (/^\d+$/.test(id) && c.id === Number(id)) || c.name.toLowerCase().includes(query);
 }
 
-function renderShown() {
-  let shown = 0;
-  for (const c of model.clusters.values()) {
-    const tile = tiles.get(c.id);
-    const visible = matches(c);
-    if (tile) tile.hidden = !visible;
-    if (visible) shown++;
-  }
-  const filtering = model.filter !== null || model.search.trim() !== '';
-  $('shown').textContent = filtering ? `${shown} of ${model.clusters.size} shown` : '';
-}
-
 function setFilter(group) {
   model.filter = group;
   renderSummary();
-  renderShown();
+  scheduleLayout();
+}
+
+// ---------- the grid: every cluster laid out (public/grid.js), only the tiles on screen in the page
+
+const TILE = { minWidth: 190, height: 104, gap: 10, headerHeight: 34 };
+// How far beyond the visible part tiles are kept in the page, so that a scroll does not show gaps.
+const OVERSCAN_PX = 400;
+let grid = { rows: [], columns: 1, tileWidth: TILE.minWidth, height: 0 };
+const headers = new Map();
+
+// What reads every cluster (the layout, the counters) runs once a frame, however many messages came:
+// a thousand clusters answer their diagnostics in the same tick.
+const pending = new Set();
+function nextFrame(render) {
+  if (pending.size === 0) {
+    requestAnimationFrame(() => {
+      const due = [...pending];
+      pending.clear();
+      for (const fn of due) fn();
+    });
+  }
+  pending.add(render);
+}
+const scheduleLayout = () => nextFrame(layout);
+
+function layout() {
+  const viewport = $('grid');
+  const shown = [...model.clusters.values()].filter(matches);
+  grid = layoutGrid(shown, { width: $('grid-space').clientWidth, sort: model.sort, groupBy: model.groupBy, tile: TILE });
+  $('grid-space').style.height = `${grid.height}px`;
+  // As tall as the clusters need, up to what the window has left: the page stays short, the grid scrolls.
+  const room = Math.max(260, window.innerHeight - viewport.getBoundingClientRect().top - 16);
+  viewport.style.height = `${Math.min(grid.height, room)}px`;
+  $('empty').hidden = model.clusters.size > 0;
+  const filtering = model.filter !== null || model.search.trim() !== '';
+  $('shown').textContent = filtering ? `${shown.length} of ${model.clusters.size} shown` : '';
+  renderProblems();
+  paint();
+}
+
+/** Puts in the page the tiles and headers of the rows on screen, and takes out the others. */
+function paint() {
+  const viewport = $('grid');
+  const rows = rowsBetween(grid.rows, viewport.scrollTop - OVERSCAN_PX, viewport.scrollTop + viewport.clientHeight + OVERSCAN_PX);
+  const space = $('grid-space');
+  const keepTiles = new Set();
+  const keepHeaders = new Set();
+  for (const row of rows) {
+    if (row.header) {
+      const { key, count } = row.header;
+      keepHeaders.add(key);
+      let header = headers.get(key);
+      if (!header) {
+        header = el('h4', 'section');
+        if (model.groupBy === 'state') header.dataset.group = key;
+        headers.set(key, header);
+        space.append(header);
+      }
+      header.textContent = `${model.groupBy === 'state' ? (key === 'up' ? 'running' : key) : key || 'no node'} · ${count}`;
+      header.style.top = `${row.top}px`;
+      header.style.height = `${row.height}px`;
+      continue;
+    }
+    row.ids.forEach((id, column) => {
+      keepTiles.add(id);
+      let tile = tiles.get(id);
+      if (!tile) {
+        tile = createTile(id);
+        tiles.set(id, tile);
+        space.append(tile);
+        renderTile(model.clusters.get(id));
+      }
+      tile.style.top = `${row.top}px`;
+      tile.style.left = `${column * (grid.tileWidth + TILE.gap)}px`;
+      tile.style.width = `${grid.tileWidth}px`;
+      tile.style.height = `${row.height}px`;
+    });
+  }
+  for (const [id, tile] of tiles) if (!keepTiles.has(id)) (tile.remove(), tiles.delete(id));
+  for (const [key, header] of headers) if (!keepHeaders.has(key)) (header.remove(), headers.delete(key));
+  // In the page in the order they are seen, for the keyboard's Tab and for screen readers.
+  const order = rows.flatMap((row) => (row.header ? [headers.get(row.header.key)] : row.ids.map((id) => tiles.get(id))));
+  if (order.some((node, i) => space.children[i] !== node)) space.append(...order);
+}
+
+/** Scrolls the grid to cluster id's tile (it must be shown), and selects it. */
+function reveal(id) {
+  const row = rowOf(grid.rows, id);
+  if (!row) return;
+  const viewport = $('grid');
+  if (row.top < viewport.scrollTop || row.top + row.height > viewport.scrollTop + viewport.clientHeight) {
+    viewport.scrollTop = Math.max(0, row.top - TILE.headerHeight);
+  }
+  paint();
+  if (model.selected !== id) select(id);
+}
+
+/** The problems button: how many clusters need a look, and a click goes to the next one. */
+function renderProblems() {
+  const problems = [...model.clusters.values()].filter(isProblem).length;
+  const button = $('next-problem');
+  button.hidden = problems === 0;
+  button.textContent = `${problems} ${problems === 1 ? 'problem' : 'problems'} ▸`;
+}
+
+function nextProblem() {
+  const problems = [...model.clusters.values()].filter(isProblem).map((c) => c.id);
+  if (problems.length === 0) return;
+  // In the order shown; a problem hidden by the filter or the search is shown by clearing them.
+  const order = grid.rows.flatMap((row) => row.ids ?? []).filter((id) => problems.includes(id));
+  if (order.length < problems.length) {
+    model.filter = null;
+    model.search = '';
+    $('search').value = '';
+    renderSummary();
+    layout();
+    return nextProblem();
+  }
+  const after = order.indexOf(model.selected);
+  reveal(order[(after + 1) % order.length]);
 }
 
 function renderGrid() {
+  // A new snapshot: tiles of clusters that no longer exist go; the rest are brought up to date.
+  for (const [id, tile] of tiles) if (!model.clusters.has(id)) (tile.remove(), tiles.delete(id));
   for (const c of model.clusters.values()) renderTile(c);
-  for (const [id, tile] of tiles) {
-    if (!model.clusters.has(id)) {
-      tile.remove();
-      tiles.delete(id);
-    }
-  }
-  $('empty').hidden = model.clusters.size > 0;
-  renderShown();
+  layout();
 }
 
 function fact(list, name, value) {
@@ -289,6 +395,13 @@ function renderDetail() {
       return row;
     }),
   );
+  // Its entries in the action log, newest first: a failed cluster's exits and last lines beside its tile.
+  const entries = model.actionLogs
+    .filter((e) => e?.id === c.id)
+    .slice(-8)
+    .reverse();
+  $('detail-log').replaceChildren(...entries.map((e, i) => logItem(e, i === 0 && e.event === 'cluster_failed')));
+  $('detail-log-none').hidden = entries.length > 0;
   const list = $('detail-transitions');
   list.replaceChildren(
     ...[...c.transitions].reverse().map((t) => {
@@ -324,13 +437,15 @@ function describeExit(x) {
   return x.signal ? String(x.signal) : `code ${x.code}`;
 }
 
-function logItem(entry) {
+/** An action log entry as a list item; `open`: its last output lines shown, not folded. */
+function logItem(entry, open = false) {
   const { event, text, at, output } = describeLog(entry);
   const item = el('li');
   item.dataset.event = event;
   item.append(el('time', '', at ? clock(at) : ''), el('b', '', event), el('span', '', text));
   if (output.length) {
     const details = el('details', 'last-lines');
+    details.open = open;
     details.append(
       el('summary', '', `its last ${output.length === 1 ? 'line' : `${output.length} lines`}`),
       el('pre', '', output.join('\n')),
@@ -350,6 +465,33 @@ function renderAll() {
   renderGrid();
   renderDetail();
   renderLog();
+  renderRollout();
+}
+
+// ---------- the rolling restart: its progress, and pause, resume and cancel
+
+const ROLLOUT_ACTIVE = ['restarting', 'pausing', 'paused'];
+
+function renderRollout() {
+  const r = model.rollout;
+  const bar = $('rollout');
+  // Shown while one runs; the outcome of the last is in the action log.
+  bar.hidden = !r || !ROLLOUT_ACTIVE.includes(r.state);
+  if (bar.hidden) return;
+  bar.dataset.state = r.state;
+  $('rollout-progress').max = r.total;
+  $('rollout-progress').value = r.done;
+  const where =
+    r.state === 'paused'
+      ? 'paused'
+      : r.state === 'pausing'
+        ? `pausing once cluster #${r.current} is back`
+        : r.current === null
+          ? ''
+          : `cluster #${r.current} restarting`;
+  $('rollout-text').textContent = `Rolling restart: ${r.done} of ${r.total} done${where ? ` · ${where}` : ''}`;
+  $('rollout-pause').hidden = r.state !== 'restarting';
+  $('rollout-resume').hidden = r.state === 'restarting';
 }
 
 function select(id) {
@@ -418,6 +560,7 @@ function apply(message) {
     model.gateway = message.gateway;
     model.clusters = new Map(message.clusters.map((c) => [c.id, c]));
     model.actionLogs = message.action_logs;
+    model.rollout = message.rollout ?? null;
     renderAll();
     return;
   }
@@ -431,10 +574,9 @@ function apply(message) {
     case 'cluster':
       model.clusters.set(message.cluster.id, message.cluster);
       renderTile(message.cluster);
-      $('empty').hidden = true;
-      renderSummary();
-      if (model.filter !== null || model.search !== '') renderShown();
-      renderHeader();
+      nextFrame(renderSummary);
+      nextFrame(renderHeader);
+      scheduleLayout();
       if (model.selected === message.cluster.id) renderDetail();
       break;
     case 'diagnostic': {
@@ -444,7 +586,8 @@ function apply(message) {
       c.health_fresh = message.fresh;
       c.health = message.summary;
       renderTile(c);
-      renderSummary();
+      nextFrame(renderSummary);
+      if (model.sort === 'latency') scheduleLayout();
       if (model.selected === c.id) renderDetail();
       break;
     }
@@ -453,6 +596,11 @@ function apply(message) {
       if (model.actionLogs.length > 500) model.actionLogs.shift();
       $('action-log').prepend(logItem(message.entry));
       while ($('action-log').children.length > 200) $('action-log').lastElementChild.remove();
+      if (model.selected !== null && message.entry?.id === model.selected) renderDetail();
+      break;
+    case 'rollout':
+      model.rollout = message.rollout;
+      renderRollout();
       break;
     case 'phase':
       model.phase = message.phase;
@@ -559,8 +707,30 @@ $('rolling-restart').addEventListener('click', () =>
 $('detail-close').addEventListener('click', () => select(model.selected));
 $('search').addEventListener('input', (event) => {
   model.search = event.target.value;
-  renderShown();
+  scheduleLayout();
 });
+for (const [id, key] of [
+  ['sort', 'sort'],
+  ['group-by', 'groupBy'],
+]) {
+  $(id).addEventListener('change', (event) => {
+    model[key] = event.target.value;
+    $('grid').scrollTop = 0;
+    scheduleLayout();
+  });
+}
+$('grid').addEventListener('scroll', () => nextFrame(paint), { passive: true });
+window.addEventListener('resize', scheduleLayout);
+$('next-problem').addEventListener('click', nextProblem);
+for (const op of ['pause', 'resume', 'cancel']) {
+  $(`rollout-${op}`).addEventListener('click', () =>
+    op === 'cancel'
+      ? confirmThen('Cancel the rolling restart? The clusters not yet restarted are left as they are.', () =>
+          post('/api/rolling-restart/cancel', 'rolling restart cancelled'),
+        )
+      : post(`/api/rolling-restart/${op}`, `rolling restart: ${op === 'pause' ? 'pausing' : 'resumed'}`),
+  );
+}
 document.addEventListener('keydown', (e) => {
   if (e.key === 'Escape' && model.selected !== null && !$('confirm').open) select(model.selected);
 });

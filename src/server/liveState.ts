@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { AnyActorRef, InspectionEvent } from 'xstate';
 import { currentHealth, type ClusterView, type InstanceGroup } from '../interfaces/clusterView.js';
 import type { GatewayInfo } from '../interfaces/gateway.js';
@@ -36,6 +37,8 @@ export interface Transition {
 }
 
 export interface ApiCluster extends ClusterView {
+  /** The node (machine) that runs it: this supervisor's, the host name unless the config names it. */
+  node: string;
   transitions: Transition[];
   /** Its last diagnostic in short (shards up, mean latency of those whose latency is known): the one summary every view shows. */
   health: HealthSummary | null;
@@ -141,8 +144,9 @@ function currentSummary(view: ClusterView): HealthSummary | null {
 const isPingCycle = (from: string | undefined, to: string) =>
   (from === 'running' && to === 'diagPending') || (from === 'diagPending' && to === 'running');
 
-export function createLiveState(options: { busKind: string; now?: () => number }) {
+export function createLiveState(options: { busKind: string; node?: string; now?: () => number }) {
   const now = options.now ?? Date.now;
+  const node = options.node ?? hostname();
   const views = new Map<number, ClusterView>();
   const transitions = new Map<number, Transition[]>();
   // Each with the size of its JSON, to bound the snapshot without serializing it again.
@@ -163,7 +167,7 @@ export function createLiveState(options: { busKind: string; now?: () => number }
 
   const cluster = (id: number): ApiCluster | undefined => {
     const view = views.get(id);
-    return view && { ...view, transitions: transitions.get(id) ?? [], health: currentSummary(view) };
+    return view && { ...view, node, transitions: transitions.get(id) ?? [], health: currentSummary(view) };
   };
 
   const onInstance = (snapshot: InstanceSnapshot) => {

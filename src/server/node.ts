@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { extname } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { serve, upgradeWebSocket, type ServerType } from '@hono/node-server';
 import type { UpgradeWebSocket } from 'hono/ws';
@@ -6,14 +7,20 @@ import { WebSocketServer } from 'ws';
 import { createApi, type ApiOptions, type Asset } from './index.js';
 import { createMetrics } from './metrics.js';
 
-/** The dashboard's files, read once from public/ (no build step). */
+const ASSET_TYPES: Record<string, string> = {
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+};
+
+/** The dashboard's files, read once from public/ (no build step): the page, and every script and style sheet beside it. */
 export function loadDashboard(dir = new URL('../../public/', import.meta.url)): Record<string, Asset> {
   const read = (name: string, type: string): Asset => ({ body: readFileSync(new URL(name, dir), 'utf8'), type });
-  return {
-    '/': read('index.html', 'text/html; charset=utf-8'),
-    '/app.js': read('app.js', 'text/javascript; charset=utf-8'),
-    '/app.css': read('app.css', 'text/css; charset=utf-8'),
-  };
+  const assets: Record<string, Asset> = { '/': read('index.html', 'text/html; charset=utf-8') };
+  for (const name of readdirSync(dir)) {
+    const type = ASSET_TYPES[extname(name)];
+    if (type) assets[`/${name}`] = read(name, type);
+  }
+  return assets;
 }
 
 export interface WebServer {

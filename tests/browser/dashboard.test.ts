@@ -1,8 +1,9 @@
 /// <reference lib="dom" />
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser } from '../helpers/browser.js';
 import { startFakeDiscord } from '../helpers/discord.js';
 import { freePort } from '../helpers/redis.js';
 import { eventually, ROOT, runSupervisor, stopAll, type RunningSupervisor } from '../helpers/supervisor.js';
@@ -16,17 +17,7 @@ let s: RunningSupervisor;
 let page: Page;
 
 beforeAll(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchBrowser();
   s = runSupervisor({
     module: 'client_cluster.mjs',
     fixed_shard_count: 12,
