@@ -35,7 +35,8 @@ const model = {
   // The state group shown alone (a counter clicked), and the search text.
   filter: null,
   search: '',
-  // The grid's order and sections (public/grid.js), kept in the address so that a view can be shared.
+  // The grid's order and sections (public/grid.js). These four are kept in the address (#sort=...&group=...),
+  // so that a view can be bookmarked or shared, and survives a reload.
   sort: 'id',
   groupBy: 'none',
   // The rolling restart in progress, or the last one (GET /api/rolling-restart).
@@ -219,6 +220,34 @@ function setFilter(group) {
   model.filter = group;
   renderSummary();
   scheduleLayout();
+  saveView();
+}
+
+// ---------- the view in the address: #filter=failed&q=botan&sort=latency&group=state
+
+const VIEW_KEYS = [
+  ['filter', 'filter', null],
+  ['q', 'search', ''],
+  ['sort', 'sort', 'id'],
+  ['group', 'groupBy', 'none'],
+];
+
+function saveView() {
+  const params = new URLSearchParams();
+  for (const [param, key, fallback] of VIEW_KEYS) if (model[key] !== fallback) params.set(param, model[key]);
+  const hash = params.toString();
+  history.replaceState(null, '', hash ? `#${hash}` : location.pathname + location.search);
+}
+
+function loadView() {
+  const params = new URLSearchParams(location.hash.slice(1));
+  for (const [param, key] of VIEW_KEYS) if (params.has(param)) model[key] = params.get(param);
+  $('search').value = model.search;
+  $('sort').value = model.sort;
+  $('group-by').value = model.groupBy;
+  // An unknown value in a hand-edited address: the select shows nothing; the default is meant.
+  if ($('sort').value !== model.sort) model.sort = $('sort').value = 'id';
+  if ($('group-by').value !== model.groupBy) model.groupBy = $('group-by').value = 'none';
 }
 
 // ---------- the grid: every cluster laid out (public/grid.js), only the tiles on screen in the page
@@ -335,6 +364,7 @@ function nextProblem() {
     $('search').value = '';
     renderSummary();
     layout();
+    saveView();
     return nextProblem();
   }
   const after = order.indexOf(model.selected);
@@ -708,6 +738,7 @@ $('detail-close').addEventListener('click', () => select(model.selected));
 $('search').addEventListener('input', (event) => {
   model.search = event.target.value;
   scheduleLayout();
+  saveView();
 });
 for (const [id, key] of [
   ['sort', 'sort'],
@@ -717,6 +748,7 @@ for (const [id, key] of [
     model[key] = event.target.value;
     $('grid').scrollTop = 0;
     scheduleLayout();
+    saveView();
   });
 }
 $('grid').addEventListener('scroll', () => nextFrame(paint), { passive: true });
@@ -740,4 +772,5 @@ setInterval(() => {
   for (const c of model.clusters.values()) renderTileTimes(c);
 }, 1000);
 
+loadView();
 connect();

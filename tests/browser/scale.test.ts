@@ -128,6 +128,11 @@ describe('the dashboard at 1,000 clusters', () => {
     await page.selectOption('#group-by', 'state');
     await expect.poll(() => page.locator('#grid-space > .section').first().textContent()).toBe('failed · 1');
     expect((await tileIds())[0]).toBe(FAILING);
+    // The view is in the address: a reload (or the link, shared) shows it again.
+    expect(new URL(page.url()).hash).toBe('#group=state');
+    await page.reload();
+    await expect.poll(() => page.locator('#grid-space > .section').first().textContent()).toBe('failed · 1');
+    expect(await page.locator('#group-by').inputValue()).toBe('state');
     await page.selectOption('#group-by', 'none');
     await page.selectOption('#sort', 'latency');
     // The fleet stub's latencies are 30 + id % 70: 99 ms for 69, 139, 209, ...
