@@ -5,6 +5,7 @@ import { goFields, goMap } from './goJson.js';
 import type { ShardHealth } from './health.js';
 
 export * from './actionLog.js';
+export * from './closeCodes.js';
 export * from './depth.js';
 export * from './goJson.js';
 export * from './health.js';

@@ -153,6 +153,29 @@ describe('what an Instance reports', () => {
     expect(t.reports.find((r) => r.type === 'cluster.failed')).toMatchObject({ why: 'its exit code is in restart.no_restart_exit_codes' });
   });
 
+  it.each([
+    [104, 'Discord closed its gateway with 4004 (authentication failed): the token is wrong or was reset'],
+    [111, 'Discord closed its gateway with 4011 (sharding required): the bot has too many guilds for its shard count'],
+    [114, 'Discord closed its gateway with 4014 (disallowed intents): the bot asks for a privileged intent'],
+  ])('exit code %i (a fatal Discord close code): failed at once, saying what Discord said and what to do', (code, said) => {
+    const t = start();
+    t.launch();
+    t.procs.exit(2, code);
+    expect(t.snap().value).toBe('failed');
+    const failed = t.reports.find((r) => r.type === 'cluster.failed') as { why: string };
+    expect(failed.why.startsWith(said)).toBe(true);
+    expect(failed.why.endsWith('; restarting cannot help')).toBe(true);
+  });
+
+  it('exit codes beside the fatal close codes are crashes like any other: restarted', () => {
+    for (const code of [99, 100, 105, 115, 1]) {
+      const t = start();
+      t.launch();
+      t.procs.exit(2, code);
+      expect(t.snap().value).toBe('backoff');
+    }
+  });
+
   it('a death by signal is not judged by no_restart_exit_codes', () => {
     const t = start();
     t.launch();

@@ -200,6 +200,8 @@ export const instanceMachine = instanceSetup.createMachine({
         'cluster.stop': { actions: 'requestStop' },
         'process.reaped': [
           { guard: 'stopRequested', target: 'stopped' },
+          // A cluster that says Discord closed its gateway for good (its exit code: protocol/closeCodes.ts).
+          { guard: 'exitSaysDiscordClosed', target: 'failed', actions: 'markFailedByDiscord' },
           {
             guard: 'exitSaysDoNotRestart',
             target: 'failed',

@@ -1,7 +1,7 @@
 import { assertEvent, assign, enqueueActions, fromCallback, log, sendParent, sendTo, setup, type AnyActorRef } from 'xstate';
 import { BUS_SYSTEM_ID } from '../../interfaces/bus.js';
 import type { ProcessCommand, ProcessEvent, ProcessInput } from '../../interfaces/clusterProcess.js';
-import { sanitizeHealth } from '../../protocol/index.js';
+import { closeForExitCode, describeFatalClose, sanitizeHealth } from '../../protocol/index.js';
 import { actionOf, record, reply, type AnyActorSystem } from '../record.js';
 import { backoffDelay, nextRandom, restartsWithin } from './backoff.js';
 import type { RestartCause } from '../../interfaces/clusterView.js';
@@ -72,6 +72,7 @@ export const instanceSetup = setup({
     caughtUpOnDiag: ({ context, event }) => event.type === 'bus.caughtUp' && event.token === context.diag.nonce,
     caughtUpOnLaunch: ({ context, event }) => event.type === 'bus.caughtUp' && event.token === launchToken(context),
     stopRequested: ({ context }) => context.stopRequested,
+    exitSaysDiscordClosed: ({ context }) => context.downReason === 'exited' && closeForExitCode(context.lastExit?.code) !== null,
     exitSaysDoNotRestart: ({ context }) =>
       context.downReason === 'exited' &&
       context.lastExit?.code != null &&
@@ -169,6 +170,7 @@ export const instanceSetup = setup({
       };
     }),
     markFailed: assign((_, params: { why: string }) => ({ failedReason: params.why })),
+    markFailedByDiscord: assign(({ context }) => ({ failedReason: describeFatalClose(closeForExitCode(context.lastExit?.code)!) })),
     clearFailure: assign(({ context }) => ({ failedReason: null, restarts: { ...context.restarts, attempt: 0, times: [] } })),
     markAutomatic: assign({ automatic: true }),
     clearAutomatic: assign({ automatic: false }),
