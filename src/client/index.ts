@@ -219,7 +219,8 @@ export interface Cluster {
   /**
    * Runs handler `name` on cluster `cluster` and resolves with its value;
    * rejects with NoHandlerError when it has no such handler, HandlerError when
-   * the handler threw, RequestTimeoutError when no answer came in time.
+   * the handler threw, RequestTimeoutError when no answer came in time, and
+   * RangeError at once when `cluster` is no cluster of the bot.
    */
   ask<T = unknown>(cluster: number, name: string, args?: unknown, options?: { timeout?: number }): Promise<T>;
   /** The supervisor announces that every cluster has launched. */
