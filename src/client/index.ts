@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import {
+  answerMessage,
   botMessage,
+  callMessage,
   commandMessage,
   diagAnswerMessage,
   interpretForCluster,
@@ -10,6 +12,7 @@ import {
   refusalOf,
   replyCommandId,
   type BusMessage,
+  type CallOutcome,
   type ClusterInbound,
   type CommandOutput,
   type ShardHealth,
@@ -91,6 +94,57 @@ export class RequestRefusedError extends Error {
   }
 }
 
+/** Who asks a handler to run (`handle`): the asking cluster's id. */
+export interface CallMeta {
+  from: number;
+}
+
+/** A named handler that other clusters (and this one) can ask to run: its value goes back to the asker. */
+export type CallHandler<A = unknown, T = unknown> = (args: A, meta: CallMeta) => T | Promise<T>;
+
+/** One cluster's answer to collect(): the handler's value, or why there is none (no such handler, or what it threw). */
+export type CollectEntry<T> = { cluster: number; value: T } | { cluster: number; error: string };
+
+/**
+ * collect() timed out: `answers` holds the clusters that answered (in cluster
+ * id order, as collect's result would), `missing` the ids of those that did not
+ * (stopped, restarting, or too slow).
+ */
+export class CollectTimeoutError<T = unknown> extends Error {
+  override name = 'CollectTimeoutError';
+  constructor(
+    readonly handler: string,
+    readonly answers: CollectEntry<T>[],
+    readonly missing: number[],
+    timeout: number,
+  ) {
+    super(`collect("${handler}"): no answer from cluster${missing.length === 1 ? '' : 's'} ${missing.join(', ')} within ${timeout} ms`);
+  }
+}
+
+/** ask(): the cluster asked has no handler of that name (registered with handle()). */
+export class NoHandlerError extends Error {
+  override name = 'NoHandlerError';
+  constructor(
+    readonly cluster: number,
+    readonly handler: string,
+  ) {
+    super(`cluster ${cluster} has no handler "${handler}"`);
+  }
+}
+
+/** ask(): the handler threw (or rejected) on the cluster asked; `reason` is its error's message. */
+export class HandlerError extends Error {
+  override name = 'HandlerError';
+  constructor(
+    readonly cluster: number,
+    readonly handler: string,
+    readonly reason: string,
+  ) {
+    super(`handler "${handler}" failed on cluster ${cluster}: ${reason}`);
+  }
+}
+
 /** Reads the cluster's identity; throws with what is missing when this is not a cluster process. */
 export function clusterInfo(
   env: Environment = process.env,
@@ -148,6 +202,27 @@ export interface Cluster {
   broadcast(action: string, data?: unknown): Promise<void>;
   /** Messages from other clusters with this action; returns a function that unsubscribes. */
   on(action: string, handler: Handler): () => void;
+  /**
+   * Registers handler `name`, which every cluster of the bot (this one too) can
+   * run with collect() or ask(); a second handler of the same name replaces the
+   * first. Returns a function that unregisters it.
+   */
+  handle<A = unknown, T = unknown>(name: string, handler: CallHandler<A, T>): () => void;
+  /**
+   * Runs handler `name` on every cluster of the bot (this one locally) and
+   * resolves with every cluster's answer, in cluster id order: its value, or
+   * the error (no such handler, or what the handler threw). Rejects with
+   * CollectTimeoutError, which holds the answers received and the clusters
+   * missing, when not all have answered in time (default: requestTimeout).
+   */
+  collect<T = unknown>(name: string, args?: unknown, options?: { timeout?: number }): Promise<CollectEntry<T>[]>;
+  /**
+   * Runs handler `name` on cluster `cluster` and resolves with its value;
+   * rejects with NoHandlerError when it has no such handler, HandlerError when
+   * the handler threw, RequestTimeoutError when no answer came in time, and
+   * RangeError at once when `cluster` is no cluster of the bot.
+   */
+  ask<T = unknown>(cluster: number, name: string, args?: unknown, options?: { timeout?: number }): Promise<T>;
   /** The supervisor announces that every cluster has launched. */
   onAllClustersLaunched(handler: () => void): () => void;
   close(): Promise<void>;
@@ -163,6 +238,9 @@ export async function connectCluster(options: ClusterOptions = {}): Promise<Clus
   const key = env.MEWLD_CLUSTER_KEY || undefined;
   const pending = new Map<string | number, { resolve(output: unknown): void; timer: NodeJS.Timeout }>();
   const handlers = new Map<string, Set<Handler>>();
+  const callHandlers = new Map<string, CallHandler>();
+  /** This cluster's calls (collect, ask) waiting for answers, by call id. */
+  const calls = new Map<string, { take(from: number, outcome: CallOutcome): void; timer: ReturnType<typeof setTimeout> }>();
   const launchedHandlers = new Set<() => void>();
   let closed = false;
   let isReady = false;
@@ -207,10 +285,75 @@ export async function connectCluster(options: ClusterOptions = {}): Promise<Clus
       case 'all_clusters_launched':
         for (const handler of launchedHandlers) handler();
         return;
+      case 'call': {
+        const { call, to } = inbound;
+        // For another cluster (on Redis's shared channel), or this cluster's own collect, echoed by Redis: it ran here already.
+        if ((to !== undefined && to !== info.id) || call.from === info.id) return;
+        void runHandler(call.name, call.args, call.from).then((outcome) => answer(call.from, call.id, outcome));
+        return;
+      }
+      case 'answer':
+        if (inbound.to === info.id) calls.get(inbound.answer.id)?.take(inbound.answer.from, inbound.answer.outcome);
+        return;
       case 'bot':
-        if (inbound.from === info.id) return; // our own broadcast, echoed by Redis
+        // Our own broadcast, echoed by Redis; or a message for another cluster, on Redis's shared channel.
+        if (inbound.from === info.id || (inbound.to !== undefined && inbound.to !== info.id)) return;
         for (const handler of handlers.get(inbound.action) ?? []) handler(inbound.data, { from: inbound.from, message: inbound.message });
     }
+  };
+
+  /** Runs this cluster's handler `name` for cluster `from`. Never throws: a failure is the outcome. */
+  const runHandler = async (name: string, args: unknown, from: number): Promise<CallOutcome> => {
+    const handler = callHandlers.get(name);
+    if (!handler) return { error: `no handler "${name}"`, code: 'no_handler' };
+    try {
+      // undefined as the wire carries it (no value): null, whether the asker is this cluster or another.
+      return { value: (await handler(args ?? null, { from })) ?? null };
+    } catch (err) {
+      return { error: err instanceof Error ? err.message : String(err), code: 'failed' };
+    }
+  };
+
+  const answer = async (to: number, id: string, outcome: CallOutcome) => {
+    try {
+      await transport.send(answerMessage(info.id, to, id, outcome));
+    } catch (err) {
+      // A value JSON cannot carry (a BigInt, a cycle): the asker hears why rather than waiting for its timeout.
+      const why: CallOutcome = { error: `the handler's value could not be sent: ${(err as Error).message}`, code: 'failed' };
+      await transport.send(answerMessage(info.id, to, id, why)).catch(() => {});
+    }
+  };
+
+  /**
+   * Sends call `name` to cluster `to` (every cluster when undefined) and passes
+   * each answer to `take` until the returned function ends the call; `expire`
+   * after the timeout, `fail` when the call could not be sent.
+   */
+  const openCall = (
+    to: number | undefined,
+    name: string,
+    args: unknown,
+    timeout: number | undefined,
+    take: (from: number, outcome: CallOutcome) => void,
+    expire: (ms: number) => void,
+    fail: (err: Error) => void,
+  ) => {
+    const id = randomUUID();
+    const ms = timeout ?? requestTimeout;
+    const end = () => {
+      clearTimeout(timer);
+      calls.delete(id);
+    };
+    const timer = setTimeout(() => {
+      end();
+      expire(ms);
+    }, ms);
+    calls.set(id, { take, timer });
+    transport.send(callMessage(info.id, to, id, name, args)).catch((err: unknown) => {
+      end();
+      fail(err as Error);
+    });
+    return end;
   };
 
   const leave = async (reason: LeaveReason, why: string) => {
@@ -250,8 +393,9 @@ export async function connectCluster(options: ClusterOptions = {}): Promise<Clus
     if (closed) return;
     closed = true;
     if (orphanTimer) clearTimeout(orphanTimer);
-    for (const [, waiting] of pending) clearTimeout(waiting.timer);
+    for (const waiting of [...pending.values(), ...calls.values()]) clearTimeout(waiting.timer);
     pending.clear();
+    calls.clear();
     await transport.close();
   };
 
@@ -290,12 +434,86 @@ export async function connectCluster(options: ClusterOptions = {}): Promise<Clus
       set.add(handler);
       return () => void set.delete(handler);
     },
+    handle(name, handler) {
+      const registered = handler as CallHandler;
+      callHandlers.set(name, registered);
+      return () => {
+        if (callHandlers.get(name) === registered) callHandlers.delete(name);
+      };
+    },
+    collect<T>(name: string, args?: unknown, callOptions: { timeout?: number } = {}) {
+      const count = info.clusterCount;
+      if (count === null) {
+        return Promise.reject(
+          new Error('mewld/client: collect() needs the number of clusters (MEWLD_CLUSTER_COUNT), which the Go mewld does not give'),
+        );
+      }
+      const outcomes = new Map<number, CallOutcome>();
+      const entries = (): CollectEntry<T>[] =>
+        [...outcomes]
+          .sort(([a], [b]) => a - b)
+          .map(([cluster, outcome]) => ('value' in outcome ? { cluster, value: outcome.value as T } : { cluster, error: outcome.error }));
+      return new Promise<CollectEntry<T>[]>((resolve, reject) => {
+        const take = (from: number, outcome: CallOutcome) => {
+          // One answer per cluster of the bot: a second process of a restarting cluster, or an id beyond the bot, is not one.
+          if (from >= count || outcomes.has(from)) return;
+          outcomes.set(from, outcome);
+          if (outcomes.size < count) return;
+          end();
+          resolve(entries());
+        };
+        const missing = () => Array.from({ length: count }, (_, id) => id).filter((id) => !outcomes.has(id));
+        const end = openCall(
+          undefined,
+          name,
+          args,
+          callOptions.timeout,
+          take,
+          (ms) => reject(new CollectTimeoutError(name, entries(), missing(), ms)),
+          reject,
+        );
+        void runHandler(name, args, info.id).then((outcome) => take(info.id, outcome));
+      });
+    },
+    ask<T>(cluster: number, name: string, args?: unknown, callOptions: { timeout?: number } = {}) {
+      if (cluster === info.id) return runHandler(name, args, info.id).then((outcome) => valueOf<T>(cluster, name, outcome));
+      if (!Number.isSafeInteger(cluster) || cluster < 0 || (info.clusterCount !== null && cluster >= info.clusterCount)) {
+        return Promise.reject(
+          new RangeError(`mewld/client: no cluster ${cluster} in this bot (${info.clusterCount ?? 'an unknown number of'} clusters)`),
+        );
+      }
+      return new Promise<T>((resolve, reject) => {
+        const end = openCall(
+          cluster,
+          name,
+          args,
+          callOptions.timeout,
+          (from, outcome) => {
+            if (from !== cluster) return;
+            end();
+            try {
+              resolve(valueOf<T>(cluster, name, outcome));
+            } catch (err) {
+              reject(err as Error);
+            }
+          },
+          (ms) => reject(new RequestTimeoutError(`no answer from cluster ${cluster} to "${name}" within ${ms} ms`)),
+          reject,
+        );
+      });
+    },
     onAllClustersLaunched(handler) {
       launchedHandlers.add(handler);
       return () => void launchedHandlers.delete(handler);
     },
     close,
   };
+}
+
+/** What ask() resolves with: the handler's value; or the error that says why there is none. */
+function valueOf<T>(cluster: number, name: string, outcome: CallOutcome): T {
+  if ('value' in outcome) return outcome.value as T;
+  throw outcome.code === 'no_handler' ? new NoHandlerError(cluster, name) : new HandlerError(cluster, name, outcome.error);
 }
 
 /** Without a health callback: every shard up, latency unknown. */
@@ -369,6 +587,9 @@ async function redisTransport(
     async send(message) {
       if (direct && message.scope === 'launcher') {
         await pub.publish(launcherChannel(channel), JSON.stringify({ ...message, from: direct.id }));
+      } else if (direct && message.scope === 'bot' && typeof message.to === 'number') {
+        // For one cluster (a call, an answer): on its own channel, so that the others do not wake for it.
+        await pub.publish(clusterChannel(channel, message.to), JSON.stringify(message));
       } else {
         await pub.publish(channel, JSON.stringify(message));
       }

@@ -3,8 +3,11 @@ import * as v from 'valibot';
 import { withinDepth, MAX_DEPTH } from './depth.js';
 import { goFields, goMap } from './goJson.js';
 import type { ShardHealth } from './health.js';
+import { ANSWER_ACTION, CALL_ACTION, botTarget, readAnswer, readCall, type Answer, type Call } from './calls.js';
+import { isObject, show } from './values.js';
 
 export * from './actionLog.js';
+export * from './calls.js';
 export * from './closeCodes.js';
 export * from './depth.js';
 export * from './goJson.js';
@@ -123,8 +126,6 @@ const diagPayload = v.object({
   Data: v.nullish(v.array(v.unknown(), 'Data must be a list of shard health entries'), []),
 });
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
-
 /**
  * A launch_next's cluster id as the Go version read it (a JSON number, a
  * fraction truncated), or as a numeric string; undefined when there is none to
@@ -135,11 +136,6 @@ function launchNextId(args: Record<string, unknown> | null | undefined): number 
   const raw = args?.id;
   const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*\d+(\.\d*)?\s*$/.test(raw) ? Number(raw) : NaN;
   return Number.isFinite(n) && n >= 0 && n <= Number.MAX_SAFE_INTEGER ? Math.trunc(n) : undefined;
-}
-
-function show(value: unknown): string {
-  const text = JSON.stringify(value);
-  return text === undefined ? 'nothing' : text.length > 40 ? `${text.slice(0, 40)}...` : text;
 }
 
 function firstIssue(issues: readonly v.BaseIssue<unknown>[]): string {
@@ -369,12 +365,17 @@ export function botMessage(action: string, data: unknown, from: number): BusMess
   return { scope: 'bot', action, data, from };
 }
 
-/** What a message on the bus means to a cluster. */
+/**
+ * What a message on the bus means to a cluster. `to`: the one cluster a
+ * message between clusters is for (undefined: every cluster but its sender).
+ */
 export type ClusterInbound =
   | { kind: 'diag'; id: number; nonce: string }
   | { kind: 'reply'; commandId: string | number; output: unknown }
   | { kind: 'all_clusters_launched' }
-  | { kind: 'bot'; action: string; data: unknown; from: number | undefined; message: BusMessage }
+  | { kind: 'bot'; action: string; data: unknown; from: number | undefined; to: number | undefined; message: BusMessage }
+  | { kind: 'call'; call: Call; to: number | undefined }
+  | { kind: 'answer'; answer: Answer; to: number | undefined }
   | { kind: 'other' };
 
 export function interpretForCluster(json: unknown): ClusterInbound {
@@ -388,5 +389,17 @@ export function interpretForCluster(json: unknown): ClusterInbound {
       : { kind: 'reply', commandId: m.command_id, output: m.output };
   }
   if (m.action === 'all_clusters_launched') return { kind: 'all_clusters_launched' };
-  return { kind: 'bot', action: m.action, data: m.data, from: typeof m.from === 'number' ? m.from : undefined, message: m };
+  // Addressed to nobody a cluster can be: for none of them (the IPC bus's supervisor drops it too).
+  const target = botTarget(m);
+  if (!target.ok) return { kind: 'other' };
+  const { to } = target;
+  if (m.action === CALL_ACTION) {
+    const call = readCall(m);
+    return call ? { kind: 'call', call, to } : { kind: 'other' };
+  }
+  if (m.action === ANSWER_ACTION) {
+    const answer = readAnswer(m);
+    return answer ? { kind: 'answer', answer, to } : { kind: 'other' };
+  }
+  return { kind: 'bot', action: m.action, data: m.data, from: typeof m.from === 'number' ? m.from : undefined, to, message: m };
 }

@@ -155,6 +155,30 @@ describe('hostile input on the embedded IPC bus', () => {
     expect(pidsOf(s)).toEqual(before);
   });
 
+  it('a message for one cluster (`to`) goes to it alone; one whose `to` is no cluster id is logged and dropped', async () => {
+    // The last cluster to start sends: the others listen by then.
+    const hello = (to: unknown, data: string) => ({ scope: 'bot', action: 'hello', from: 2, to, data });
+    const sent = [hello(0, 'for 0'), hello('0', 'to a string'), hello(-1, 'to -1'), hello(0.5, 'to 0.5'), hello(null, 'for all')];
+    const s = supervise({ RAW_SEND_2: JSON.stringify(sent) }, { fixed_shard_count: 6 });
+    const received = (id: number) =>
+      s
+        .events()
+        .filter((e) => e.event === 'bot' && e.id === id && (e.message as { action: string }).action === 'hello')
+        .map((e) => (e.message as { data: string }).data);
+    // The last one sent is through to both: whatever was to come before it has come.
+    await eventually(() => [0, 1].every((id) => received(id).includes('for all')), 10_000, 'both clusters to hear the last message');
+    expect(received(0)).toEqual(['for 0', 'for all']);
+    expect(received(1)).toEqual(['for all']);
+    expect(received(2)).toEqual([]);
+    const rejected = s.logs.filter((l) => /^rejected a message on the bus: to must be a cluster id/.test(String(l.msg)));
+    expect(rejected.map((l) => l.reason)).toEqual([
+      'to must be a cluster id (a non-negative integer), got "0"',
+      'to must be a cluster id (a non-negative integer), got -1',
+      'to must be a cluster id (a non-negative integer), got 0.5',
+    ]);
+    expect(isAlive(s.proc.pid!)).toBe(true);
+  });
+
   it("one cluster cannot answer another's diagnostic: a cluster that never answers is judged hung though another answers for it", async () => {
     const s = supervise({ RAW_MUTE_0: '1', RAW_FORGE_1: '0' }, { ping_interval: 0.3, ping_timeout: 0.5 });
     await s.waitForEvents((e) => e.some((x) => x.event === 'forged'));

@@ -49,3 +49,13 @@ export async function connectBus(url: string, channel: string) {
     },
   };
 }
+
+/** Everything published on the channel and its sub-channels (direct channels: `<channel>/...`), with the channel it went to. */
+export async function watchChannels(url: string, channel: string) {
+  const sub = new Redis(url);
+  sub.on('error', () => {});
+  const seen: { channel: string; json: Record<string, unknown> }[] = [];
+  sub.on('pmessage', (_pattern, on: string, raw: string) => seen.push({ channel: on, json: JSON.parse(raw) as Record<string, unknown> }));
+  await sub.psubscribe(`${channel}*`);
+  return { seen, close: () => sub.disconnect() };
+}

@@ -1,19 +1,12 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { watchChannels } from '../helpers/busClient.js';
 import { redisHarness } from '../helpers/harness.js';
 import { eventually } from '../helpers/supervisor.js';
 
 const harness = redisHarness('direct', { module: 'client_cluster.mjs', fixed_shard_count: 4, per_cluster: 2, ping_interval: 0.3 });
 
-/** Everything published on the channel and its sub-channels, with the channel it went to. */
-async function watch(channel: string) {
-  const sub = new Redis(harness.redis.url);
-  sub.on('error', () => {});
-  const seen: { channel: string; json: Record<string, unknown> }[] = [];
-  sub.on('pmessage', (_pattern, on: string, raw: string) => seen.push({ channel: on, json: JSON.parse(raw) as Record<string, unknown> }));
-  await sub.psubscribe(`${channel}*`);
-  return { seen, close: () => sub.disconnect() };
-}
+const watch = (channel: string) => watchChannels(harness.redis.url, channel);
 
 const closers: (() => void)[] = [];
 afterEach(() => {

@@ -3,6 +3,7 @@ import { instanceSystemId, type BusCommand, type BusEvent, type BusToInstance } 
 import {
   actionLogEntry,
   boundActionLogEntry,
+  botTarget,
   broadcastMessage,
   diagProof,
   diagRequestMessage,
@@ -153,10 +154,15 @@ export function busActor(transport: Transport, log: Logger, options: BusActorOpt
 
     const handle = (inbound: Inbound, message: unknown, from: Sender) => {
       switch (inbound.kind) {
-        case 'ignored':
-          // On the IPC bus the supervisor is the hub: what a cluster says to the others goes through it.
-          if (from?.proven && (message as BusMessage | null)?.scope === 'bot') transport.send(message as BusMessage, { toAllBut: from.id });
+        case 'ignored': {
+          // On the IPC bus the supervisor is the hub: what a cluster says to the others goes through it,
+          // to the one cluster named in `to` (a call between clusters, its answer), else to all the others.
+          if (!from?.proven || (message as BusMessage | null)?.scope !== 'bot') return;
+          const target = botTarget(message as BusMessage);
+          if (!target.ok) return handle({ kind: 'invalid', reason: target.reason }, message, from);
+          transport.send(message as BusMessage, target.to === undefined ? { toAllBut: from.id } : { to: target.to });
           return;
+        }
         case 'invalid': {
           warn(
             'invalid',

@@ -162,7 +162,7 @@ describe('what an Instance reports', () => {
     t.launch();
     t.procs.exit(2, code);
     expect(t.snap().value).toBe('failed');
-    const failed = t.reports.find((r) => r.type === 'cluster.failed') as { why: string };
+    const failed = t.reports.find((r) => r.type === 'cluster.failed') as unknown as { why: string };
     expect(failed.why.startsWith(said)).toBe(true);
     expect(failed.why.endsWith('; restarting cannot help')).toBe(true);
   });
