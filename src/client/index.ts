@@ -4,7 +4,9 @@ import {
   botMessage,
   callMessage,
   commandMessage,
+  describeFatalClose,
   diagAnswerMessage,
+  exitCodeForClose,
   interpretForCluster,
   clusterChannel,
   launchNextMessage,
@@ -15,10 +17,13 @@ import {
   type CallOutcome,
   type ClusterInbound,
   type CommandOutput,
+  type FatalCloseCode,
   type ShardHealth,
 } from '../protocol/index.js';
 
 export type { CommandOutputs, StatusesEntry } from '../protocol/index.js';
+/** For a cluster that exits by itself: the exit code for a fatal close code, and what each means. */
+export { exitCodeForClose, FATAL_CLOSE_CODES } from '../protocol/index.js';
 
 /**
  * mewld/client: the cluster side of the mewld protocol, for bots written in
@@ -225,10 +230,40 @@ export interface Cluster {
   ask<T = unknown>(cluster: number, name: string, args?: unknown, options?: { timeout?: number }): Promise<T>;
   /** The supervisor announces that every cluster has launched. */
   onAllClustersLaunched(handler: () => void): () => void;
+  /**
+   * Discord closed a shard's gateway with `closeCode`: when it is one that no
+   * restart can help (4004, 4010-4014), says why, closes the bus and exits
+   * with the code the supervisor reads (100 + closeCode - 4000), so that it
+   * does not restart this cluster in a loop. Resolves false and does nothing
+   * for any other code (a reconnect may help). docs/client.md, "When Discord says no".
+   */
+  exitForClose(closeCode: number): Promise<boolean>;
+  /**
+   * Watches a discord.js Client (`shardDisconnect`) or an @discordjs/ws
+   * WebSocketManager (`closed`): a fatal close code makes this cluster exit
+   * as exitForClose says. Returns a function that stops watching.
+   */
+  exitOnFatalClose(gateway: GatewayEvents): () => void;
   close(): Promise<void>;
 }
 
 /** Connects this cluster process to its supervisor's bus. */
+/** What exitOnFatalClose needs of a discord.js Client or an @discordjs/ws WebSocketManager: an event emitter. */
+export interface GatewayEvents {
+  on(event: string, listener: (...args: never[]) => void): unknown;
+  removeListener(event: string, listener: (...args: never[]) => void): unknown;
+}
+
+/** The close code in a close event: discord.js gives `{code}`, @discordjs/ws a number (v2) or `{code}` (v1). */
+function closeCodeOf(event: unknown): number | null {
+  if (typeof event === 'number') return event;
+  const code = typeof event === 'object' && event !== null ? (event as { code?: unknown }).code : undefined;
+  return typeof code === 'number' ? code : null;
+}
+
+/** The events a close code comes with: discord.js's Client, @discordjs/ws's WebSocketManager. */
+const CLOSE_EVENTS = ['shardDisconnect', 'closed'];
+
 export async function connectCluster(options: ClusterOptions = {}): Promise<Cluster> {
   const env = options.env ?? process.env;
   const info = clusterInfo(env, options.argv ?? process.argv);
@@ -354,6 +389,14 @@ export async function connectCluster(options: ClusterOptions = {}): Promise<Clus
       fail(err as Error);
     });
     return end;
+  };
+
+  const exitForClose = async (closeCode: number) => {
+    const code = exitCodeForClose(closeCode);
+    if (code === null) return false;
+    console.error(`mewld/client: cluster ${info.id}: ${describeFatalClose(closeCode as FatalCloseCode)}; exiting with ${code}`);
+    await close().catch(() => {});
+    process.exit(code);
   };
 
   const leave = async (reason: LeaveReason, why: string) => {
@@ -505,6 +548,14 @@ export async function connectCluster(options: ClusterOptions = {}): Promise<Clus
     onAllClustersLaunched(handler) {
       launchedHandlers.add(handler);
       return () => void launchedHandlers.delete(handler);
+    },
+    exitForClose,
+    exitOnFatalClose(gateway) {
+      const onClose = (event: unknown) => void exitForClose(closeCodeOf(event) ?? 0);
+      for (const name of CLOSE_EVENTS) gateway.on(name, onClose);
+      return () => {
+        for (const name of CLOSE_EVENTS) gateway.removeListener(name, onClose);
+      };
     },
     close,
   };
