@@ -12,6 +12,8 @@ export function loadDashboard(dir = new URL('../../public/', import.meta.url)): 
   return {
     '/': read('index.html', 'text/html; charset=utf-8'),
     '/app.js': read('app.js', 'text/javascript; charset=utf-8'),
+    // The sparklines of the charts, a module app.js imports.
+    '/charts.js': read('charts.js', 'text/javascript; charset=utf-8'),
     '/app.css': read('app.css', 'text/css; charset=utf-8'),
   };
 }

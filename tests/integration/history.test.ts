@@ -139,6 +139,10 @@ describe.each(buses)('on the %s bus', (bus, busConfig) => {
     await expect(a.get('/api/clusters/x/history')).rejects.toThrow(/400/);
     const web = await second.web();
     expect((await fetch(new URL('/api/history', web.base))).status).toBe(401);
+    // The sparklines' module, for the dashboard, served as its other files are (no token).
+    const charts = await fetch(new URL('/charts.js', web.base));
+    expect(charts.headers.get('content-type')).toMatch(/^text\/javascript/);
+    expect(await charts.text()).toContain('export function sparkline');
 
     if (bus === 'redis') {
       // Kept under the bot's channel.
