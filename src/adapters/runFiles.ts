@@ -12,7 +12,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { homedir, hostname } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Session, SessionStore } from '../interfaces/sessions.js';
 import type { ProcessRegistry } from './clusterProcess.js';
 
@@ -244,6 +244,18 @@ async function waitFor(done: () => boolean, timeoutMs: number) {
 }
 
 /**
+ * Replaces `file` (in a run directory, made if need be) with `text`, readable
+ * by the user only: written beside it, then renamed over it, so that a reader
+ * (the next run, after a crash mid-write) finds the old text or the new, never
+ * half of one.
+ */
+export function writeFileAtomic(file: string, text: string): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  writeFileSync(`${file}.tmp`, text, { mode: 0o600 });
+  renameSync(`${file}.tmp`, file);
+}
+
+/**
  * The web server's sessions of a config, kept across runs in its run
  * directory (only hashes of the session ids, which cannot be used as
  * cookies), at most `max` of them: the oldest go first.
@@ -257,9 +269,7 @@ export function sessionFile(dir: string, max = 1000): SessionStore {
   );
   const save = () => {
     try {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      writeFileSync(`${file}.tmp`, JSON.stringify([...sessions]), { mode: 0o600 });
-      renameSync(`${file}.tmp`, file);
+      writeFileAtomic(file, JSON.stringify([...sessions]));
     } catch {
       // sessions then last as long as this run: the dashboard asks again after a restart
     }

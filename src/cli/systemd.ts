@@ -29,6 +29,8 @@ Type=simple
 User=${user}
 WorkingDirectory=${dirname(file)}
 ExecStart=${where.node} ${where.cli} --config ${file}
+# The journal's name for its lines (journalctl -t mewld-${name}), rather than "node".
+SyslogIdentifier=mewld-${name}
 # Keep the bot token out of this file: MTOKEN=... in a file only root and ${user} can read.
 #EnvironmentFile=/etc/mewld/${name}.env
 # SIGTERM stops every cluster, each within kill_timeout (${config.kill_timeout} s); then everything left is killed.

@@ -192,6 +192,8 @@ export const configSchema = v.strictObject({
   gateway_timeout: v.optional(seconds('positive'), 15),
   bus_reconnect_grace: v.optional(seconds('nonnegative'), 10),
   action_log_max: v.optional(count(1, 'entries'), 1000),
+  // How often the charts' figures are sampled; they keep the last hour (at most 3,600 samples).
+  history_interval: v.optional(seconds('positive'), 30),
   log_level: v.optional(v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`)),
   restart: v.optional(restartFields, {}),
   logs: v.optional(logsFields, {}),

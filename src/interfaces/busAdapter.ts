@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import type { CallbackActorLogic } from 'xstate';
 import type { BusCommand, BusEvent } from './bus.js';
+import type { HistoryStore } from './history.js';
 import type { SessionStore } from './sessions.js';
 
 /**
@@ -17,6 +18,8 @@ export interface BusAdapter {
   actionLog: ActionLogStore;
   /** Where the web server's sessions are kept, when this bus has a store to keep them (Redis). */
   sessions?: SessionStore;
+  /** Where restart counts, last exits and the charts outlive a restart, when this bus has a store to keep them (Redis). */
+  history?: HistoryStore;
   /** A message as if it had been published on the bus by someone outside (the Go version's POST /redis/pub). */
   publish(raw: string): Promise<void>;
   /** Flushes what is queued (the reply to `shutdown`, say) and lets go of connections. */
@@ -39,4 +42,10 @@ export interface ActionLogStore {
   recent(limit?: number): Promise<Record<string, unknown>[]>;
   /** Every entry from now on, as it is written; returns a function that unsubscribes. */
   subscribe(listener: (entry: Record<string, unknown>) => void): () => void;
+  /**
+   * Where the log lives in memory only (the IPC bus): entries an earlier run
+   * wrote, put before those written since, within the same bound. The
+   * supervisor keeps such a log with the history (src/interfaces/history.ts).
+   */
+  restore?(entries: Record<string, unknown>[]): void;
 }

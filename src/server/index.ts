@@ -7,6 +7,7 @@ import type { SessionStore } from '../interfaces/sessions.js';
 import { createAuth, fromThisOrigin, type OAuthSettings } from './auth.js';
 import { goRoutes, type GoRoutesOptions } from './goRoutes.js';
 import type { CommandBridge } from './commandBridge.js';
+import type { History } from './history.js';
 import { entryJson, shortEntry, type LiveMessage, type LiveState } from './liveState.js';
 
 /**
@@ -37,6 +38,8 @@ export interface ApiOptions {
   maxClients?: number;
   /** Each cluster's recent output: GET /api/clusters/:id/logs, and `follow` on /api/ws. */
   logs?: ClusterLogs;
+  /** Restart counts, last exits and the charts' series: GET /api/history and /api/clusters/:id/history. */
+  history?: Pick<History, 'bot' | 'cluster'>;
   /** Where sessions are kept across runs; in memory only without it. */
   sessions?: SessionStore;
   /** Log in with Discord (the config's oauth and allowed_ids). */
@@ -85,6 +88,9 @@ function clientRequest(data: unknown): { type: 'snapshot' } | { type: 'follow' |
 function clusterId(raw: string): number | null {
   return /^\d{1,9}$/.test(raw) ? Number(raw) : null;
 }
+
+const notAClusterId = (c: Context) => c.json({ ok: false, error: `not a cluster id: ${c.req.param('id')}` }, 400);
+const noSuchCluster = (c: Context, id: number) => c.json({ ok: false, error: `no cluster with id ${id}` }, 404);
 
 export { sameToken, sessionCookie, SESSION_MS, SESSIONS_KEPT } from './auth.js';
 
@@ -153,15 +159,26 @@ export function createApi(options: ApiOptions) {
 
   app.get('/api/clusters/:id', (c) => {
     const id = clusterId(c.req.param('id'));
-    if (id === null) return c.json({ ok: false, error: `not a cluster id: ${c.req.param('id')}` }, 400);
+    if (id === null) return notAClusterId(c);
     const cluster = options.live.cluster(id);
-    return cluster ? c.json(cluster) : c.json({ ok: false, error: `no cluster with id ${id}` }, 404);
+    return cluster ? c.json(cluster) : noSuchCluster(c, id);
   });
+
+  const { history } = options;
+  if (history) {
+    app.get('/api/history', (c) => c.json(history.bot()));
+    app.get('/api/clusters/:id/history', (c) => {
+      const id = clusterId(c.req.param('id'));
+      if (id === null) return notAClusterId(c);
+      const found = history.cluster(id);
+      return found ? c.json(found) : noSuchCluster(c, id);
+    });
+  }
 
   for (const action of ['start', 'stop', 'restart'] as const) {
     app.post(`/api/clusters/:id/${action}`, async (c) => {
       const id = clusterId(c.req.param('id'));
-      if (id === null) return c.json({ ok: false, error: `not a cluster id: ${c.req.param('id')}` }, 400);
+      if (id === null) return notAClusterId(c);
       return answer(c, await options.commands.send({ type: `command.${action}`, id }));
     });
   }
@@ -190,8 +207,8 @@ export function createApi(options: ApiOptions) {
     const logs = options.logs;
     app.get('/api/clusters/:id/logs', (c) => {
       const id = clusterId(c.req.param('id'));
-      if (id === null) return c.json({ ok: false, error: `not a cluster id: ${c.req.param('id')}` }, 400);
-      if (!options.live.cluster(id)) return c.json({ ok: false, error: `no cluster with id ${id}` }, 404);
+      if (id === null) return notAClusterId(c);
+      if (!options.live.cluster(id)) return noSuchCluster(c, id);
       const raw = c.req.query('lines') ?? '100';
       if (!/^\d{1,6}$/.test(raw)) return c.json({ ok: false, error: `lines must be a whole number, got ${raw}` }, 400);
       return c.json({ id, lines: logs.recent(id, Number(raw)) });

@@ -144,6 +144,13 @@ function currentSummary(view: ClusterView): HealthSummary | null {
 const isPingCycle = (from: string | undefined, to: string) =>
   (from === 'running' && to === 'diagPending') || (from === 'diagPending' && to === 'running');
 
+/** The snapshot of an Instance actor (a cluster) that an inspection event carries, if it is one. */
+export function instanceSnapshotOf(event: InspectionEvent): InstanceSnapshot | undefined {
+  if (event.type !== '@xstate.snapshot' || !(event.actorRef as AnyActorRef).id.startsWith('cluster-')) return undefined;
+  const snapshot = event.snapshot as InstanceSnapshot;
+  return snapshot.context?.input ? snapshot : undefined;
+}
+
 export function createLiveState(options: { busKind: string; node?: string; now?: () => number }) {
   const now = options.now ?? Date.now;
   const node = options.node ?? hostname();
@@ -257,12 +264,11 @@ export function createLiveState(options: { busKind: string; node?: string; now?:
     /** XState's inspection hook: pass to createActor({ inspect }). */
     inspect(event: InspectionEvent) {
       if (event.type !== '@xstate.snapshot') return;
-      if (event.actorRef.sessionId === event.rootId) onRoot(event.snapshot as OrchestratorSnapshot);
+      const instance = instanceSnapshotOf(event);
+      if (instance) onInstance(instance);
+      else if (event.actorRef.sessionId === event.rootId) onRoot(event.snapshot as OrchestratorSnapshot);
       else if ((event.actorRef as AnyActorRef).id === 'launchSlot') onSlot(event.snapshot as LaunchSlotSnapshot);
       else if ((event.actorRef as AnyActorRef).id === 'rollingRestart') onRollout(event.snapshot as RollingRestartSnapshot);
-      else if ((event.actorRef as AnyActorRef).id.startsWith('cluster-') && (event.snapshot as InstanceSnapshot).context?.input) {
-        onInstance(event.snapshot as InstanceSnapshot);
-      }
     },
     /** A new action log entry (from the bus). */
     actionLog(entry: Record<string, unknown>) {

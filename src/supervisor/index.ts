@@ -6,11 +6,14 @@ import { createClusterLogs } from '../adapters/clusterLogs.js';
 import { spawnCluster, type LaunchCustomizer } from '../adapters/clusterProcess.js';
 import { fetchGateway } from '../adapters/discordGateway.js';
 import { machineLogger, type Logger } from '../adapters/logger.js';
+import { fileHistoryStore } from '../adapters/history/file.js';
 import { claimRun } from '../adapters/runFiles.js';
 import { redact, workDir, type LoadedConfig } from '../config/index.js';
 import type { BusAdapter } from '../interfaces/busAdapter.js';
+import type { HistoryStore, SavedHistory } from '../interfaces/history.js';
 import { instanceMachine, launchSlotMachine, orchestratorMachine, type OrchestratorOutput } from '../machines/index.js';
 import { createCommandBridge } from '../server/commandBridge.js';
+import { createHistory } from '../server/history.js';
 import type { InspectorRelay } from '../server/inspector.js';
 import { createLiveState, type LiveState } from '../server/liveState.js';
 import type { WebServer } from '../server/node.js';
@@ -87,6 +90,18 @@ export async function startSupervisor(loaded: LoadedConfig, logger: Logger, opti
     },
     logger,
   );
+  // In Redis when the bus is Redis (the config has `redis`), else in the run directory.
+  const historyStore = bus.history ?? fileHistoryStore(claim.dir);
+  const restored = await loadHistory(historyStore, logger);
+  if (restored.saved?.actionLog) bus.actionLog.restore?.(restored.saved.actionLog);
+  const history = createHistory({
+    store: restored.readable ? historyStore : null,
+    restored: restored.saved,
+    periodMs: ms(config.history_interval),
+    // Redis keeps its action log itself; the IPC bus's lives in memory and goes with the history.
+    actionLog: bus.actionLog.restore ? bus.actionLog : undefined,
+    log: logger.child({ component: 'history' }),
+  });
   const commands = createCommandBridge();
   const live = createLiveState({ busKind: bus.kind });
   bus.actionLog.subscribe((entry) => live.actionLog(entry));
@@ -118,18 +133,21 @@ export async function startSupervisor(loaded: LoadedConfig, logger: Logger, opti
   // Inspection attaches to the root actor and sees every actor of the system; it has a
   // cost on every event, so only when someone watches (the web server, the Stately inspector).
   const watchers = [
+    history.inspect,
     config.web ? live.inspect : undefined,
     options.inspector ? (e: InspectionEvent) => options.inspector!.inspect.next?.(e) : undefined,
   ].filter((w): w is (e: InspectionEvent) => void => w !== undefined);
   const actor = createActor(machine, {
-    input: orchestratorInput(loaded, runId),
+    input: { ...orchestratorInput(loaded, runId), history: restored.saved?.clusters },
     logger: machineLogger(logger),
     ...(watchers.length > 0 && { inspect: (event: InspectionEvent) => watchers.forEach((watch) => watch(event)) }),
   });
   actor.start();
-  const web = startWeb(loaded, { live, commands, bus, runDir: claim.dir, logs: clusterLogs }, logger);
+  const web = startWeb(loaded, { live, commands, bus, runDir: claim.dir, logs: clusterLogs, history }, logger);
   const finish = async () => {
     await (await web)?.close();
+    // Every cluster has stopped: their last exits are in it.
+    await history.close();
     await alerts?.close();
     await bus.close();
     claim.release();
@@ -147,4 +165,35 @@ export async function startSupervisor(loaded: LoadedConfig, logger: Logger, opti
     },
   );
   return { actor, bus, live, web, done };
+}
+
+/** How long the start waits for the history (Redis may be slow to come up: the bus waits for it, the history does not). */
+const HISTORY_LOAD_MS = 5_000;
+
+/**
+ * What an earlier run saved. When it cannot be read (Redis not up within
+ * HISTORY_LOAD_MS, an error), the run starts afresh and saves nothing, so
+ * that what is there is not overwritten: the next run restores it.
+ */
+async function loadHistory(store: HistoryStore, logger: Logger): Promise<{ saved: SavedHistory | null; readable: boolean }> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const saved = await Promise.race([
+      store.load(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${HISTORY_LOAD_MS / 1000} s`)), HISTORY_LOAD_MS);
+      }),
+    ]);
+    if (saved)
+      logger.info({ clusters: Object.keys(saved.clusters).length }, 'restart counts, last exits and charts restored from the last run');
+    return { saved, readable: true };
+  } catch (err) {
+    logger.warn(
+      { err: (err as Error).message },
+      `could not read the history of earlier runs (${(err as Error).message}): restart counts start at 0, and this run does not save them`,
+    );
+    return { saved: null, readable: false };
+  } finally {
+    clearTimeout(timer);
+  }
 }

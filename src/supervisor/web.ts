@@ -6,13 +6,14 @@ import { oauthLogin, workDir, type LoadedConfig } from '../config/index.js';
 import type { BusAdapter } from '../interfaces/busAdapter.js';
 import type { ClusterLogs } from '../interfaces/clusterLogs.js';
 import type { CommandBridge } from '../server/commandBridge.js';
+import type { History } from '../server/history.js';
 import type { LiveState } from '../server/liveState.js';
 import type { WebServer } from '../server/node.js';
 
 /** The HTTP API and dashboard; a port already taken is logged, and the supervisor goes on without them. */
 export async function startWeb(
   loaded: LoadedConfig,
-  deps: { live: LiveState; commands: CommandBridge; bus: BusAdapter; runDir: string; logs: ClusterLogs },
+  deps: { live: LiveState; commands: CommandBridge; bus: BusAdapter; runDir: string; logs: ClusterLogs; history: History },
   logger: Logger,
 ): Promise<WebServer | null> {
   const web = loaded.config.web;
@@ -36,6 +37,7 @@ export async function startWeb(
         live: deps.live,
         commands: deps.commands,
         logs: deps.logs,
+        history: deps.history,
         actionLogs,
         maxClientBuffer: web.max_client_buffer,
         // In Redis when the bus is Redis (they outlive a restart, and are good on any machine of the bot), else in the run directory.

@@ -65,6 +65,7 @@ describe('the mewld command', () => {
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(new RegExp(`^ExecStart=${process.execPath} ${CLI} --config /.+/config\\.yaml$`, 'm'));
     expect(result.stdout).toMatch(/^KillMode=control-group$/m);
+    expect(result.stdout).toMatch(/^SyslogIdentifier=mewld-config$/m);
     expect(result.stdout).toMatch(/^TimeoutStopSec=35$/m);
     expect(result.stdout).toMatch(/^RestartPreventExitStatus=2$/m);
     expect(result.stdout).toMatch(/^After=network-online\.target redis-server\.service$/m);
@@ -253,7 +254,9 @@ describe('operator commands to a running supervisor', () => {
     expect(status).toMatchObject({ code: 0, stdout: expect.stringMatching(/^(launching|up) · ipc bus up · 1 clusters · 2 shards\n/) });
     s.kill('SIGTERM');
     await s.exit;
-    expect(readdirSync(join(s.dir, 'mewld'))).toEqual([]);
+    // Its address is gone; what is left is the history, for the next run (only its user's too).
+    expect(readdirSync(join(s.dir, 'mewld', runDir!))).toEqual(['history.json']);
+    expect(statSync(join(s.dir, 'mewld', runDir!, 'history.json')).mode & 0o777).toBe(0o600);
     const gone = await command(['status', '--config', s.configFile], env);
     expect(gone).toMatchObject({
       code: 1,

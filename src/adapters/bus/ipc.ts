@@ -31,6 +31,10 @@ export function createIpcBus(options: IpcBusOptions, logger: Logger): BusAdapter
   let received = 0;
   const actionLog: Record<string, unknown>[] = [];
   const actionLogListeners = listeners<Record<string, unknown>>();
+  // As Redis's list is trimmed (LTRIM to the last action_log_max): the oldest go.
+  const trimActionLog = () => {
+    if (actionLog.length > options.actionLogMax) actionLog.splice(0, actionLog.length - options.actionLogMax);
+  };
 
   const deliver = (id: number, child: ChildProcess, message: unknown) => {
     if (!child.connected) return;
@@ -62,7 +66,7 @@ export function createIpcBus(options: IpcBusOptions, logger: Logger): BusAdapter
     },
     writeActionLog(entry) {
       actionLog.push(plain(entry) as Record<string, unknown>);
-      if (actionLog.length > options.actionLogMax) actionLog.splice(0, actionLog.length - options.actionLogMax);
+      trimActionLog();
     },
     // Each cluster's messages wait in its pipe until the event loop reads them: what was sent
     // before now has been read once a whole turn of the loop passes with no message at all.
@@ -104,7 +108,14 @@ export function createIpcBus(options: IpcBusOptions, logger: Logger): BusAdapter
       ipc: true,
       attach,
     },
-    actionLog: { recent: async (limit = options.actionLogMax) => actionLog.slice(-limit), subscribe: actionLogListeners.subscribe },
+    actionLog: {
+      recent: async (limit = options.actionLogMax) => actionLog.slice(-limit),
+      subscribe: actionLogListeners.subscribe,
+      restore(entries) {
+        actionLog.unshift(...entries.slice(-options.actionLogMax));
+        trimActionLog();
+      },
+    },
     // As on Redis, the message is the supervisor's to read from nobody in particular; what is for the clusters (scope bot) reaches them all.
     async publish(raw) {
       for (const receiver of receivers) receiver(raw, undefined);

@@ -5,6 +5,7 @@ import { actionLogKey, clusterChannel, clusterKey, decodeMessage, goJson, launch
 import type { BusAdapter } from '../../interfaces/busAdapter.js';
 import type { Session } from '../../interfaces/sessions.js';
 import { busActor, listeners, type Transport } from './busActor.js';
+import { redisHistoryStore } from '../history/redis.js';
 import { limitedWarnings, type Logger } from '../logger.js';
 import { processInfo } from '../runFiles.js';
 
@@ -254,6 +255,7 @@ export function createRedisBus(options: RedisBusOptions, logger: Logger): BusAda
         await pub.del(`${options.channel}/session/${id}`);
       },
     },
+    history: redisHistoryStore(pub, options.channel),
     async publish(raw) {
       await pub.publish(options.channel, raw);
     },

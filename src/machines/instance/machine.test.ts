@@ -394,6 +394,26 @@ describe('instanceMachine', () => {
     expect(t.snap().context.launches).toBe(6);
   });
 
+  it('goes on from the restart counts and last exits of earlier runs (its input), counting on from there', () => {
+    const exits = [1, 2, 3, 4, 5, 6].map((at) => ({ code: at === 6 ? null : 1, signal: at === 6 ? 'SIGKILL' : null, at }));
+    const t = start({ history: { restarts: { crash: 4, hang: 1, operator: 2, rollout: 0 }, exits } });
+    // Kept as this run keeps them: the last five exits, the last one as last_exit.
+    expect(viewOf(t.snap())).toMatchObject({
+      restarts: 7,
+      restarts_by_cause: { crash: 4, hang: 1, operator: 2, rollout: 0 },
+      last_exit: { code: null, signal: 'SIGKILL', at: 6 },
+    });
+    expect(t.snap().context.recentExits).toEqual(exits.slice(-5));
+    // The first launch of this run is no restart; a crash after it is counted on top.
+    t.launch();
+    expect(viewOf(t.snap()).restarts).toBe(7);
+    t.procs.exit(0, 1);
+    t.tick(1000);
+    t.send({ type: 'slot.granted' });
+    expect(viewOf(t.snap())).toMatchObject({ restarts: 8, restarts_by_cause: { crash: 5, hang: 1, operator: 2, rollout: 0 } });
+    expect(t.snap().context.recentExits.map((e) => e.at)).toEqual([3, 4, 5, 6, t.snap().context.lastExit!.at]);
+  });
+
   it('while the bus is down no diagnostic deadline runs', () => {
     const t = start();
     t.launch();

@@ -1,5 +1,5 @@
 import type { SnapshotFrom } from 'xstate';
-import { instanceSetup } from './setup.js';
+import { instanceSetup, RECENT_EXITS } from './setup.js';
 
 export { OVERDUE_LIMIT_MS } from './setup.js';
 
@@ -55,13 +55,19 @@ export const instanceMachine = instanceSetup.createMachine({
     upAt: null,
     launches: 0,
     diag: { seq: 0, nonce: null, last: null, fresh: false },
-    lastExit: null,
-    recentExits: [],
+    lastExit: input.history?.exits.at(-1) ?? null,
+    recentExits: input.history?.exits.slice(-RECENT_EXITS) ?? [],
     lastLines: [],
     downReason: null,
     spawnError: null,
     failedReason: null,
-    restarts: { times: [], attempt: 0, backoffMs: 0, seed: input.seed, byCause: { crash: 0, hang: 0, operator: 0, rollout: 0 } },
+    restarts: {
+      times: [],
+      attempt: 0,
+      backoffMs: 0,
+      seed: input.seed,
+      byCause: input.history?.restarts ?? { crash: 0, hang: 0, operator: 0, rollout: 0 },
+    },
     stopRequested: false,
     busUp: true,
     automatic: false,

@@ -10,7 +10,8 @@ import { refusal } from './view.js';
 
 /** What the Instance machine's actions, guards and delays do (the statechart is machine.ts). */
 
-const RECENT_EXITS = 5;
+/** The exits a cluster keeps (for cluster_failed, and for the next run of the supervisor). */
+export const RECENT_EXITS = 5;
 
 /**
  * How long a cluster past a deadline waits at most for the bus to catch up

@@ -2,6 +2,7 @@ import type { BusToInstance } from '../../interfaces/bus.js';
 import type { DownReason, ExitInfo, InstanceGroup, RestartCause, RestartCounts } from '../../interfaces/clusterView.js';
 import type { ProcessEvent, ProcessInput } from '../../interfaces/clusterProcess.js';
 import type { Command, ClusterAction } from '../../interfaces/commands.js';
+import type { ClusterHistory } from '../../interfaces/history.js';
 import type { ShardHealth } from '../../protocol/index.js';
 
 export type { DownReason, ExitInfo };
@@ -35,6 +36,8 @@ export interface InstanceInput extends ProcessInput {
   nonceSalt: string;
   /** Seeds the jitter of the backoff; the same seed gives the same delays. */
   seed: number;
+  /** Its restart counts and last exits from earlier runs of the supervisor: they go on from there. */
+  history?: ClusterHistory | undefined;
 }
 
 /** What the orchestrator (and the machines under it) tell an instance. */

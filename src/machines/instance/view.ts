@@ -33,7 +33,8 @@ function computeView(snapshot: InstanceView): ClusterView {
     pid: c.pid,
     started_at: c.startedAt,
     up_at: c.upAt,
-    restarts: Math.max(0, c.launches - 1),
+    // Every launch after the first is counted by its cause, earlier runs' included.
+    restarts: c.restarts.byCause.crash + c.restarts.byCause.hang + c.restarts.byCause.operator + c.restarts.byCause.rollout,
     restarts_by_cause: c.restarts.byCause,
     last_diag: c.diag.last,
     health_fresh: c.diag.fresh && snapshot.hasTag('up'),

@@ -492,4 +492,15 @@ describe('the cluster map', () => {
     const t = start();
     expect([0, 1, 2, 3].map((id) => t.instance(id).context.input.seed)).toEqual([42, 42 + 7919, 42 + 2 * 7919, 42 + 3 * 7919]);
   });
+
+  it("each cluster of the map starts from its own earlier runs' history; one no longer in the map is dropped", () => {
+    const restarts = (crash: number) => ({ crash, hang: 0, operator: 1, rollout: 0 });
+    const exit = { code: 1, signal: null, at: 5 };
+    const t = start({ history: { 1: { restarts: restarts(3), exits: [exit] }, 9: { restarts: restarts(7), exits: [] } } });
+    expect(t.instance(1).context).toMatchObject({ restarts: { byCause: restarts(3) }, lastExit: exit, recentExits: [exit] });
+    const none = { crash: 0, hang: 0, operator: 0, rollout: 0 };
+    for (const id of [0, 2, 3])
+      expect(t.instance(id).context).toMatchObject({ restarts: { byCause: none }, lastExit: null, recentExits: [] });
+    expect(t.instance(9)).toBeUndefined();
+  });
 });

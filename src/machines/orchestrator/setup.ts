@@ -120,6 +120,7 @@ export const orchestratorSetup = setup({
             restart: context.input.restart,
             nonceSalt: context.input.nonceSalt,
             seed: (context.input.seed + cluster.id * 7919) | 0,
+            history: context.input.history?.[cluster.id],
           },
         });
       }

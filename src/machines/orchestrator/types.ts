@@ -1,6 +1,7 @@
 import type { ClusterSpec } from '../../clusterMap/index.js';
 import type { BusEvent } from '../../interfaces/bus.js';
 import type { GatewayInfo } from '../../interfaces/gateway.js';
+import type { ClusterHistory } from '../../interfaces/history.js';
 import type { InstanceReport, InstanceTiming, RestartPolicy } from '../instance/types.js';
 import type { LaunchSlotReport } from '../launchSlot/types.js';
 
@@ -19,6 +20,8 @@ export interface OrchestratorInput {
   /** This run of the supervisor (nonces start with it). */
   nonceSalt: string;
   seed: number;
+  /** Restart counts and last exits that earlier runs saved, by cluster id: a cluster of the map goes on from its own. */
+  history?: Record<number, ClusterHistory> | undefined;
 }
 
 /** Fleet protection: when many clusters die at once, automatic restarts pause. Times in ms. */
