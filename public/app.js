@@ -2,6 +2,7 @@
 // State arrives as a snapshot, then one numbered message per change; a gap in
 // the numbers asks for a fresh snapshot; a lost connection reconnects by itself.
 
+import { sparkline } from '/charts.js';
 import { isProblem, layoutGrid, rowOf, rowsBetween, unplannedRestarts } from '/grid.js';
 
 const $ = (id) => document.getElementById(id);
@@ -529,6 +530,41 @@ function select(id) {
   for (const [tid, tile] of tiles) tile.classList.toggle('selected', tid === model.selected);
   renderDetail();
   followOutput(model.selected);
+  $('detail-charts').replaceChildren();
+  renderCharts();
+}
+
+// ---------- the last hour: latency and guilds, for the bot and the selected cluster (GET /api/history)
+
+// How often the supervisor samples (history_interval); the charts are asked for again at that pace.
+let chartPeriodMs = 30_000;
+
+/** The latency and guild sparklines of a series, into `box`; a gap where there was no current figure. */
+function drawCharts(box, series, what) {
+  chartPeriodMs = series.period_ms ?? chartPeriodMs;
+  const size = { width: 200, height: 40 };
+  box.innerHTML =
+    sparkline(series, { ...size, field: 'latency_ms', title: `${what}: mean latency, last hour` }) +
+    sparkline(series, { ...size, field: 'guilds', title: `${what}: guilds, last hour` });
+}
+
+async function renderCharts() {
+  const selected = model.selected;
+  const [bot, cluster] = await Promise.all(
+    ['/api/history', selected === null ? null : `/api/clusters/${selected}/history`].map(async (path) => {
+      const res = path && (await fetch(path).catch(() => null));
+      return res?.ok ? res.json() : null;
+    }),
+  );
+  if (bot) drawCharts($('bot-charts'), bot, 'the bot');
+  if (cluster && model.selected === selected) drawCharts($('detail-charts'), cluster, `cluster #${selected}`);
+}
+
+function chartsEvery() {
+  setTimeout(async () => {
+    await renderCharts();
+    chartsEvery();
+  }, chartPeriodMs);
 }
 
 // ---------- the selected cluster's output (its recent lines, then each new one from the live stream)
@@ -774,3 +810,4 @@ setInterval(() => {
 
 loadView();
 connect();
+renderCharts().then(chartsEvery);

@@ -24,6 +24,7 @@ beforeAll(async () => {
     per_cluster: 2,
     names: ['Ayame', 'Botan', 'Chihiro', 'Daichi', 'Emi', 'Fumiko'],
     ping_interval: 0.5,
+    history_interval: 0.5,
     web: { port: 0 },
   });
   running.push(s);
@@ -179,6 +180,21 @@ describe('the dashboard', () => {
     await expect.poll(async () => new Set(await pids()).size, { timeout: 15_000 }).toBe(2);
     expect((await lines()).filter((l) => l === 'cluster 3: connected, shards 6,7')).toHaveLength(2);
     expect((await pids())[0]).toBe(first);
+    await page.click('#detail-close');
+  });
+
+  it("charts the last hour's latency and guilds, for the bot and for the selected cluster", async () => {
+    // The page asks again every history_interval (0.5 s here): soon there are samples to draw.
+    await page.waitForFunction(() => document.querySelectorAll('#bot-charts svg path.spark-line').length === 2, undefined, {
+      timeout: 15_000,
+    });
+    const labels = await page.locator('#bot-charts svg').evaluateAll((svgs) => svgs.map((svg) => svg.getAttribute('aria-label')));
+    expect(labels[0]).toMatch(/^the bot: mean latency, last hour: min [\d.]+ ms, max [\d.]+ ms, last [\d.]+ ms$/);
+    // client_cluster.mjs: 5 guilds a shard, 12 shards; the clusters stopped and killed in earlier tests made dips.
+    expect(labels[1]).toMatch(/^the bot: guilds, last hour: min \d+, max 60, last \d+$/);
+    await page.click('.tile[data-id="3"]');
+    await page.waitForFunction(() => document.querySelectorAll('#detail-charts svg').length === 2);
+    expect(await page.locator('#detail-charts svg').first().getAttribute('aria-label')).toMatch(/^cluster #3: mean latency, last hour: /);
     await page.click('#detail-close');
   });
 
