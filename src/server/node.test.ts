@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { SESSION_MS, SESSIONS_KEPT, type ApiOptions } from './index.js';
 import { createLiveState, SNAPSHOT_LOG_BYTES } from './liveState.js';
-import { startWebServer, type WebServer } from './node.js';
+import { Registry } from 'prom-client';
+import { PROMETHEUS_TEXT, startWebServer, type WebServer } from './node.js';
 
 /** The Node adapter on a real port: WebSocket clients come and go without leaving anything behind. */
 
@@ -270,5 +271,17 @@ describe('what the web server sends, whatever the clusters log', () => {
     ]);
     client.ws.close();
     another.ws.close();
+  });
+});
+
+describe('GET /metrics', () => {
+  it('loads prom-client at the first scrape, and answers in its text format under the content type it names', async () => {
+    expect(PROMETHEUS_TEXT).toBe(Registry.PROMETHEUS_CONTENT_TYPE);
+    const { base } = await start();
+    for (let scrape = 0; scrape < 2; scrape++) {
+      const res = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(res.headers.get('content-type')).toBe(PROMETHEUS_TEXT);
+      expect(await res.text()).toMatch(/^# HELP mewld_/m);
+    }
   });
 });

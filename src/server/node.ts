@@ -5,7 +5,8 @@ import { serve, upgradeWebSocket, type ServerType } from '@hono/node-server';
 import type { UpgradeWebSocket } from 'hono/ws';
 import { WebSocketServer } from 'ws';
 import { createApi, type ApiOptions, type Asset } from './index.js';
-import { createMetrics } from './metrics.js';
+import type { Metrics } from './metrics.js';
+import type { LiveState } from './liveState.js';
 
 const ASSET_TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
@@ -21,6 +22,22 @@ export function loadDashboard(dir = new URL('../../public/', import.meta.url)): 
     if (type) assets[`/${name}`] = read(name, type);
   }
   return assets;
+}
+
+/** prom-client's text format (its Registry.PROMETHEUS_CONTENT_TYPE), known before prom-client is loaded. */
+export const PROMETHEUS_TEXT = 'text/plain; version=0.0.4; charset=utf-8';
+
+/**
+ * The metrics, with prom-client loaded at the first scrape: a supervisor that
+ * nobody scrapes does not carry it (a few MiB, and its default collectors'
+ * timers). Its process figures (GC, event loop lag) count from that scrape.
+ */
+function metricsOnFirstScrape(live: LiveState): Metrics {
+  let metrics: Promise<Metrics> | undefined;
+  return {
+    contentType: PROMETHEUS_TEXT,
+    render: async () => (await (metrics ??= import('./metrics.js').then((m) => m.createMetrics(live)))).render(),
+  };
 }
 
 export interface WebServer {
@@ -40,7 +57,7 @@ export async function startWebServer(
   const app = createApi({
     ...options,
     assets: options.assets ?? loadDashboard(),
-    metrics: createMetrics(options.live),
+    metrics: metricsOnFirstScrape(options.live),
     upgradeWebSocket: upgradeWebSocket as unknown as UpgradeWebSocket<{ bufferedAmount: number; terminate(): void }>,
     port: () => port,
   });
