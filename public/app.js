@@ -428,10 +428,10 @@ function renderDetail() {
   );
   // Its entries in the action log, newest first: a failed cluster's exits and last lines beside its tile.
   const entries = model.actionLogs
-    .filter((e) => e?.id === c.id)
+    .filter((item) => item.entry?.id === c.id)
     .slice(-8)
     .reverse();
-  $('detail-log').replaceChildren(...entries.map((e, i) => logItem(e, i === 0 && e.event === 'cluster_failed')));
+  $('detail-log').replaceChildren(...entries.map((item, i) => logItem(item, i === 0 && item.entry.event === 'cluster_failed')));
   $('detail-log-none').hidden = entries.length > 0;
   const list = $('detail-transitions');
   list.replaceChildren(
@@ -445,7 +445,8 @@ function renderDetail() {
   );
 }
 
-function describeLog(entry) {
+/** An action log item ({entry, text}: the entry and the supervisor's sentence for it) as the page shows it. */
+function describeLog({ entry, text: sentence }) {
   const { event, ts, ...rest } = entry ?? {};
   if (rest.truncated === true) {
     // The supervisor sends a big entry (or one it cannot serialize) in short: the whole one is in GET /api/action-logs.
@@ -454,13 +455,16 @@ function describeLog(entry) {
   }
   // A cluster's last output lines and its exits are shown as lines below the entry, not as JSON.
   const { last_lines: lines, exits, ...fields } = rest;
-  const parts = Object.entries(fields)
-    .filter(([, v]) => v !== null && v !== undefined && !(Array.isArray(v) && v.length === 0))
-    .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`);
+  // The supervisor's sentence when it has one; else (an entry it could not word) its fields.
+  const parts = sentence
+    ? [sentence]
+    : Object.entries(fields)
+        .filter(([, v]) => v !== null && v !== undefined && !(Array.isArray(v) && v.length === 0))
+        .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`);
   const exitList = Array.isArray(exits) ? exits.filter((x) => x && typeof x === 'object').map(describeExit) : [];
   if (exitList.length) parts.push(`exits: ${exitList.join(', ')}`);
   const output = Array.isArray(lines) ? lines.map(String) : [];
-  return { event: event ?? 'entry', text: parts.join(' '), at: typeof ts === 'number' ? ts / 1000 : null, output };
+  return { event: event ?? 'entry', text: parts.join(' · '), at: typeof ts === 'number' ? ts / 1000 : null, output };
 }
 
 /** "code 1" or "SIGKILL", as a person says how a process ended. */
@@ -468,9 +472,9 @@ function describeExit(x) {
   return x.signal ? String(x.signal) : `code ${x.code}`;
 }
 
-/** An action log entry as a list item; `open`: its last output lines shown, not folded. */
-function logItem(entry, open = false) {
-  const { event, text, at, output } = describeLog(entry);
+/** An action log item ({entry, text}) as a list item; `open`: its last output lines shown, not folded. */
+function logItem(logged, open = false) {
+  const { event, text, at, output } = describeLog(logged);
   const item = el('li');
   item.dataset.event = event;
   item.append(el('time', '', at ? clock(at) : ''), el('b', '', event), el('span', '', text));
@@ -487,7 +491,12 @@ function logItem(entry, open = false) {
 }
 
 function renderLog() {
-  $('action-log').replaceChildren(...model.actionLogs.slice(-200).reverse().map(logItem));
+  $('action-log').replaceChildren(
+    ...model.actionLogs
+      .slice(-200)
+      .reverse()
+      .map((item) => logItem(item)),
+  );
 }
 
 function renderAll() {
@@ -625,7 +634,7 @@ function apply(message) {
     model.bus = message.bus;
     model.gateway = message.gateway;
     model.clusters = new Map(message.clusters.map((c) => [c.id, c]));
-    model.actionLogs = message.action_logs;
+    model.actionLogs = message.action_logs.map((entry, i) => ({ entry, text: message.action_log_texts?.[i] ?? null }));
     model.rollout = message.rollout ?? null;
     renderAll();
     return;
@@ -658,9 +667,9 @@ function apply(message) {
       break;
     }
     case 'action_log':
-      model.actionLogs.push(message.entry);
+      model.actionLogs.push({ entry: message.entry, text: message.text ?? null });
       if (model.actionLogs.length > 500) model.actionLogs.shift();
-      $('action-log').prepend(logItem(message.entry));
+      $('action-log').prepend(logItem(model.actionLogs.at(-1)));
       while ($('action-log').children.length > 200) $('action-log').lastElementChild.remove();
       if (model.selected !== null && message.entry?.id === model.selected) renderDetail();
       break;

@@ -14,7 +14,7 @@ import {
   type OrchestratorSnapshot,
   type Phase,
 } from '../machines/index.js';
-import { healthSummary, type HealthSummary, type ShardHealth } from '../protocol/index.js';
+import { describeEntry, healthSummary, type ActionLogEntry, type HealthSummary, type ShardHealth } from '../protocol/index.js';
 
 export { PHASES, type Phase };
 
@@ -68,10 +68,13 @@ export type LiveMessage =
       gateway: GatewayView;
       rollout: RolloutView | null;
       action_logs: Record<string, unknown>[];
+      /** The sentence of each of action_logs, in the same order (null for one that has none). */
+      action_log_texts: (string | null)[];
     } & PhaseInfo)
   | { type: 'cluster'; seq: number; cluster: ApiCluster }
   | { type: 'diagnostic'; seq: number; id: number; at: number; health: ShardHealth[]; summary: HealthSummary | null; fresh: boolean }
-  | { type: 'action_log'; seq: number; entry: Record<string, unknown> }
+  /** `text`: the sentence an operator reads for it (docs/protocol.md, action log), null for a shortened entry. */
+  | { type: 'action_log'; seq: number; entry: Record<string, unknown>; text: string | null }
   | ({ type: 'phase'; seq: number } & PhaseInfo)
   | { type: 'gateway'; seq: number; gateway: GatewayView }
   /** The rolling restart's progress, as it changes; the last one's outcome stays until the next begins. */
@@ -113,15 +116,31 @@ export function shortEntry(entry: unknown, bytes: number | null): Entry {
   };
 }
 
-/** The entry as the live state keeps it, and the size of its JSON. */
-function bounded(entry: Entry): { entry: Entry; bytes: number } {
+/**
+ * The sentence of an entry (protocol's describeEntry), null when there is
+ * none to give: a cluster may write an entry with a supervisor event's name
+ * and not its fields.
+ */
+function sentenceOf(entry: Entry): string | null {
+  try {
+    return describeEntry(entry as ActionLogEntry);
+  } catch {
+    return null;
+  }
+}
+
+/** The entry as the live state keeps it, its sentence, and the size of both. */
+function bounded(entry: Entry): { entry: Entry; text: string | null; bytes: number } {
   const json = entryJson(entry);
   const bytes = json === undefined ? null : Buffer.byteLength(json);
   // What is not an object (a Redis row of "null") would break the dashboard, which reads entry.event.
   const plain = typeof entry === 'object' && entry !== null && !Array.isArray(entry);
-  if (plain && bytes !== null && bytes <= ENTRY_BYTES) return { entry, bytes };
+  if (plain && bytes !== null && bytes <= ENTRY_BYTES) {
+    const text = sentenceOf(entry);
+    return { entry, text, bytes: bytes + (text === null ? 0 : Buffer.byteLength(text)) };
+  }
   const short = shortEntry(entry, bytes);
-  return { entry: short, bytes: Buffer.byteLength(JSON.stringify(short)) };
+  return { entry: short, text: null, bytes: Buffer.byteLength(JSON.stringify(short)) };
 }
 
 /** The phase operators are shown: the tag of the state the orchestrator is in, or the launch slot's while it waits for sessions. */
@@ -157,7 +176,7 @@ export function createLiveState(options: { busKind: string; node?: string; now?:
   const views = new Map<number, ClusterView>();
   const transitions = new Map<number, Transition[]>();
   // Each with the size of its JSON, to bound the snapshot without serializing it again.
-  const actionLogs: { entry: Entry; bytes: number }[] = [];
+  const actionLogs: ReturnType<typeof bounded>[] = [];
   const listeners = new Set<(message: LiveMessage) => void>();
   let root: OrchestratorSnapshot | undefined;
   /** The launch slot, once it runs: it keeps the count of session starts. */
@@ -275,7 +294,7 @@ export function createLiveState(options: { busKind: string; node?: string; now?:
       const kept = bounded(entry);
       actionLogs.push(kept);
       if (actionLogs.length > ACTION_LOGS_KEPT) actionLogs.shift();
-      emit({ type: 'action_log', entry: kept.entry });
+      emit({ type: 'action_log', entry: kept.entry, text: kept.text });
     },
     /** Entries written before the web server started (read back from the bus). */
     seedActionLogs(entries: Record<string, unknown>[]) {
@@ -292,13 +311,14 @@ export function createLiveState(options: { busKind: string; node?: string; now?:
     rollout: () => rollout,
     /** The whole state, numbered like the messages that follow it; of the action log, the newest entries up to SNAPSHOT_LOG_BYTES. */
     snapshot(): LiveMessage {
-      const logs: Entry[] = [];
+      const logs: ReturnType<typeof bounded>[] = [];
       let bytes = 0;
       for (let i = actionLogs.length - 1; i >= 0; i--) {
         bytes += actionLogs[i]!.bytes + 1;
         if (bytes > SNAPSHOT_LOG_BYTES) break;
-        logs.push(actionLogs[i]!.entry);
+        logs.push(actionLogs[i]!);
       }
+      logs.reverse();
       return {
         type: 'snapshot',
         seq,
@@ -306,7 +326,8 @@ export function createLiveState(options: { busKind: string; node?: string; now?:
         clusters: this.clusters(),
         gateway: gatewayView(),
         rollout,
-        action_logs: logs.reverse(),
+        action_logs: logs.map((l) => l.entry),
+        action_log_texts: logs.map((l) => l.text),
       };
     },
     subscribe(listener: (message: LiveMessage) => void) {
