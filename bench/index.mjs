@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
+  gitCommit,
   isAlive,
   machine,
   median,
@@ -442,12 +443,3 @@ const out = args.out ?? join(ROOT, 'bench/results');
 writeJson(join(out, smoke ? 'smoke.json' : `${result.when.slice(0, 10)}.json`), result);
 if (!smoke) writeJson(join(out, 'latest.json'), result);
 process.stderr.write(`bench: done in ${result.seconds} s\n`);
-
-/** The commit the bench ran on, with a mark when the tree had changes; null outside a git checkout. */
-function gitCommit() {
-  const git = (...args) => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' });
-  const head = git('rev-parse', '--short', 'HEAD');
-  if (head.status !== 0) return null;
-  const dirty = git('status', '--porcelain', '--untracked-files=no').stdout.trim() !== '';
-  return `${head.stdout.trim()}${dirty ? '+changes' : ''}`;
-}

@@ -1,6 +1,6 @@
 // Shared pieces of the benchmark: running each supervisor with its stub
 // clusters, reading what the stubs recorded, reading /proc, statistics.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
@@ -258,6 +258,15 @@ export function machine() {
     platform: `${process.platform} ${process.arch}`,
     load_average_at_start: loadavg().map((l) => Math.round(l * 100) / 100),
   };
+}
+
+/** The commit the bench ran on, with a mark when the tree had changes; null outside a git checkout. */
+export function gitCommit() {
+  const git = (...args) => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' });
+  const head = git('rev-parse', '--short', 'HEAD');
+  if (head.status !== 0) return null;
+  const dirty = git('status', '--porcelain', '--untracked-files=no').stdout.trim() !== '';
+  return `${head.stdout.trim()}${dirty ? '+changes' : ''}`;
 }
 
 export function writeJson(file, value) {
