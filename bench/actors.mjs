@@ -4,6 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import { assign, createActor, fromCallback, setup } from 'xstate';
 import { instanceMachine, orchestratorMachine } from '../dist/machines/index.js';
+import { allocatedBy } from './allocation.mjs';
 
 const N = Number(process.argv[2] ?? 10_000);
 const gc = globalThis.gc ?? (() => {});
@@ -179,26 +180,6 @@ if (process.argv.includes('--shutdown')) {
 // for one event through the smallest machine with an assign, XState's own floor (--alloc).
 let alloc = null;
 if (process.argv.includes('--alloc')) {
-  const { Session } = await import('node:inspector/promises');
-  const session = new Session();
-  session.connect();
-  await session.post('HeapProfiler.enable');
-  const allocatedBy = async (run) => {
-    await session.post('HeapProfiler.startSampling', {
-      samplingInterval: 256,
-      includeObjectsCollectedByMajorGC: true,
-      includeObjectsCollectedByMinorGC: true,
-    });
-    run();
-    const { profile } = await session.post('HeapProfiler.stopSampling');
-    let bytes = 0;
-    const walk = (node) => {
-      bytes += node.selfSize;
-      node.children.forEach(walk);
-    };
-    walk(profile.head);
-    return bytes;
-  };
   const R = 100;
   for (let r = 0; r < R; r++) clock.increment(1000); // warm
   const perDiagnostic =
