@@ -11,6 +11,7 @@ import { identifyBuckets, tooFewSessions } from '../launchSlot/waves.js';
 import { actionOf, announceAllLaunched, record, reply } from '../record.js';
 import { rollingRestartMachine } from '../rollingRestart/machine.js';
 import { fleetCrashing, fleetPauseMs } from './fleet.js';
+import { crossOff, nobodyLeft, stillAwaited, waitFor } from './waitList.js';
 import type { OrchestratorContext, OrchestratorEvent, OrchestratorInput, OrchestratorOutput, Phase, Standing } from './types.js';
 
 /** What the orchestrator's actions, guards and delays do (the statechart is machine.ts). */
@@ -75,7 +76,7 @@ export const orchestratorSetup = setup({
     busUp: ({ context }) => context.busUp,
     // Checked after every event (an eventless transition): nothing to count in the common case.
     fleetCrashing: ({ context }) => fleetCrashing(context.input.fleet, context.recentDowns, context.clusters.length),
-    allStopped: ({ context }) => context.awaitingStop.length === 0,
+    allStopped: ({ context }) => nobodyLeft(context.awaitingStop),
     firstLaunchOver: stateIn({ supervising: { phase: 'up' } }),
     rollingRestartRunning: stateIn({ supervising: { phase: 'rollingRestart' } }),
   },
@@ -261,7 +262,7 @@ export const orchestratorSetup = setup({
       assertEvent(event, ['command.shutdown', 'command.restartproc', 'bus.refused']);
       const refused = event.type === 'bus.refused' ? event.reason : null;
       const exitCode = event.type === 'command.shutdown' ? 0 : 1;
-      enqueue.assign({ exitCode, awaitingStop: context.clusters.map((c) => c.id), fatalError: refused });
+      enqueue.assign({ exitCode, awaitingStop: waitFor(context.clusters.map((c) => c.id)), fatalError: refused });
       if (refused !== null) record(enqueue, { event: 'bus_refused', reason: refused }, 'error');
       else record(enqueue, { event: exitCode === 0 ? 'shutdown' : 'restartproc' });
       // Reverse launch order: the last cluster up is the first one down.
@@ -273,11 +274,11 @@ export const orchestratorSetup = setup({
     }),
     forgetStopped: assign(({ context, event }) => {
       assertEvent(event, 'cluster.stopped');
-      return { awaitingStop: context.awaitingStop.filter((id) => id !== event.id) };
+      return { awaitingStop: crossOff(context.awaitingStop, event.id) };
     }),
     logShutdownForced: log(({ context }) => ({
       level: 'error',
-      msg: `clusters ${context.awaitingStop.join(', ')} did not stop in time: killing what is left of them and exiting`,
+      msg: `clusters ${stillAwaited(context.awaitingStop).join(', ')} did not stop in time: killing what is left of them and exiting`,
     })),
   },
 });

@@ -4,6 +4,7 @@ import type { GatewayInfo } from '../../interfaces/gateway.js';
 import type { ClusterHistory } from '../../interfaces/history.js';
 import type { InstanceReport, InstanceTiming, RestartPolicy } from '../instance/types.js';
 import type { LaunchSlotReport } from '../launchSlot/types.js';
+import type { WaitList } from './waitList.js';
 
 export interface OrchestratorInput {
   perCluster: number;
@@ -68,7 +69,7 @@ export interface OrchestratorContext {
   /** By cluster id. */
   standing: Standing[];
   /** Clusters a shutdown is still waiting for. */
-  awaitingStop: number[];
+  awaitingStop: WaitList;
   /** False until the bus says it is up. */
   busUp: boolean;
   exitCode: number;
