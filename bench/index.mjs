@@ -484,6 +484,8 @@ const scenarios = { launchReaction, crashRecovery, hangRecovery, footprint, roun
 const chosen = args.only ? args.only.split(',') : Object.keys(scenarios);
 const started = Date.now();
 const info = machine();
+// Which build was measured, taken at the start: the docs may be edited while a long run goes on.
+const commit = gitCommit();
 const rows = [];
 /** Each scenario's configuration, both sides, and every sample it took, by name: what its rows' figures come from. */
 const recorded = {};
@@ -527,8 +529,8 @@ console.log(table);
 
 const result = {
   when: new Date().toISOString(),
-  // Which build was measured: every figure quoted in the docs traces to a results file and its commit.
-  commit: gitCommit(),
+  // Every figure quoted in the docs traces to a results file and its commit.
+  commit,
   smoke,
   trials: TRIALS,
   seconds: Math.round((Date.now() - started) / 1000),
