@@ -1,6 +1,6 @@
 // The benchmark: mewld against discord-hybrid-sharding (process mode), side by
 // side, alternating, several trials each, medians and the ratio ours/theirs.
-//   npm run bench                  the full run (under 10 minutes on 2 cores)
+//   npm run bench                  the full run (9 minutes on 2 idle cores, 14 on busy ones)
 //   node bench/index.mjs --smoke   one quick trial of everything, small sizes (part of npm test)
 //   --only footprint,crashRecovery   some scenarios; --warmup 60   the footprint window later (the steady state)
 //   --ping-interval 3600   ours without diagnostics in the footprint window (theirs keeps its heartbeats)
