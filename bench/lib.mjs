@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
@@ -111,7 +111,7 @@ export async function startRedis() {
  * A running supervisor (ours: the mewld CLI; theirs: discord-hybrid-sharding's
  * ClusterManager) and what its stub clusters record.
  */
-function running(side, proc, logFile, forks) {
+function running(side, proc, logFile, forks, config) {
   const exited = new Promise((resolve) => proc.once('exit', resolve));
   const events = () => readLog(logFile);
   const pidOf = (id) => events().findLast((e) => e.event === 'start' && e.id === id)?.pid;
@@ -128,6 +128,8 @@ function running(side, proc, logFile, forks) {
     side,
     pid: proc.pid,
     events,
+    /** How this side was configured, for the results file: what it was given, as it was given. */
+    config,
     /** When the supervisor forked each cluster process: [{ id, at }], oldest first. */
     forks,
     /** The first fork of cluster `id` after `since`. */
@@ -170,22 +172,22 @@ const openStdout = (file) => (file ? openSync(file, 'w') : 'ignore');
 export function startOurs({ clusters, shardsPerCluster = 1, readyMs = 300, config = {}, env = {}, nodeArgs = benchNodeArgs, stdout }) {
   const dir = mkdtempSync(join(tmpdir(), 'mewld-bench-'));
   const logFile = join(dir, 'events.jsonl');
-  writeFileSync(
-    join(dir, 'config.yaml'),
-    stringify({
-      override_dir: STUBS,
-      module: 'ours.cjs',
-      interp: 'node',
-      fixed_shard_count: clusters * shardsPerCluster,
-      per_cluster: shardsPerCluster,
-      cluster_start_next_delay: 0,
-      ping_interval: 1,
-      ping_timeout: 5,
-      web: false,
-      restart: { backoff_initial: 0, jitter: 0, max_restarts: 1000, fleet_crash_ratio: 1 },
-      ...config,
-    }),
-  );
+  // Every key the bench sets; the rest are at their defaults (src/config). `web: false` is not the
+  // default (the web server is on unless the config says false): only the footprint scenario measures the default.
+  const written = {
+    override_dir: STUBS,
+    module: 'ours.cjs',
+    interp: 'node',
+    fixed_shard_count: clusters * shardsPerCluster,
+    per_cluster: shardsPerCluster,
+    cluster_start_next_delay: 0,
+    ping_interval: 1,
+    ping_timeout: 5,
+    web: false,
+    restart: { backoff_initial: 0, jitter: 0, max_restarts: 1000, fleet_crash_ratio: 1 },
+    ...config,
+  };
+  writeFileSync(join(dir, 'config.yaml'), stringify(written));
   const proc = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist/cli/index.js'), '--config', join(dir, 'config.yaml')], {
     cwd: dir,
     env: { ...process.env, BENCH_LOG: logFile, READY_MS: String(readyMs), MTOKEN: '', ...env },
@@ -199,10 +201,26 @@ export function startOurs({ clusters, shardsPerCluster = 1, readyMs = 300, confi
       .filter((line) => line.includes('"forked_at"'))
       .map((line) => JSON.parse(line))
       .map((l) => ({ id: l.cluster, at: l.forked_at }));
-  return running('ours', proc, logFile, forks);
+  const recorded = () => ({
+    config: { ...written, override_dir: relative(ROOT, STUBS) },
+    // Whether its web server listened (one that cannot listen is logged and left off: the run would not be the one described).
+    web_listening: wholeLines(supervisorLog).some((line) => line.includes('"msg":"dashboard: ')),
+    ...(nodeArgs.length && { node_args: nodeArgs }),
+    env: { READY_MS: String(readyMs), ...env },
+  });
+  return running('ours', proc, logFile, forks, recorded);
 }
 
-export function startTheirs({ clusters, shardsPerCluster = 1, readyMs = 300, heartbeat, env = {}, nodeArgs = [], stdout }) {
+export function startTheirs({
+  clusters,
+  shardsPerCluster = 1,
+  readyMs = 300,
+  heartbeat,
+  missedHeartbeats,
+  env = {},
+  nodeArgs = [],
+  stdout,
+}) {
   const dir = mkdtempSync(join(tmpdir(), 'dhs-bench-'));
   const logFile = join(dir, 'events.jsonl');
   const proc = spawn(process.execPath, [...nodeArgs, join(STUBS, 'theirs-manager.cjs')], {
@@ -211,14 +229,20 @@ export function startTheirs({ clusters, shardsPerCluster = 1, readyMs = 300, hea
       ...process.env,
       BENCH_LOG: logFile,
       READY_MS: String(readyMs),
-      BENCH_OPTIONS: JSON.stringify({ clusters, shardsPerCluster, heartbeat }),
+      BENCH_OPTIONS: JSON.stringify({ clusters, shardsPerCluster, heartbeat, missedHeartbeats }),
       ...env,
     },
     stdio: ['ignore', openStdout(stdout), 'pipe'],
   });
   proc.stderr.on('data', (chunk) => appendFileSync(join(dir, 'supervisor.log'), chunk));
   const forks = () => readLog(logFile).filter((e) => e.event === 'fork');
-  return running('theirs', proc, logFile, forks);
+  // What bench/stubs/theirs-manager.cjs passed to discord-hybrid-sharding, as it logged it at start.
+  const recorded = () => ({
+    ...readLog(logFile).find((e) => e.event === 'options')?.options,
+    ...(nodeArgs.length && { node_args: nodeArgs }),
+    env: { READY_MS: String(readyMs), ...env },
+  });
+  return running('theirs', proc, logFile, forks, recorded);
 }
 
 /** Either supervisor with its stub clusters, by side: 'ours' or 'theirs'. */
@@ -228,12 +252,12 @@ export const startSide = (side, options) => (side === 'ours' ? startOurs(options
  * The footprint scenario's fleet, for bench/index.mjs, jit.mjs and memory.mjs: `clusters` up, each
  * checked every second (ours diagnostics, every `pingInterval` s; theirs heartbeats); resolves once every one is ready.
  */
-export async function startFootprintFleet(side, { clusters, pingInterval = 1, ...options }) {
+export async function startFootprintFleet(side, { clusters, pingInterval = 1, config = {}, ...options }) {
   const s = startSide(side, {
     clusters,
     readyMs: 100,
     heartbeat: 1000,
-    config: { ping_interval: pingInterval, ping_timeout: 5 },
+    config: { ping_interval: pingInterval, ping_timeout: 5, ...config },
     ...options,
   });
   await s.waitFor((e) => readyCount(e) === clusters, 180_000, `${clusters} clusters ready`);

@@ -17,7 +17,7 @@ const END = '<!-- table:end -->';
 
 /**
  * The build a run came from, for runs written before the results file recorded it
- * (bench/index.mjs writes no `commit` field yet): keyed by the run's `when`.
+ * (bench/index.mjs has written a `commit` field since 2026-12-02): keyed by the run's `when`.
  */
 const KNOWN_COMMITS = {
   '2026-11-27T12:02:15.682Z': '5c7ce93',
