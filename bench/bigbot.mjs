@@ -6,7 +6,7 @@
 //
 //   node bench/bigbot.mjs [--shards 1024] [--per-cluster 4] [--window-ms 500] [--trials 1]
 //                         [--sides ours,theirs] [--their-delay-ms 0] [--their-timeout 60000]
-//                         [--ours-start-next-delay-ms 100] [--out FILE]
+//                         [--ours-start-next-delay-ms 100] [--ours-go-era] [--out FILE]
 //
 // Discord's identify window is 5 s; the default 500 ms scales it down 10×. The
 // stub clusters keep a real bot's proportions of it: they load for 0.5 × window
@@ -39,6 +39,7 @@ export function bigbotSettings({
   theirDelayMs,
   theirTimeout = 60_000,
   oursStartNextDelayMs,
+  oursGoEra = false,
 } = {}) {
   return {
     shards,
@@ -51,6 +52,10 @@ export function bigbotSettings({
     readyMs: 0.3 * windowMs,
     boundMs: Math.ceil(shards / maxConcurrency) * windowMs,
     ours: {
+      // The stub clusters wait for their identify turns and say identified (mewld/client's
+      // identifyTurn() and identified()), unless Go-era: launch_next only, as before.
+      identify_turns: !oursGoEra,
+      identify_window_ms: windowMs,
       // Today's launch slot: the next wave starts cluster_start_next_delay after the last launch_next of
       // this one. Its identify then comes ready + delay + process start + load after this wave's: 0.2 ×
       // window is the least delay that keeps that ≥ one window whatever the process start costs.
@@ -70,6 +75,7 @@ export function bigbotSettings({
 export async function launchOnce(side, settings) {
   const gateway = await startGateway({ shards: settings.shards, maxConcurrency: settings.maxConcurrency, windowMs: settings.windowMs });
   const env = { GATEWAY_URL: gateway.url, LOAD_MS: String(settings.loadMs), READY_MS: String(settings.readyMs) };
+  if (side === 'ours' && !settings.ours.identify_turns) env.BIGBOT_GO_ERA = '1';
   const loadAtStart = loadavg()[0];
   const t0 = now();
   let stop;
@@ -85,6 +91,7 @@ export async function launchOnce(side, settings) {
         proxy: gateway.url,
         token: 'bench-not-used',
         cluster_start_next_delay: settings.ours.cluster_start_next_delay_ms / 1000,
+        identify_window: settings.ours.identify_window_ms / 1000,
         // No diagnostics during the launch: theirs has no heartbeat in this scenario.
         ping_interval: 3600,
         ping_timeout: 60,
@@ -158,7 +165,7 @@ export function bigbotRows({ settings, samples }) {
   return [
     {
       name: 'big-bot launch: all shards ready',
-      how: `${size}; clusters load ${settings.loadMs} ms, identify, ready ${settings.readyMs} ms later; against the stand-in gateway. Floor: ⌈shards / max_concurrency⌉ × window = ${settings.boundMs} ms. Ours: cluster_start_next_delay ${settings.ours.cluster_start_next_delay_ms} ms; theirs: spawnOptions.delay ${settings.theirs['spawnOptions.delay']} ms per shard, timeout ${settings.theirs['spawnOptions.timeout']}`,
+      how: `${size}; clusters load ${settings.loadMs} ms, identify, ready ${settings.readyMs} ms later; against the stand-in gateway. Floor: ⌈shards / max_concurrency⌉ × window = ${settings.boundMs} ms. Ours: ${settings.ours.identify_turns ? `identify turns, identify_window ${settings.ours.identify_window_ms} ms, ` : 'Go-era clusters (no identify turns), '}cluster_start_next_delay ${settings.ours.cluster_start_next_delay_ms} ms; theirs: spawnOptions.delay ${settings.theirs['spawnOptions.delay']} ms per shard, timeout ${settings.theirs['spawnOptions.timeout']}`,
       unit: 'ms',
       ours: pick('ours', 'all_ready_ms'),
       theirs: pick('theirs', 'all_ready_ms'),
@@ -192,6 +199,8 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
       'their-delay-ms': { type: 'string' },
       'their-timeout': { type: 'string' },
       'ours-start-next-delay-ms': { type: 'string' },
+      // Our stub clusters as Go-era ones: no identify turns, launch_next only (today's launch).
+      'ours-go-era': { type: 'boolean', default: false },
       out: { type: 'string' },
     },
   });
@@ -208,6 +217,7 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
     theirDelayMs: num(a['their-delay-ms']),
     theirTimeout: num(a['their-timeout']),
     oursStartNextDelayMs: num(a['ours-start-next-delay-ms']),
+    oursGoEra: a['ours-go-era'],
   });
   const rows = bigbotRows(run);
   for (const r of rows) {

@@ -1,6 +1,7 @@
-import { and, assertEvent, assign, enqueueActions, fromPromise, log, sendParent, sendTo, setup, type SnapshotFrom } from 'xstate';
+import { and, assertEvent, assign, enqueueActions, fromPromise, log, raise, sendParent, sendTo, setup, type SnapshotFrom } from 'xstate';
+import { BUS_SYSTEM_ID } from '../../interfaces/bus.js';
 import type { GatewayInfo } from '../../interfaces/gateway.js';
-import { cluster, record } from '../record.js';
+import { cluster, record, type AnyActorSystem } from '../record.js';
 import type { LaunchSlotContext, LaunchSlotEvent, LaunchSlotInput } from './types.js';
 import { nextWave, shardsOf, tooFewSessions, without } from './waves.js';
 
@@ -27,6 +28,13 @@ const nextLaunchNeeds = (context: LaunchSlotContext) => shardsOf(context.input.c
 const tooFew = (context: LaunchSlotContext, remaining: number | null) =>
   tooFewSessions(remaining, nextLaunchNeeds(context), context.input.minimumSafeSessions);
 
+/** Discord's identify window, when the config does not scale it. */
+export const DISCORD_IDENTIFY_WINDOW_MS = 5000;
+
+/** Tells cluster `id`, through the bus, that it may identify now. */
+const sendTurn = (enqueue: { sendTo(to: unknown, event: unknown): void }, id: number) =>
+  enqueue.sendTo(({ system }: { system: AnyActorSystem }) => system.get(BUS_SYSTEM_ID), { type: 'identify.turn', id });
+
 /** What a failed request to Discord says. */
 export const errorText = (error: unknown) => String((error as Error | undefined)?.message ?? error);
 
@@ -44,6 +52,7 @@ const launchSlotSetup = setup({
   delays: {
     startNextDelay: ({ context }) => context.input.startNextDelay,
     sessionsReset: ({ context }) => context.sessionStartLimit?.resetAfter ?? 0,
+    identifyWindow: ({ context }) => context.input.identifyWindow ?? DISCORD_IDENTIFY_WINDOW_MS,
   },
   guards: {
     someoneQueued: ({ context }) => !queuedInTurn(context).next().done,
@@ -53,7 +62,10 @@ const launchSlotSetup = setup({
     noStartNextDelay: ({ context }) => context.input.startNextDelay <= 0,
     fromHolder: ({ context, event }) => 'id' in event && context.holders.includes(event.id),
     slotFree: ({ context }) => context.holders.length === 0,
+    // Every holder waited for its turn and identified: the next wave may start while the window runs.
+    slotFreeAfterTurns: ({ context }) => context.holders.length === 0 && context.identified && context.byTurn,
     slotFreeAfterIdentify: ({ context }) => context.holders.length === 0 && context.identified,
+    holderThatHadItsTurn: ({ context, event }) => 'id' in event && context.holders.includes(event.id) && context.hadTurn.includes(event.id),
     everyClusterHadItsTurn: ({ context }) => context.launchOrder.length === 0 && context.holders.length === 0,
   },
   actions: {
@@ -64,22 +76,46 @@ const launchSlotSetup = setup({
       enqueue.assign({
         holders: ids,
         identified: false,
+        byTurn: true,
         requests: context.requests.filter((r) => !ids.includes(r.id)),
         launchOrder: context.launchOrder.filter((id) => !ids.includes(id)),
         sessionsLeft: context.sessionsLeft === null ? null : context.sessionsLeft - used,
       });
       for (const id of ids) enqueue.sendTo(cluster(id), { type: 'slot.granted' });
     }),
-    /** A holder is done with the slot: up or down (it identified, or may have), or stopped before that. */
-    leave: assign(({ context, event }, params: { identified: boolean }) => {
-      assertEvent(event, ['cluster.up', 'cluster.down', 'cluster.stopped']);
+    /**
+     * A holder is done with the slot: identified after its turn, up or down (it identified, or may
+     * have), or stopped before that. Only the first keeps the wave one that waited for its turns.
+     */
+    leave: assign(({ context, event }, params: { identified: boolean; byTurn: boolean }) => {
+      assertEvent(event, ['cluster.up', 'cluster.down', 'cluster.stopped', 'bus.identified']);
       return {
         holders: without(context.holders, event.id),
         credited: without(context.credited, event.id),
         identified: context.identified || params.identified,
+        byTurn: context.byTurn && (params.byTurn || !params.identified),
+        hadTurn: without(context.hadTurn, event.id),
+        waitingTurn: without(context.waitingTurn, event.id),
       };
     }),
     release: assign({ holders: [], credited: [], identified: false }),
+    startIdentifyWindow: raise({ type: 'identify.windowStarts' }),
+    /** Identify now: the window is open. */
+    giveTurn: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'bus.identifyWait');
+      if (!context.hadTurn.includes(event.id)) enqueue.assign({ hadTurn: [...context.hadTurn, event.id] });
+      sendTurn(enqueue, event.id);
+    }),
+    waitForWindow: assign(({ context, event }) => {
+      assertEvent(event, 'bus.identifyWait');
+      return context.waitingTurn.includes(event.id) ? {} : { waitingTurn: [...context.waitingTurn, event.id] };
+    }),
+    /** The window has ended: every cluster that waited for it identifies now. */
+    giveWaitingTurns: enqueueActions(({ context, enqueue }) => {
+      if (context.waitingTurn.length === 0) return;
+      enqueue.assign({ hadTurn: [...context.hadTurn, ...context.waitingTurn], waitingTurn: [] });
+      for (const id of context.waitingTurn) sendTurn(enqueue, id);
+    }),
     /**
      * A launch_next that named no cluster (the Go version took it as "next,
      * please"): the holder's. In a wave of several, the first holder not yet
@@ -116,7 +152,17 @@ const launchSlotSetup = setup({
     }),
     forget: assign(({ context, event }) => {
       assertEvent(event, 'cluster.stopped');
-      return { requests: context.requests.filter((r) => r.id !== event.id), launchOrder: without(context.launchOrder, event.id) };
+      return {
+        requests: context.requests.filter((r) => r.id !== event.id),
+        launchOrder: without(context.launchOrder, event.id),
+        waitingTurn: without(context.waitingTurn, event.id),
+        hadTurn: without(context.hadTurn, event.id),
+      };
+    }),
+    /** A process that asked for its turn is gone: its next one asks again. */
+    forgetTurn: assign(({ context, event }) => {
+      assertEvent(event, 'cluster.down');
+      return { waitingTurn: without(context.waitingTurn, event.id), hadTurn: without(context.hadTurn, event.id) };
     }),
     pause: assign({ restartsPaused: true }),
     resume: assign({ restartsPaused: false }),
@@ -167,10 +213,14 @@ export const launchSlotMachine = launchSlotSetup.createMachine({
     sessionsLeft: input.sessionStartLimit?.remaining ?? null,
     sessionStartLimit: input.sessionStartLimit,
     restartsPaused: false,
+    waitingTurn: [],
+    hadTurn: [],
+    byTurn: true,
   }),
   on: {
     'slot.request': { actions: 'queue' },
     'cluster.stopped': { actions: 'forget' },
+    'cluster.down': { actions: 'forgetTurn' },
     'fleet.paused': { actions: 'pause' },
     'fleet.resumed': { actions: 'resume' },
     'bus.launchNext': { actions: 'ignoreLaunchNext' },
@@ -215,13 +265,22 @@ export const launchSlotMachine = launchSlotSetup.createMachine({
           entry: 'grant',
           exit: 'release',
           always: [
+            // The window, not cluster_start_next_delay, stands between this wave's identifies and the next's.
+            { guard: 'slotFreeAfterTurns', target: 'free', actions: 'startIdentifyWindow' },
             { guard: 'slotFreeAfterIdentify', target: 'cooldown' },
             { guard: 'slotFree', target: 'free' },
           ],
           on: {
-            'cluster.up': { guard: 'fromHolder', actions: { type: 'leave', params: { identified: true } } },
-            'cluster.down': { guard: 'fromHolder', actions: { type: 'leave', params: { identified: true } } },
-            'cluster.stopped': { guard: 'fromHolder', actions: { type: 'leave', params: { identified: false } } },
+            'bus.identified': {
+              guard: 'holderThatHadItsTurn',
+              actions: { type: 'leave', params: { identified: true, byTurn: true } },
+            },
+            'cluster.up': { guard: 'fromHolder', actions: { type: 'leave', params: { identified: true, byTurn: false } } },
+            'cluster.down': {
+              guard: 'fromHolder',
+              actions: [{ type: 'leave', params: { identified: true, byTurn: false } }, 'forgetTurn'],
+            },
+            'cluster.stopped': { guard: 'fromHolder', actions: { type: 'leave', params: { identified: false, byTurn: false } } },
             'slot.request': { guard: 'fromHolder', actions: 'grantAgain' },
             'bus.launchNext': { actions: 'creditHolder' },
           },
@@ -231,6 +290,27 @@ export const launchSlotMachine = launchSlotSetup.createMachine({
           // No timer at all for no delay: a timer's turn of the event loop is a millisecond lost.
           always: { guard: 'noStartNextDelay', target: 'free' },
           after: { startNextDelay: 'free' },
+        },
+      },
+    },
+    identifyWindow: {
+      description:
+        'Turns to identify (docs/architecture.md, identify turns): given at once while open; after a wave that waited for its turns, closed for identify_window.',
+      initial: 'open',
+      states: {
+        open: {
+          entry: 'giveWaitingTurns',
+          on: {
+            'bus.identifyWait': { actions: 'giveTurn' },
+            'identify.windowStarts': { target: 'closed' },
+          },
+        },
+        closed: {
+          after: { identifyWindow: 'open' },
+          on: {
+            'bus.identifyWait': { actions: 'waitForWindow' },
+            'identify.windowStarts': { target: 'closed', reenter: true },
+          },
         },
       },
     },
