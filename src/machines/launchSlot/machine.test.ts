@@ -510,7 +510,7 @@ describe('identify turns (docs/architecture.md, identify turns)', () => {
     t.identified(1);
   };
 
-  it('the next wave starts as soon as this one identified by turn, and identifies one window after it', () => {
+  it("the next wave starts as soon as this one identified by turn, and each cluster identifies one window after its buckets' last", () => {
     const t = turnHost();
     expect(t.granted).toEqual([0, 1]);
     // The window is open: turns at once.
@@ -527,9 +527,13 @@ describe('identify turns (docs/architecture.md, identify turns)', () => {
     t.waitTurn(2);
     t.waitTurn(3);
     expect(t.turns).toEqual([0, 1]);
-    // The window runs from the last identified of the wave before.
-    t.tick(299);
+    // Cluster 2 has cluster 0's buckets (0, 1), identified at 0 ms; cluster 3 cluster 1's (2, 3), at 100 ms.
+    t.tick(199);
     expect(t.turns).toEqual([0, 1]);
+    t.tick(1);
+    expect(t.turns).toEqual([0, 1, 2]);
+    t.tick(99);
+    expect(t.turns).toEqual([0, 1, 2]);
     t.tick(1);
     expect(t.turns).toEqual([0, 1, 2, 3]);
     // Their launch_next, later, changes nothing for the slot: they let go of it at identified.
@@ -598,6 +602,32 @@ describe('identify turns (docs/architecture.md, identify turns)', () => {
     t.waitTurn(3);
     t.tick(500);
     expect(t.turns).toEqual([0, 1, 3]);
+  });
+
+  it('a cluster whose bucket another has its turn in waits for that one to identify, then a window', () => {
+    // Cluster 2 (buckets 0, 1) asks while cluster 0 (buckets 0, 1) has its turn but has not identified.
+    const t = turnHost();
+    t.waitTurn(0);
+    t.waitTurn(2);
+    expect(t.turns).toEqual([0]);
+    t.tick(300);
+    t.identified(0);
+    t.tick(499);
+    expect(t.turns).toEqual([0]);
+    t.tick(1);
+    expect(t.turns).toEqual([0, 2]);
+  });
+
+  it('a cluster that died after its turn, before identified, closes its buckets for a window all the same', () => {
+    const t = turnHost();
+    t.waitTurn(0);
+    t.tick(100);
+    t.down(0);
+    t.waitTurn(2);
+    t.tick(499);
+    expect(t.turns).toEqual([0]);
+    t.tick(1);
+    expect(t.turns).toEqual([0, 2]);
   });
 
   it("without identify_window configured, the window is Discord's 5 s", () => {

@@ -1,4 +1,4 @@
-import { and, assertEvent, assign, enqueueActions, fromPromise, log, raise, sendParent, sendTo, setup, type SnapshotFrom } from 'xstate';
+import { and, assertEvent, assign, enqueueActions, fromPromise, log, sendParent, sendTo, setup, type SnapshotFrom } from 'xstate';
 import { BUS_SYSTEM_ID } from '../../interfaces/bus.js';
 import type { GatewayInfo } from '../../interfaces/gateway.js';
 import { cluster, record, type AnyActorSystem } from '../record.js';
@@ -30,6 +30,20 @@ const tooFew = (context: LaunchSlotContext, remaining: number | null) =>
 
 /** Discord's identify window, when the config does not scale it. */
 export const DISCORD_IDENTIFY_WINDOW_MS = 5000;
+
+/** The identify buckets of cluster `id`'s shards. */
+const bucketsOf = (context: LaunchSlotContext, id: number) =>
+  context.input.clusters[id]!.shards.map((shard) => shard % context.input.buckets);
+
+/**
+ * Whether cluster `id` may identify now: no window runs on any of its buckets, and no other cluster
+ * that had its turn in one of them has yet said it identified (its window has not even begun).
+ */
+const bucketsOpen = (context: LaunchSlotContext, id: number) => {
+  const mine = bucketsOf(context, id);
+  const pending = new Set(context.hadTurn.filter((other) => other !== id).flatMap((other) => bucketsOf(context, other)));
+  return mine.every((b) => !context.closedBuckets[b] && !pending.has(b));
+};
 
 /** Tells cluster `id`, through the bus, that it may identify now. */
 const sendTurn = (enqueue: { sendTo(to: unknown, event: unknown): void }, id: number) =>
@@ -65,6 +79,7 @@ const launchSlotSetup = setup({
     // Every holder waited for its turn and identified: the next wave may start while the window runs.
     slotFreeAfterTurns: ({ context }) => context.holders.length === 0 && context.identified && context.byTurn,
     slotFreeAfterIdentify: ({ context }) => context.holders.length === 0 && context.identified,
+    hadItsTurn: ({ context, event }) => 'id' in event && context.hadTurn.includes(event.id),
     holderThatHadItsTurn: ({ context, event }) => 'id' in event && context.holders.includes(event.id) && context.hadTurn.includes(event.id),
     everyClusterHadItsTurn: ({ context }) => context.launchOrder.length === 0 && context.holders.length === 0,
   },
@@ -99,22 +114,44 @@ const launchSlotSetup = setup({
       };
     }),
     release: assign({ holders: [], credited: [], identified: false }),
-    startIdentifyWindow: raise({ type: 'identify.windowStarts' }),
-    /** Identify now: the window is open. */
-    giveTurn: enqueueActions(({ context, event, enqueue }) => {
+    /** Identify now if every bucket of the cluster is open; else when they open. */
+    turnOrWait: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'bus.identifyWait');
+      if (context.waitingTurn.includes(event.id)) return;
+      if (!bucketsOpen(context, event.id)) {
+        enqueue.assign({ waitingTurn: [...context.waitingTurn, event.id] });
+        return;
+      }
       if (!context.hadTurn.includes(event.id)) enqueue.assign({ hadTurn: [...context.hadTurn, event.id] });
       sendTurn(enqueue, event.id);
     }),
-    waitForWindow: assign(({ context, event }) => {
-      assertEvent(event, 'bus.identifyWait');
-      return context.waitingTurn.includes(event.id) ? {} : { waitingTurn: [...context.waitingTurn, event.id] };
+    /**
+     * A cluster identified after its turn: its buckets are closed for identify_window from now,
+     * when the supervisor knows the identifies were sent, so the next turn in them is a full window
+     * after Discord saw them whatever the bus's latency.
+     */
+    closeBuckets: enqueueActions(({ context, event, enqueue }) => {
+      // Down or stopped after its turn: it may have identified, so its buckets close the same way.
+      assertEvent(event, ['bus.identified', 'cluster.down', 'cluster.stopped']);
+      const buckets = bucketsOf(context, event.id);
+      const closed = [...context.closedBuckets];
+      for (const b of buckets) closed[b] = (closed[b] ?? 0) + 1;
+      enqueue.assign({ closedBuckets: closed, hadTurn: without(context.hadTurn, event.id) });
+      enqueue.raise({ type: 'identify.bucketsOpen', buckets }, { delay: 'identifyWindow' });
     }),
-    /** The window has ended: every cluster that waited for it identifies now. */
-    giveWaitingTurns: enqueueActions(({ context, enqueue }) => {
-      if (context.waitingTurn.length === 0) return;
-      enqueue.assign({ hadTurn: [...context.hadTurn, ...context.waitingTurn], waitingTurn: [] });
-      for (const id of context.waitingTurn) sendTurn(enqueue, id);
+    /** A window has ended: every waiting cluster whose buckets are all open now identifies, in order. */
+    openBuckets: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'identify.bucketsOpen');
+      const closed = [...context.closedBuckets];
+      for (const b of event.buckets) closed[b] = Math.max(0, (closed[b] ?? 0) - 1);
+      const now = { ...context, closedBuckets: closed };
+      const turned = context.waitingTurn.filter((id) => bucketsOpen(now, id));
+      enqueue.assign({
+        closedBuckets: closed,
+        waitingTurn: context.waitingTurn.filter((id) => !turned.includes(id)),
+        hadTurn: [...context.hadTurn, ...turned],
+      });
+      for (const id of turned) sendTurn(enqueue, id);
     }),
     /**
      * A launch_next that named no cluster (the Go version took it as "next,
@@ -216,6 +253,7 @@ export const launchSlotMachine = launchSlotSetup.createMachine({
     waitingTurn: [],
     hadTurn: [],
     byTurn: true,
+    closedBuckets: [],
   }),
   on: {
     'slot.request': { actions: 'queue' },
@@ -266,7 +304,7 @@ export const launchSlotMachine = launchSlotSetup.createMachine({
           exit: 'release',
           always: [
             // The window, not cluster_start_next_delay, stands between this wave's identifies and the next's.
-            { guard: 'slotFreeAfterTurns', target: 'free', actions: 'startIdentifyWindow' },
+            { guard: 'slotFreeAfterTurns', target: 'free' },
             { guard: 'slotFreeAfterIdentify', target: 'cooldown' },
             { guard: 'slotFree', target: 'free' },
           ],
@@ -293,25 +331,15 @@ export const launchSlotMachine = launchSlotSetup.createMachine({
         },
       },
     },
-    identifyWindow: {
+    identifyTurns: {
       description:
-        'Turns to identify (docs/architecture.md, identify turns): given at once while open; after a wave that waited for its turns, closed for identify_window.',
-      initial: 'open',
-      states: {
-        open: {
-          entry: 'giveWaitingTurns',
-          on: {
-            'bus.identifyWait': { actions: 'giveTurn' },
-            'identify.windowStarts': { target: 'closed' },
-          },
-        },
-        closed: {
-          after: { identifyWindow: 'open' },
-          on: {
-            'bus.identifyWait': { actions: 'waitForWindow' },
-            'identify.windowStarts': { target: 'closed', reenter: true },
-          },
-        },
+        'Turns to identify (docs/architecture.md, identify turns): given when every bucket of the cluster is open; a bucket closes for identify_window at the identified of a cluster that had its turn.',
+      on: {
+        'bus.identifyWait': { actions: 'turnOrWait' },
+        'bus.identified': { guard: 'hadItsTurn', actions: 'closeBuckets' },
+        'cluster.down': { guard: 'hadItsTurn', actions: 'closeBuckets' },
+        'cluster.stopped': { guard: 'hadItsTurn', actions: 'closeBuckets' },
+        'identify.bucketsOpen': { actions: 'openBuckets' },
       },
     },
     firstLaunch: {

@@ -32,8 +32,8 @@ export type LaunchSlotEvent =
   | { type: 'bus.identifyWait'; id: number }
   /** Cluster `id` has sent its shards' identifies (identified). */
   | { type: 'bus.identified'; id: number }
-  /** Internal: a wave that waited for its turns has identified; the identify window starts. */
-  | { type: 'identify.windowStarts' };
+  /** Internal: identify_window has passed since a cluster's identified: its buckets open again. */
+  | { type: 'identify.bucketsOpen'; buckets: number[] };
 
 /** What the launch slot tells the orchestrator. */
 export type LaunchSlotReport =
@@ -57,8 +57,14 @@ export interface LaunchSlotContext {
   /** Discord's limit as last told. */
   sessionStartLimit: SessionStartLimit | null;
   restartsPaused: boolean;
-  /** Clusters that asked for their turn to identify while the identify window ran: turns when it ends, in order. */
+  /** Clusters that asked for their turn to identify while a bucket of theirs was closed: turns when they open, in order. */
   waitingTurn: number[];
+  /**
+   * By identify bucket: how many identify windows run on it (identify_window from the identified of a
+   * cluster that had its turn). A bucket is open at 0: counted, not flagged, so that no window's end
+   * opens a bucket another window still holds.
+   */
+  closedBuckets: number[];
   /** Clusters told to identify that have not said identified yet. */
   hadTurn: number[];
   /** Whether every holder of the wave that let go so far did so at its identified, after its turn. */
