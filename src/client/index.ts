@@ -303,6 +303,8 @@ export async function connectCluster(options: ClusterOptions = {}): Promise<Clus
     orphanTimer.unref();
   };
 
+  // Only mewld sets MEWLD_BUS, and the Go version has no IPC bus.
+  const underMewld = info.bus === 'ipc' || env.MEWLD_BUS === 'redis';
   /** Resolves identifyTurn() when the supervisor's identify_turn comes. */
   let onTurn: (() => void) | undefined;
 
@@ -469,7 +471,7 @@ export async function connectCluster(options: ClusterOptions = {}): Promise<Clus
     },
     async identifyTurn(turnOptions = {}) {
       // The Go mewld has no turns: it never answers.
-      if (runId === undefined) return;
+      if (!underMewld) return;
       const timeout = turnOptions.timeout ?? 30_000;
       const turn = new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
@@ -486,7 +488,7 @@ export async function connectCluster(options: ClusterOptions = {}): Promise<Clus
       onTurn = undefined;
     },
     async identified() {
-      if (runId === undefined) return;
+      if (!underMewld) return;
       await transport.send(identifiedMessage(info.id));
     },
     request(action, args, requestOptions = {}) {
