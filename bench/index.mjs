@@ -25,6 +25,7 @@ import {
   startSide,
   writeJson,
 } from './lib.mjs';
+import { bigbotLaunch, bigbotRows } from './bigbot.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -480,7 +481,9 @@ async function actorScale() {
 const version = async (pkg) => (await import(`${pkg}/package.json`, { with: { type: 'json' } })).default.version;
 const xstateVersion = await version('xstate');
 
-const scenarios = { launchReaction, crashRecovery, hangRecovery, footprint, roundTrip, actorScale };
+// The big-bot launch (bench/bigbot.mjs): 1,024 shards against the stand-in gateway, one trial (theirs takes 2 min); 64 in the smoke run.
+const bigbot = async () => bigbotRows(await bigbotLaunch(smoke ? { shards: 64 } : {}));
+const scenarios = { launchReaction, crashRecovery, hangRecovery, footprint, roundTrip, actorScale, bigbot };
 const chosen = args.only ? args.only.split(',') : Object.keys(scenarios);
 const started = Date.now();
 const info = machine();

@@ -126,6 +126,29 @@ describe.each(implementations)('the %s bus', (_name, makeBus) => {
     ).toEqual([1, 2]);
   });
 
+  it('identify turns: carries identify_wait and identified from each cluster, and identify_turn to its cluster only', async () => {
+    const t = setUp(3, { CLIENT_TURNS: '0' });
+    await t.waitForReport(() => t.reports.filter((r) => r.type === 'bus.identifyWait').length === 3, 'three identify_wait');
+    t.send({ type: 'identify.turn', id: 1 });
+    await t.waitForReport((r) => r.type === 'bus.identified' && r.id === 1, 'the identified of cluster 1');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(
+      t
+        .events()
+        .filter((e) => e.event === 'turn')
+        .map((e) => e.id),
+    ).toEqual([1]);
+    t.send({ type: 'identify.turn', id: 0 });
+    t.send({ type: 'identify.turn', id: 2 });
+    await t.allReady();
+    expect(
+      t.reports
+        .filter((r) => r.type === 'bus.identified')
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual([0, 1, 2]);
+  });
+
   it('CATCH_UP: answered once everything that had arrived is read, so a deadline judges the cluster, not a backlog', async () => {
     const t = setUp(1, { CLIENT_READY_REPEAT: '2000' });
     await t.recorded('ready_repeated', 1);

@@ -10,6 +10,8 @@ import {
   interpretForCluster,
   clusterChannel,
   launchNextMessage,
+  identifiedMessage,
+  identifyWaitMessage,
   launcherChannel,
   refusalOf,
   replyCommandId,
@@ -196,6 +198,16 @@ export interface Cluster {
   /** Tells the supervisor this cluster is fully up (launch_next): the next cluster may start. */
   ready(): Promise<void>;
   /**
+   * Optional: resolves when this cluster may identify its shards (identify_wait, answered by
+   * identify_turn): call it once loaded, before the first identify, and the supervisor starts
+   * the next clusters while Discord's identify window runs (docs/architecture.md, identify
+   * turns). Under the Go mewld, at once; with no word within `timeout` ms (default 30 s: a
+   * supervisor that does not know it), with a warning.
+   */
+  identifyTurn(options?: { timeout?: number }): Promise<void>;
+  /** Optional, after identifyTurn(): every shard has sent its identify (identified). */
+  identified(): Promise<void>;
+  /**
    * Sends a launcher command (statuses, restart, ...) and resolves with the
    * reply's output, matched by command_id ("ok", or the payload of statuses
    * and num_processes, typed); rejects with RequestRefusedError when the
@@ -291,8 +303,16 @@ export async function connectCluster(options: ClusterOptions = {}): Promise<Clus
     orphanTimer.unref();
   };
 
+  // Only mewld sets MEWLD_BUS, and the Go version has no IPC bus.
+  const underMewld = info.bus === 'ipc' || env.MEWLD_BUS === 'redis';
+  /** Resolves identifyTurn() when the supervisor's identify_turn comes. */
+  let onTurn: (() => void) | undefined;
+
   const onInbound = (inbound: ClusterInbound) => {
     switch (inbound.kind) {
+      case 'identify_turn':
+        if (inbound.id === info.id) onTurn?.();
+        return;
       case 'diag':
         if (inbound.id !== info.id) return;
         // Another run of the supervisor asks for this cluster: it has replaced the run that started
@@ -448,6 +468,28 @@ export async function connectCluster(options: ClusterOptions = {}): Promise<Clus
       await transport.send(launchNextMessage(info.id));
       isReady = true;
       armOrphanTimer();
+    },
+    async identifyTurn(turnOptions = {}) {
+      // The Go mewld has no turns: it never answers.
+      if (!underMewld) return;
+      const timeout = turnOptions.timeout ?? 30_000;
+      const turn = new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          console.error(`mewld/client: no identify_turn within ${timeout} ms: identifying anyway`);
+          resolve();
+        }, timeout);
+        onTurn = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      await transport.send(identifyWaitMessage(info.id));
+      await turn;
+      onTurn = undefined;
+    },
+    async identified() {
+      if (!underMewld) return;
+      await transport.send(identifiedMessage(info.id));
     },
     request(action, args, requestOptions = {}) {
       const commandId = randomUUID();

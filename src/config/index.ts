@@ -179,6 +179,7 @@ export const configSchema = v.strictObject({
   ping_interval: v.optional(seconds('positive'), 15),
   ping_timeout: v.optional(seconds('positive'), 10),
   cluster_start_next_delay: v.optional(seconds('nonnegative'), 5),
+  identify_window: v.optional(seconds('positive'), 5),
   per_cluster: count(1, 'shards per cluster'),
   minimum_safe_sessions_remaining: v.optional(count(0, 'sessions'), 5),
   max_concurrency: v.optional(count(1, 'identify buckets')),

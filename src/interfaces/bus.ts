@@ -20,6 +20,9 @@ export type BusEvent =
   | Command
   /** `id` undefined: a launch_next that named no cluster, for the cluster that holds the launch slot (as the Go version took it). */
   | { type: 'bus.launchNext'; id: number | undefined; at: number }
+  /** identify_wait and identified (docs/protocol.md, identify turns). */
+  | { type: 'bus.identifyWait'; id: number }
+  | { type: 'bus.identified'; id: number }
   | { type: 'bus.up' }
   | { type: 'bus.down' }
   /** Another supervisor runs this bot on this bus: launch nothing, or stop what runs. */
@@ -42,5 +45,7 @@ export type BusCommand =
    */
   | { type: 'bus.catchUp'; id: number; token: string }
   | { type: 'bus.announce'; action: 'all_clusters_launched' }
+  /** Cluster `id` may identify now: it asked for its turn (docs/architecture.md, identify turns). */
+  | { type: 'identify.turn'; id: number }
   | { type: 'actionLog.write'; entry: ActionLogEntry }
   | CommandReply;

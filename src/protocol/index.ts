@@ -43,6 +43,8 @@ export type CommandAction =
 /** Actions the supervisor answers; anything else on scope "launcher" is refused. */
 export const LAUNCHER_ACTIONS = [
   'launch_next',
+  'identify_wait',
+  'identified',
   'rollingrestart',
   ...ROLLOUT_ACTIONS,
   'start',
@@ -69,6 +71,8 @@ export type Inbound =
    * id, or not a number): it meant the cluster that holds the launch slot.
    */
   | { kind: 'launch_next'; id: number | undefined; commandId?: string | number }
+  /** identify_wait (loaded, waiting for its turn) and identified (docs/protocol.md, identify turns). */
+  | { kind: 'identify'; step: 'wait' | 'done'; id: number; commandId?: string | number }
   | { kind: 'action_log'; data: Record<string, unknown>; commandId?: string | number }
   /** `proof`: diagProof of the nonce, from a cluster that has its key (MEWLD_CLUSTER_KEY). */
   | { kind: 'diag'; nonce: string; health: ShardHealth[]; proof?: string };
@@ -225,6 +229,13 @@ export function interpretInbound(json: unknown): Inbound {
   switch (action as LauncherAction) {
     case 'launch_next':
       return withId({ kind: 'launch_next', id: launchNextId(args) });
+    case 'identify_wait':
+    case 'identified': {
+      const id = needId();
+      return typeof id === 'number'
+        ? withId({ kind: 'identify', step: action === 'identify_wait' ? 'wait' : 'done', id })
+        : withId({ kind: 'invalid', reason: id });
+    }
     case 'start':
     case 'stop':
     case 'restart': {
@@ -296,6 +307,17 @@ export function replyMessage(commandId: string | number | undefined, output: unk
 export function broadcastMessage(action: string, commandId: string, output: unknown = ''): Map<string, unknown> {
   return goMap({ command_id: commandId, output, scope: 'bot', action });
 }
+
+/** Cluster `id` may identify now (docs/protocol.md, identify turns). */
+export function identifyTurnMessage(id: number): BusMessage {
+  return { scope: 'bot', action: IDENTIFY_TURN_ACTION, to: id };
+}
+
+/** A cluster's identify turn messages (docs/protocol.md, identify turns). */
+export const identifyWaitMessage = (id: number): BusMessage => ({ scope: 'launcher', action: 'identify_wait', args: { id } });
+export const identifiedMessage = (id: number): BusMessage => ({ scope: 'launcher', action: 'identified', args: { id } });
+
+const IDENTIFY_TURN_ACTION = 'identify_turn';
 
 export function diagRequestMessage(id: number, nonce: string): BusMessage {
   return { id, nonce, diag: true };
@@ -371,6 +393,7 @@ export function botMessage(action: string, data: unknown, from: number): BusMess
  */
 export type ClusterInbound =
   | { kind: 'diag'; id: number; nonce: string }
+  | { kind: 'identify_turn'; id: number }
   | { kind: 'reply'; commandId: string | number; output: unknown }
   | { kind: 'all_clusters_launched' }
   | { kind: 'bot'; action: string; data: unknown; from: number | undefined; to: number | undefined; message: BusMessage }
@@ -389,6 +412,7 @@ export function interpretForCluster(json: unknown): ClusterInbound {
       : { kind: 'reply', commandId: m.command_id, output: m.output };
   }
   if (m.action === 'all_clusters_launched') return { kind: 'all_clusters_launched' };
+  if (m.action === IDENTIFY_TURN_ACTION && typeof m.to === 'number') return { kind: 'identify_turn', id: m.to };
   // Addressed to nobody a cluster can be: for none of them (the IPC bus's supervisor drops it too).
   const target = botTarget(m);
   if (!target.ok) return { kind: 'other' };

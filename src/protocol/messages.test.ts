@@ -11,6 +11,9 @@ import {
   diagProof,
   GO_ZERO_TIME,
   goJson,
+  identifiedMessage,
+  identifyTurnMessage,
+  identifyWaitMessage,
   interpretForCluster,
   interpretInbound,
   launchNextMessage,
@@ -266,6 +269,26 @@ describe('parseInbound and interpretInbound', () => {
     });
   });
 
+  it('reads identify_wait and identified (identify turns), each with the cluster id it needs', () => {
+    expect(interpretInbound({ scope: 'launcher', action: 'identify_wait', args: { id: 3 } })).toEqual({
+      kind: 'identify',
+      step: 'wait',
+      id: 3,
+    });
+    expect(interpretInbound({ scope: 'launcher', action: 'identified', args: { id: 0 } })).toEqual({
+      kind: 'identify',
+      step: 'done',
+      id: 0,
+    });
+    expect(interpretInbound({ scope: 'launcher', action: 'identified', args: { id: '3' }, command_id: 'c' })).toEqual({
+      kind: 'invalid',
+      reason: 'args.id must be a cluster id (a non-negative integer), got "3"',
+      commandId: 'c',
+    });
+    expect(identifyWaitMessage(3)).toEqual({ scope: 'launcher', action: 'identify_wait', args: { id: 3 } });
+    expect(identifiedMessage(3)).toEqual({ scope: 'launcher', action: 'identified', args: { id: 3 } });
+  });
+
   it('names every known action when it refuses an unknown one, and cuts a long name', () => {
     expect(interpretInbound({ scope: 'launcher', action: 'x'.repeat(60), command_id: 'c' })).toEqual({
       kind: 'invalid',
@@ -273,7 +296,7 @@ describe('parseInbound and interpretInbound', () => {
       commandId: 'c',
     });
     expect(LAUNCHER_ACTIONS.join(', ')).toBe(
-      'launch_next, rollingrestart, rollingrestart_pause, rollingrestart_resume, rollingrestart_cancel, start, stop, restart, statuses, num_processes, shutdown, restartproc, action_logs, diag, reshard',
+      'launch_next, identify_wait, identified, rollingrestart, rollingrestart_pause, rollingrestart_resume, rollingrestart_cancel, start, stop, restart, statuses, num_processes, shutdown, restartproc, action_logs, diag, reshard',
     );
   });
 
@@ -515,6 +538,13 @@ describe('what a cluster reads', () => {
     expect(interpretForCluster({ id: '0', nonce: 'n', diag: true })).toEqual({ kind: 'other' });
     expect(interpretForCluster({ id: 0, nonce: 5, diag: true })).toEqual({ kind: 'other' });
     expect(interpretForCluster({ id: 0, nonce: 'n', diag: 'yes' })).toEqual({ kind: 'other' });
+  });
+
+  it('an identify turn is for the cluster it names in to', () => {
+    expect(interpretForCluster(identifyTurnMessage(4))).toEqual({ kind: 'identify_turn', id: 4 });
+    expect(interpretForCluster({ scope: 'bot', action: 'identify_turn' })).toEqual(
+      expect.objectContaining({ kind: 'bot', action: 'identify_turn' }),
+    );
   });
 
   it('a reply needs a command_id; scope bot and a string action are needed for anything', () => {

@@ -16,6 +16,7 @@ export function orchestratorInput(loaded: LoadedConfig, runId = randomBytes(6).t
     minimumSafeSessions: config.minimum_safe_sessions_remaining,
     maxConcurrency: config.max_concurrency,
     startNextDelay: ms(config.cluster_start_next_delay),
+    identifyWindow: ms(config.identify_window),
     timing: {
       pingInterval: ms(config.ping_interval),
       pingTimeout: ms(config.ping_timeout),

@@ -235,6 +235,44 @@ describe('the shard count from Discord', () => {
     }
   });
 
+  it('with identify turns, starts the next wave while the identify window runs, and lets it identify when the window ends', async () => {
+    // max_concurrency 16, 4 shards a cluster: waves 0-3, 4-7, cluster i + 4 in the buckets of cluster i.
+    // Clusters ready 400 ms after identified.
+    const large = JSON.parse(readFileSync(join(FIXTURES, 'discord/gateway-bot-large.json'), 'utf8'));
+    const discord = await startFakeDiscord([{ status: 200, body: { ...large, shards: 32 } }]);
+    try {
+      const { s } = await supervise(
+        // A start delay of 30 s: it would stand between the waves if they did not take turns.
+        {
+          module: 'client_cluster.mjs',
+          per_cluster: 4,
+          proxy: discord.url,
+          token: 't',
+          cluster_start_next_delay: 30,
+          identify_window: 0.5,
+        },
+        { FIXTURE_START_MS: '100', CLIENT_TURNS: '400' },
+      );
+      const events = await s.waitForEvents((e) => e.filter((x) => x.event === 'launch_next').length === 8, 20_000);
+      const forkOf = (id: number) => s.logs.find((l) => l.cluster === id && typeof l.forked_at === 'number')!.forked_at as number;
+      const at = (event: string, id: number) => events.find((e) => e.event === event && e.id === id)!.at;
+      const firstWave = [0, 1, 2, 3];
+      const secondWave = [4, 5, 6, 7];
+      // The second wave's processes start at the first wave's last identified, not at its launch_next (400 ms later).
+      const lastFirstTurn = Math.max(...firstWave.map((i) => at('turn', i)));
+      const last = firstWave.find((i) => at('turn', i) === lastFirstTurn)!;
+      for (const id of secondWave) expect(forkOf(id)).toBeLessThan(at('launch_next', last));
+      // Each one's turn comes a window after the turn of the cluster before it in the same buckets (id - 4):
+      // no earlier (the identify rule), and not after the 30 s start delay.
+      for (const id of secondWave) {
+        expect(at('turn', id) - at('turn', id - 4)).toBeGreaterThanOrEqual(500);
+        expect(at('turn', id) - at('turn', id - 4)).toBeLessThan(10_000);
+      }
+    } finally {
+      await discord.close();
+    }
+  });
+
   it("counts the session starts that restarts use, and holds a restart that would leave too few until Discord's reset", async () => {
     const limit = (remaining: number, reset_after: number) => ({ ...gatewayBot.session_start_limit, remaining, reset_after });
     // 7 left, 1 shard a cluster, minimum_safe_sessions_remaining 5: the launch leaves 5, the first restart 4.

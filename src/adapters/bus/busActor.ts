@@ -7,6 +7,7 @@ import {
   broadcastMessage,
   diagProof,
   diagRequestMessage,
+  identifyTurnMessage,
   interpretInbound,
   parseInbound,
   plain,
@@ -193,6 +194,9 @@ export function busActor(transport: Transport, log: Logger, options: BusActorOpt
         case 'launch_next':
           sendBack({ type: 'bus.launchNext', id: inbound.id, at: Date.now() });
           return;
+        case 'identify':
+          sendBack({ type: inbound.step === 'wait' ? 'bus.identifyWait' : 'bus.identified', id: inbound.id });
+          return;
         case 'action_log':
           writeActionLog(inbound.data);
           return;
@@ -267,6 +271,10 @@ export function busActor(transport: Transport, log: Logger, options: BusActorOpt
             transport.send(diagRequestMessage(command.id, command.nonce), { to: command.id, ownChannel: ownChannel.has(command.id) });
             return;
           }
+          case 'identify.turn':
+            // Where its diagnostics go: the cluster's own channel once it proved it listens there.
+            transport.send(identifyTurnMessage(command.id), { to: command.id, ownChannel: ownChannel.has(command.id) });
+            return;
           case 'bus.catchUp':
             overdue.push({ id: command.id, token: command.token });
             runBarrier();

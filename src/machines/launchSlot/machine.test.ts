@@ -36,6 +36,8 @@ function host(
   const launchNext: number[] = [];
   const toParent: AnyEventObject[] = [];
   const actionLog: unknown[] = [];
+  /** identify.turn sent through the bus, by cluster id. */
+  const turns: number[] = [];
   const logs: { level: string; msg: string }[] = [];
   let gatewayCalls = 0;
   const discord = fromPromise<GatewayInfo>(() => {
@@ -51,6 +53,7 @@ function host(
   const bus = fromCallback<AnyEventObject>(({ receive }) =>
     receive((event) => {
       if (event.type === 'actionLog.write') actionLog.push(event.entry);
+      if (event.type === 'identify.turn') turns.push(event.id as number);
     }),
   );
   const parent = setup({
@@ -83,6 +86,7 @@ function host(
     tick: (ms: number) => advance(clock, ms),
     granted,
     launchNext,
+    turns,
     actionLog,
     logs,
     snap,
@@ -90,6 +94,8 @@ function host(
     up: (id: number) => send({ type: 'cluster.up', id }),
     down: (id: number) => send({ type: 'cluster.down', id, reason: 'exited', launching: true, restart: false, exit: null, error: null }),
     stopped: (id: number) => send({ type: 'cluster.stopped', id }),
+    waitTurn: (id: number) => send({ type: 'bus.identifyWait', id }),
+    identified: (id: number) => send({ type: 'bus.identified', id }),
     request: (id: number, automatic = false) => send({ type: 'slot.request', id, automatic }),
     launchDone: () => toParent.filter((e) => e.type === 'launch.done').length,
     gatewayCalls: () => gatewayCalls,
@@ -490,5 +496,147 @@ describe('the first launch of a bot with no clusters', () => {
     expect(t.launchDone()).toBe(1);
     expect(t.granted).toEqual([]);
     expect(t.snap().context).toMatchObject({ holders: [], credited: [], identified: false });
+  });
+});
+
+describe('identify turns (docs/architecture.md, identify turns)', () => {
+  // 16 shards, 2 a cluster, 4 buckets: waves {0, 1}, {2, 3}, {4, 5}, {6, 7}; a window of 500 ms.
+  const turnHost = () => host({ shards: 16, buckets: 4, startNextDelay: 1000, identifyWindow: 500 });
+  /** The first wave, clusters 0 and 1, asks for its turns, gets them at once, and identifies. */
+  const firstWaveByTurn = (t: ReturnType<typeof host>) => {
+    t.waitTurn(0);
+    t.waitTurn(1);
+    t.identified(0);
+    t.identified(1);
+  };
+
+  it("the next wave starts as soon as this one identified by turn, and each cluster identifies one window after its buckets' last", () => {
+    const t = turnHost();
+    expect(t.granted).toEqual([0, 1]);
+    // The window is open: turns at once.
+    t.waitTurn(0);
+    t.waitTurn(1);
+    expect(t.turns).toEqual([0, 1]);
+    t.identified(0);
+    expect(t.granted).toEqual([0, 1]);
+    t.tick(100);
+    t.identified(1);
+    // No cluster_start_next_delay: the next wave's processes start while the window runs.
+    expect(t.granted).toEqual([0, 1, 2, 3]);
+    t.tick(200);
+    t.waitTurn(2);
+    t.waitTurn(3);
+    expect(t.turns).toEqual([0, 1]);
+    // Cluster 2 has cluster 0's buckets (0, 1), identified at 0 ms; cluster 3 cluster 1's (2, 3), at 100 ms.
+    t.tick(199);
+    expect(t.turns).toEqual([0, 1]);
+    t.tick(1);
+    expect(t.turns).toEqual([0, 1, 2]);
+    t.tick(99);
+    expect(t.turns).toEqual([0, 1, 2]);
+    t.tick(1);
+    expect(t.turns).toEqual([0, 1, 2, 3]);
+    // Their launch_next, later, changes nothing for the slot: they let go of it at identified.
+    t.up(0);
+    t.up(1);
+    expect(t.granted).toEqual([0, 1, 2, 3]);
+  });
+
+  it('a cluster that asks for its turn after the window ended gets it at once', () => {
+    const t = turnHost();
+    firstWaveByTurn(t);
+    t.tick(600);
+    t.waitTurn(2);
+    expect(t.turns).toEqual([0, 1, 2]);
+  });
+
+  it('a wave with a member that never waited (a Go-era cluster) is followed by cluster_start_next_delay, as before', () => {
+    const t = turnHost();
+    t.waitTurn(0);
+    t.identified(0);
+    // Cluster 1 says launch_next without having waited.
+    t.up(1);
+    expect(t.granted).toEqual([0, 1]);
+    t.tick(999);
+    expect(t.granted).toEqual([0, 1]);
+    t.tick(1);
+    expect(t.granted).toEqual([0, 1, 2, 3]);
+    // No window was started: a turn is given at once.
+    t.waitTurn(2);
+    expect(t.turns).toEqual([0, 2]);
+  });
+
+  it('Go-era clusters never get a turn, and launch as before', () => {
+    const t = turnHost();
+    t.up(0);
+    t.up(1);
+    t.tick(1000);
+    expect(t.granted).toEqual([0, 1, 2, 3]);
+    expect(t.turns).toEqual([]);
+  });
+
+  it('identified from a cluster that was not given a turn does not free the slot', () => {
+    const t = turnHost();
+    t.identified(0);
+    t.identified(1);
+    expect(t.snap().context.holders).toEqual([0, 1]);
+    expect(t.granted).toEqual([0, 1]);
+  });
+
+  it('a holder that dies after its turn, before identified: the wave is followed by the delay, not the window', () => {
+    const t = turnHost();
+    t.waitTurn(0);
+    t.waitTurn(1);
+    t.identified(0);
+    t.down(1);
+    expect(t.granted).toEqual([0, 1]);
+    t.tick(1000);
+    expect(t.granted).toEqual([0, 1, 2, 3]);
+  });
+
+  it('a cluster that died while it waited for the window gets no turn when it ends', () => {
+    const t = turnHost();
+    firstWaveByTurn(t);
+    t.waitTurn(2);
+    t.down(2);
+    t.waitTurn(3);
+    t.tick(500);
+    expect(t.turns).toEqual([0, 1, 3]);
+  });
+
+  it('a cluster whose bucket another has its turn in waits for that one to identify, then a window', () => {
+    // Cluster 2 (buckets 0, 1) asks while cluster 0 (buckets 0, 1) has its turn but has not identified.
+    const t = turnHost();
+    t.waitTurn(0);
+    t.waitTurn(2);
+    expect(t.turns).toEqual([0]);
+    t.tick(300);
+    t.identified(0);
+    t.tick(499);
+    expect(t.turns).toEqual([0]);
+    t.tick(1);
+    expect(t.turns).toEqual([0, 2]);
+  });
+
+  it('a cluster that died after its turn, before identified, closes its buckets for a window all the same', () => {
+    const t = turnHost();
+    t.waitTurn(0);
+    t.tick(100);
+    t.down(0);
+    t.waitTurn(2);
+    t.tick(499);
+    expect(t.turns).toEqual([0]);
+    t.tick(1);
+    expect(t.turns).toEqual([0, 2]);
+  });
+
+  it("without identify_window configured, the window is Discord's 5 s", () => {
+    const t = host({ shards: 16, buckets: 4 });
+    firstWaveByTurn(t);
+    t.waitTurn(2);
+    t.tick(4999);
+    expect(t.turns).toEqual([0, 1]);
+    t.tick(1);
+    expect(t.turns).toEqual([0, 1, 2]);
   });
 });

@@ -121,6 +121,7 @@ export const orchestratorMachine = orchestratorSetup.createMachine({
           buckets: bucketsOf(context.gateway, context.input),
           shardCount: context.gateway!.shards,
           startNextDelay: context.input.startNextDelay,
+          ...(context.input.identifyWindow === undefined ? {} : { identifyWindow: context.input.identifyWindow }),
           minimumSafeSessions: context.input.minimumSafeSessions,
           sessionStartLimit: context.gateway!.sessionStartLimit,
         }),
@@ -132,6 +133,9 @@ export const orchestratorMachine = orchestratorSetup.createMachine({
         'command.stop': { actions: 'forwardToCluster' },
         'command.restart': { actions: 'forwardToCluster' },
         'slot.request': { actions: [{ type: 'stand', params: 'down' }, forwardTo('launchSlot')] },
+        // Identify turns are the launch slot's alone (docs/architecture.md, identify turns).
+        'bus.identifyWait': { actions: forwardTo('launchSlot') },
+        'bus.identified': { actions: forwardTo('launchSlot') },
         // While a rolling restart runs, it hears the reports too: the one it waits for says that cluster is done.
         'cluster.up': [
           {

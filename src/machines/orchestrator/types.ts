@@ -15,6 +15,8 @@ export interface OrchestratorInput {
   maxConcurrency?: number | undefined;
   /** ms */
   startNextDelay: number;
+  /** ms: Discord's identify window, between waves that wait for their turns (identify_window). */
+  identifyWindow?: number | undefined;
   timing: InstanceTiming;
   restart: RestartPolicy;
   fleet: FleetPolicy;
