@@ -482,7 +482,12 @@ const version = async (pkg) => (await import(`${pkg}/package.json`, { with: { ty
 const xstateVersion = await version('xstate');
 
 // The big-bot launch (bench/bigbot.mjs): 1,024 shards against the stand-in gateway, one trial (theirs takes 2 min); 64 in the smoke run.
-const bigbot = async () => bigbotRows(await bigbotLaunch(smoke ? { shards: 64 } : {}));
+const bigbot = async () => {
+  const launch = await bigbotLaunch(smoke ? { shards: 64 } : {});
+  // Both sides are started by bigbot.mjs itself, not through startSide: it gives their configurations.
+  const { ours, theirs, ...bot } = launch.settings;
+  return { rows: bigbotRows(launch), samples: launch.samples, config: { ours: [ours], theirs: [theirs], bot } };
+};
 const scenarios = { launchReaction, crashRecovery, hangRecovery, footprint, roundTrip, actorScale, bigbot };
 const chosen = args.only ? args.only.split(',') : Object.keys(scenarios);
 const started = Date.now();
