@@ -171,7 +171,7 @@ describe('the dashboard at 1,000 clusters', () => {
     expect(rollout.rollout.done).toBeLessThan(CLUSTERS / 2);
   });
 
-  it('on a phone: a short page, a cluster found by search, its panel a sheet on screen', async () => {
+  it('on a phone: a short page, a cluster found by search, its panel a sheet on screen with its output, a rolling restart started and cancelled', async () => {
     const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
     await phone.goto(`${web.base}?token=${web.token}`);
     await phone.waitForFunction(() => document.querySelectorAll('.tile').length > 0);
@@ -184,7 +184,23 @@ describe('the dashboard at 1,000 clusters', () => {
     const sheet = (await phone.locator('#detail').boundingBox())!;
     expect(sheet.y).toBeGreaterThanOrEqual(0);
     expect(Math.round(sheet.y + sheet.height)).toBe(844);
+    // Its output, in the sheet.
+    await phone.waitForFunction(() =>
+      document.querySelector('#detail-output')?.textContent?.includes('cluster 900: up, shards [1800, 1801]'),
+    );
     await phone.screenshot({ path: join(ARTIFACTS, 'dashboard-1000-phone.png') });
+    await phone.locator('#detail-close').tap();
+    // A rolling restart from the phone: its bar on screen, and cancelled from there.
+    await phone.locator('#rolling-restart').tap();
+    await phone.locator('#confirm-ok').tap();
+    await phone.waitForSelector('#rollout:not([hidden])');
+    const bar = (await phone.locator('#rollout').boundingBox())!;
+    expect(bar.x).toBeGreaterThanOrEqual(0);
+    expect(bar.x + bar.width).toBeLessThanOrEqual(390);
+    await phone.screenshot({ path: join(ARTIFACTS, 'dashboard-1000-phone-rollout.png') });
+    await phone.locator('#rollout-cancel').tap();
+    await phone.locator('#confirm-ok').tap();
+    await phone.waitForSelector('#rollout', { state: 'hidden' });
     await phone.close();
   });
 });
