@@ -593,7 +593,10 @@ export async function connectCluster(options: ClusterOptions = {}): Promise<Clus
     },
     exitForClose,
     exitOnFatalClose(gateway) {
-      const onClose = (event: unknown) => void exitForClose(closeCodeOf(event) ?? 0);
+      const onClose = (event: unknown) => {
+        const code = closeCodeOf(event);
+        if (code !== null) void exitForClose(code);
+      };
       for (const name of CLOSE_EVENTS) gateway.on(name, onClose);
       return () => {
         for (const name of CLOSE_EVENTS) gateway.removeListener(name, onClose);

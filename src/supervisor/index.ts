@@ -130,8 +130,9 @@ export async function startSupervisor(loaded: LoadedConfig, logger: Logger, opti
       launchSlot: launchSlotMachine.provide({ actors: { gateway } }),
     },
   });
-  // Inspection attaches to the root actor and sees every actor of the system; it has a
-  // cost on every event, so only when someone watches (the web server, the Stately inspector).
+  // Inspection attaches to the root actor and sees every actor of the system; it has a cost on
+  // every event. The history always watches (restart counts, exits, charts); the live state
+  // only with the web server, the Stately inspector's relay only when asked for.
   const watchers = [
     history.inspect,
     config.web ? live.inspect : undefined,
